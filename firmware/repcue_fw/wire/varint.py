@@ -1,0 +1,32 @@
+# Unsigned LEB128 varints: 7 bits a byte, low group first, high bit = more follows.
+from repcue_fw.wire import WireError
+
+MAX_VARINT = 0x1FFFFF  # three bytes; nothing in a program or record needs more
+
+
+def put(out, value, field):
+    """Append `value` to bytearray `out`."""
+    if value < 0 or value > MAX_VARINT:
+        raise WireError("value out of range 0.." + str(MAX_VARINT) + ": " + str(value), -1, field)
+    while value >= 0x80:
+        out.append((value & 0x7F) | 0x80)
+        value >>= 7
+    out.append(value)
+
+
+def get(buf, pos, end, field):
+    """Read a varint from buf[pos:end]; return (value, new_pos)."""
+    value = 0
+    shift = 0
+    start = pos
+    while True:
+        if pos >= end:
+            raise WireError("truncated varint", start, field)
+        b = buf[pos]
+        pos += 1
+        value |= (b & 0x7F) << shift
+        if not b & 0x80:
+            return value, pos
+        shift += 7
+        if shift > 14:
+            raise WireError("varint longer than 3 bytes", start, field)

@@ -1,0 +1,5 @@
+import sys
+
+from repcue.cli import main
+
+sys.exit(main())
