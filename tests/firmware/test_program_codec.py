@@ -101,7 +101,7 @@ def test_six_by_800_is_small() -> None:
     [
         (wp.Program([]), "nodes"),
         (wp.Program([wp.Repeat(1000, [wp.Step(1, 0, 1)])]), "repeat.count"),
-        (wp.Program([wp.Step(1, 0, 1 << 22)]), "step.value"),
+        (wp.Program([wp.Step(1, 0, 1 << 28)]), "step.value"),
         (wp.Program([wp.Step(1, 0, 60)] * 129), "nodes"),
         (wp.Program([wp.Step(9, 0, 60)]), "step.kind"),
         (wp.Program([wp.Step(1, 0, 60, countdown_s=16)]), "step.countdown_s"),

@@ -1,7 +1,7 @@
 # Unsigned LEB128 varints: 7 bits a byte, low group first, high bit = more follows.
 from repcue_fw.wire import WireError
 
-MAX_VARINT = 0x1FFFFF  # three bytes; nothing in a program or record needs more
+MAX_VARINT = 0x0FFFFFFF  # four bytes: 74 hours in ms; fits a small int on a 32-bit board
 
 
 def put(out, value, field):
@@ -28,5 +28,5 @@ def get(buf, pos, end, field):
         if not b & 0x80:
             return value, pos
         shift += 7
-        if shift > 14:
-            raise WireError("varint longer than 3 bytes", start, field)
+        if shift > 21:
+            raise WireError("varint longer than 4 bytes", start, field)
