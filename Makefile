@@ -16,7 +16,8 @@ demo: $(STAMP)
 	$(BIN)/repcue demo
 
 lint: $(STAMP)
-	$(BIN)/ruff check host firmware device tests bench
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 
 test: lint

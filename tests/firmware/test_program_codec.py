@@ -92,6 +92,10 @@ def test_six_by_800_is_small() -> None:
         ]
     )
     data = wp.encode(program)
+    # The test vector in docs/protocol.md, "Program format".
+    assert data.hex(" ") == (
+        "01 32 03 00 d8 04 07 06 02 29 a0 06 19 ca 11 22 5a 02 06 04 d8 04 fe 04 c3 49"
+    )
     assert len(data) <= 64
     assert wp.expanded_count(program.nodes) == 14
 
