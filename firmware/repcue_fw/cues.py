@@ -1,0 +1,92 @@
+# The cue vocabulary: which cues exist and how each one feels.
+#
+# A pattern is data: a tuple of milliseconds, alternately ON and OFF, starting with ON
+# (an odd length ends on ON). Boards play it on the vibration motor and/or the buzzer
+# without blocking (board.cue(cue_id, pattern)); a new cue replaces the one playing.
+#
+# Designed to be told apart by feel alone, without looking:
+#   countdown  one short tick a second before a change (the change itself is the next cue)
+#   work       one long buzz: go
+#   recovery   two short buzzes: ease off (also warm-up, cool-down and rest starts)
+#   halfway    three quick ticks
+#   last_rep   long-long: the last work rep of a repeat block starts (played instead of work)
+#   lap        one very short blip: lap accepted
+#   pause      falling: long then short
+#   resume     rising: short then long
+#   finish     long-long-long: the session is over (finished or stopped and saved)
+#   refused    a rapid burr of six: cannot start (journal full of unsynced sessions)
+#   ghost      a faint double blip: the pace ghost passed another 100 m
+try:
+    from micropython import const
+except ImportError:  # CPython on the host
+
+    def const(x):
+        return x
+
+
+CUE_COUNTDOWN = const(1)
+CUE_WORK = const(2)
+CUE_RECOVERY = const(3)
+CUE_HALFWAY = const(4)
+CUE_LAST_REP = const(5)
+CUE_LAP = const(6)
+CUE_PAUSE = const(7)
+CUE_RESUME = const(8)
+CUE_FINISH = const(9)
+CUE_REFUSED = const(10)
+CUE_GHOST = const(11)
+
+# Indexed by cue id (index 0 is unused so ids stay 1-based).
+NAMES = (
+    "",
+    "countdown",
+    "work",
+    "recovery",
+    "halfway",
+    "last_rep",
+    "lap",
+    "pause",
+    "resume",
+    "finish",
+    "refused",
+    "ghost",
+)
+
+PATTERNS = (
+    (),
+    (80,),
+    (700,),
+    (150, 120, 150),
+    (60, 90, 60, 90, 60),
+    (500, 150, 500),
+    (40,),
+    (400, 150, 120),
+    (120, 150, 400),
+    (500, 150, 500, 150, 500),
+    (50, 40, 50, 40, 50, 40, 50, 40, 50, 40, 50),
+    (25, 60, 25),
+)
+
+COUNT = const(11)  # highest cue id
+
+
+def pattern(cue_id):
+    """The on/off ms pattern of a cue id; () for an unknown id (plays nothing)."""
+    if 0 < cue_id <= COUNT:
+        return PATTERNS[cue_id]
+    return ()
+
+
+def name(cue_id):
+    """The name of a cue id, e.g. 'work'; '?' for an unknown id."""
+    if 0 < cue_id <= COUNT:
+        return NAMES[cue_id]
+    return "?"
+
+
+def duration_ms(cue_id):
+    """How long a cue's pattern lasts in ms."""
+    total = 0
+    for ms in pattern(cue_id):
+        total += ms
+    return total

@@ -1,0 +1,257 @@
+"""The runner in the real micropython binary, on a small fake board whose clock is real time
+(time.ticks_ms): cues arrive in order, never before their deadline, button presses wake the
+sleeping loop, and starts are refused without a program or with a full journal.
+
+No timed assertions: only order, never-early, and that the run finished (each scenario lasts
+a few seconds of real time at most)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from tests.mpy import run_mpy
+
+GOLDEN = Path(__file__).parent / "golden"
+
+_BOARD = """
+import asyncio, json, time
+import harness as h
+from harness import work_t, rec_t
+from repcue_fw import cues
+from repcue_fw.engine import *
+from repcue_fw.engine import EngineError
+from repcue_fw.runner import Runner
+from repcue_fw.wire import program as wp
+from repcue_fw.wire.program import Program, Repeat
+
+class Buttons:
+    def __init__(self):
+        self.queue = []
+        self.flag = asyncio.Event()
+    def put(self, btn):
+        self.queue.append(btn)
+        self.flag.set()
+    async def get(self):
+        while not self.queue:
+            self.flag.clear()
+            await self.flag.wait()
+        return self.queue.pop(0)
+
+class Board:
+    name = "fake"
+    def __init__(self):
+        self.cues = []
+        self.buttons = Buttons()
+        self.runner = None
+    def ticks_ms(self):
+        return time.ticks_ms()
+    def ticks_add(self, t, d):
+        return time.ticks_add(t, d)
+    def ticks_diff(self, a, b):
+        return time.ticks_diff(a, b)
+    def sleep_ms(self, ms):
+        return asyncio.sleep_ms(ms)
+    def cue(self, cue_id, pattern):
+        e = self.runner.engine
+        now = time.ticks_ms()
+        due = now if e is None else e.due
+        self.cues.append([cues.name(cue_id), time.ticks_diff(now, due),
+                          pattern == cues.pattern(cue_id) and len(pattern) > 0])
+
+class Journal:
+    def __init__(self, data=None, full=False):
+        self.data = data
+        self.full = full
+        self.calls = []
+    def program_bytes(self):
+        return self.data
+    def begin_session(self, pid, wall_s, up):
+        if self.full:
+            raise h.JournalFull("full")
+        self.calls.append(["begin", pid, wall_s])
+        return 3
+    def append_step(self, index, kind, reason, planned, elapsed, laps):
+        self.calls.append(["step", index, reason, list(laps) != []])
+    def end_session(self, total, paused, pauses, late_max, late_mean, reason):
+        self.calls.append(["end", pauses, reason])
+
+def make(data=None, full=False, **kw):
+    board = Board()
+    journal = Journal(data, full)
+    runner = Runner(board, journal, **kw)
+    board.runner = runner
+    events = []
+    runner.add_listener(lambda code, a, b: events.append([code, a, b]))
+    return board, journal, runner, events
+"""
+
+
+def mpy(code: str) -> Any:
+    out = run_mpy(_BOARD + code, extra_path=[GOLDEN], timeout_s=30)
+    return json.loads(out.strip().splitlines()[-1])
+
+
+def test_cues_arrive_in_order_never_early_and_presses_wake_the_loop() -> None:
+    r = mpy("""
+p = Program([work_t(60), rec_t(2), Repeat(2, [work_t(1)])], countdown_s=1)
+data = wp.encode(p)
+board, journal, runner, events = make(data, wall_clock=lambda: 1700000000)
+
+async def user():
+    await asyncio.sleep_ms(200)
+    runner.press(BTN_LAP)          # a lap inside the 60 s step
+    await asyncio.sleep_ms(200)
+    runner.press(BTN_SKIP)         # the loop sleeps on a 60 s deadline: must wake up
+    await asyncio.sleep_ms(700)
+    runner.press(BTN_PAUSE)
+    await asyncio.sleep_ms(300)
+    runner.press(BTN_PAUSE)        # resume: every later deadline moves 300 ms
+
+async def main():
+    loop = asyncio.create_task(runner.run())
+    sid = runner.start()
+    await user()
+    while runner.active:
+        await asyncio.sleep_ms(50)
+    runner.close()
+    await loop
+    return sid
+
+t0 = time.ticks_ms()
+sid = asyncio.run(main())
+print(json.dumps({"sid": sid, "cues": board.cues, "codes": [e[0] for e in events],
+    "journal": journal.calls, "took": time.ticks_diff(time.ticks_ms(), t0),
+    "late_max": runner.engine.late_max_ms}))
+""")
+    names = [c[0] for c in r["cues"]]
+    assert names == [
+        "work",
+        "lap",
+        "recovery",
+        "pause",
+        "resume",
+        "countdown",
+        "work",
+        "last_rep",
+        "finish",
+    ]
+    assert all(c[1] >= 0 for c in r["cues"]), "a cue played before its deadline"
+    assert all(c[2] for c in r["cues"]), "each cue is played with its own pattern"
+    assert r["sid"] == 3
+    assert r["journal"][0][0] == "begin" and r["journal"][0][2] == 1700000000
+    assert [c[2] for c in r["journal"][1:-1]] == [2, 0, 0, 0]  # skip, time, time, time
+    assert r["journal"][1][3] is True  # the lap was recorded in the skipped step
+    assert r["journal"][-1] == ["end", 1, 0]
+    codes = r["codes"]
+    assert codes[0] == 1 and codes[-1] == 7  # session start ... finish
+    assert codes.index(4) < codes.index(8)  # the lap before the first step end
+    # Woken by the skip: far less than the 60 s step it was sleeping on.
+    assert r["took"] < 30_000
+
+
+def test_button_task_starts_and_the_long_press_stops() -> None:
+    r = mpy("""
+p = Program([work_t(60), rec_t(60)])
+board, journal, runner, events = make(wp.encode(p))
+
+async def main():
+    loop = asyncio.create_task(runner.run())
+    buttons = asyncio.create_task(runner.button_task())
+    board.buttons.put(BTN_START)
+    await asyncio.sleep_ms(150)
+    active = runner.active
+    board.buttons.put(BTN_STOP)
+    await asyncio.sleep_ms(150)
+    runner.close()
+    await loop
+    buttons.cancel()
+    return active
+
+t0 = time.ticks_ms()
+active = asyncio.run(main())
+print(json.dumps({"active": active, "cues": [c[0] for c in board.cues],
+    "journal": journal.calls, "finished": runner.engine.finished,
+    "took": time.ticks_diff(time.ticks_ms(), t0)}))
+""")
+    assert r["active"] is True
+    assert r["cues"] == ["work", "finish"]
+    assert r["journal"][1] == ["step", 0, 3, False]  # END_STOP
+    assert r["journal"][2] == ["end", 0, 1]  # stopped
+    assert r["finished"] is True
+    assert r["took"] < 30_000
+
+
+def test_refused_without_a_program_and_with_a_full_journal() -> None:
+    r = mpy("""
+out = {}
+board, journal, runner, events = make(None)
+out["no_program_press"] = runner.press(BTN_START)
+out["no_program_error"] = runner.last_error.field
+out["no_program_cues"] = [c[0] for c in board.cues]
+out["no_program_events"] = list(events)
+try:
+    runner.start()
+except EngineError as e:
+    out["raised"] = e.field
+
+p = Program([work_t(5)])
+board, journal, runner, events = make(wp.encode(p), full=True)
+try:
+    runner.start()
+except h.JournalFull:
+    out["full_raised"] = True
+out["full_press"] = runner.press(BTN_START)
+out["full_cues"] = [c[0] for c in board.cues]
+out["full_active"] = runner.active
+out["other_buttons"] = [runner.press(b) for b in (BTN_LAP, BTN_SKIP, BTN_STOP, BTN_PAUSE)]
+print(json.dumps(out))
+""")
+    assert r["no_program_press"] is False
+    assert r["no_program_error"] == "program"
+    assert r["no_program_cues"] == ["refused"]
+    assert r["no_program_events"] == [[3, 10, -1], [9, 1, 0]]
+    assert r["raised"] == "program"
+    assert r["full_raised"] is True
+    assert r["full_press"] is False
+    assert r["full_cues"] == ["refused", "refused"]
+    assert r["full_active"] is False
+    assert r["other_buttons"] == [False, False, False, False]
+
+
+def test_program_source_and_engine_factory_replace_the_journal() -> None:
+    r = mpy("""
+made = []
+def factory(program, pid, clock, recorder, ghost):
+    from repcue_fw.engine import Engine
+    made.append([pid, ghost, recorder is None])
+    return Engine(program, pid, clock, recorder, ghost)
+p = Program([work_t(1)], countdown_s=0)
+board = Board()
+runner = Runner(board, None, program_source=lambda: (p, 42), engine_factory=factory,
+                ghost=False)
+board.runner = runner
+
+async def main():
+    loop = asyncio.create_task(runner.run())
+    runner.start()
+    try:
+        runner.start()
+        again = None
+    except EngineError as e:
+        again = e.field
+    while runner.active:
+        await asyncio.sleep_ms(20)
+    runner.close()
+    await loop
+    return again
+
+again = asyncio.run(main())
+print(json.dumps({"made": made, "again": again, "cues": [c[0] for c in board.cues],
+    "never_early": all(c[1] >= 0 for c in board.cues)}))
+""")
+    assert r["made"] == [[42, False, True]]
+    assert r["again"] == "state"
+    assert r["cues"] == ["work", "finish"]
+    assert r["never_early"] is True
