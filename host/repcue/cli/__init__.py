@@ -15,7 +15,7 @@ from rich.console import Console
 from repcue import __version__
 from repcue.errors import PlanError, RepcueError
 
-GROUPS = ("plan",)
+GROUPS = ("plan", "history", "device")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -38,10 +38,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         code: int = args.func(args)
     except PlanError as exc:
-        err.print(exc.render(), markup=False)
+        err.print(exc.render(), markup=False, soft_wrap=True)
         return exc.exit_code
     except RepcueError as exc:
-        err.print(f"error: {exc}", markup=False)
+        err.print(f"error: {exc}", markup=False, soft_wrap=True)
         return exc.exit_code
     except KeyboardInterrupt:
         err.print("interrupted")

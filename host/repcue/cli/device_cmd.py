@@ -1,0 +1,248 @@
+"""Commands that talk to a device: devices, info, time sync, upload, start, stop, sync."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+import time
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn
+from rich.table import Table
+
+from repcue.cli.history_cmd import print_session
+from repcue.cli.plan_cmd import read_plan, render_report
+from repcue.config import add_db_argument, add_device_argument, resolve_device_spec
+from repcue.link.client import DeviceClient
+from repcue.link.serial import find_boards
+from repcue.link.spec import open_device
+from repcue.plan import FORMATS, Format, check, load_profile
+from repcue.plan.report import PlanReport
+from repcue.store import open_store
+from repcue.store.analysis import session_report
+from repcue.sync import SyncProgress, SyncResult, sync
+
+
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    devices = sub.add_parser("devices", help="list serial boards and running virtual devices")
+    devices.add_argument("--json", action="store_true", help="print one JSON object")
+    devices.set_defaults(func=cmd_devices)
+
+    info = sub.add_parser("info", help="what the device reports about itself")
+    add_device_argument(info)
+    info.add_argument("--json", action="store_true", help="print one JSON object")
+    info.set_defaults(func=lambda a: _run(a, _info))
+
+    time_p = sub.add_parser("time", help="the device's clock")
+    time_sub = time_p.add_subparsers(dest="time_command", required=True, metavar="COMMAND")
+    time_sync = time_sub.add_parser("sync", help="set the device clock to this computer's")
+    add_device_argument(time_sync)
+    time_sync.set_defaults(func=lambda a: _run(a, _time_sync))
+
+    upload = sub.add_parser("upload", help="compile a plan and install it on the device")
+    upload.add_argument("plan", metavar="PLAN", help="a plan file, '-' for stdin, or plan text")
+    upload.add_argument("--profile", type=Path, metavar="FILE", help="athlete profile (TOML)")
+    upload.add_argument("--format", choices=FORMATS, default="auto", help="plan format")
+    add_device_argument(upload)
+    add_db_argument(upload)
+    upload.set_defaults(func=lambda a: _run(a, _upload))
+
+    for name, what in (("start", "press start on the device"), ("stop", "stop and save")):
+        p = sub.add_parser(name, help=what)
+        add_device_argument(p)
+        p.set_defaults(func=lambda a, n=name: _run(a, _start if n == "start" else _stop))
+
+    sync_p = sub.add_parser("sync", help="pull finished sessions into the local store")
+    add_device_argument(sync_p)
+    add_db_argument(sync_p)
+    sync_p.add_argument("--json", action="store_true", help="print one JSON object")
+    sync_p.set_defaults(func=lambda a: _run(a, _sync))
+
+
+Action = Callable[[argparse.Namespace, DeviceClient, Console], Awaitable[int]]
+
+
+def _run(args: argparse.Namespace, action: Action) -> int:
+    """Open the device the arguments name, run one action against it, close it."""
+
+    async def main() -> int:
+        async with open_device(resolve_device_spec(args.device)) as client:
+            return await action(args, client, Console(highlight=False))
+
+    return asyncio.run(main())
+
+
+def _print_json(value: object) -> None:
+    sys.stdout.write(json.dumps(value, indent=2) + "\n")
+
+
+def cmd_devices(args: argparse.Namespace) -> int:
+    from repcue.sim.registry import list_running
+
+    boards = find_boards()
+    sims = list_running()
+    if args.json:
+        _print_json(
+            {
+                "serial": [{"port": b.device, "description": b.description} for b in boards],
+                "sim": [
+                    {"port": s.pty_path, "device_id": s.device_id, "pid": s.pid, "flash": s.flash}
+                    for s in sims
+                ],
+            }
+        )
+        return 0
+    out = Console(highlight=False)
+    table = Table(show_edge=False, pad_edge=False)
+    for column in ("device", "kind", "about"):
+        table.add_column(column)
+    for b in boards:
+        table.add_row(f"serial:{b.device}", "serial", b.description)
+    for s in sims:
+        table.add_row(
+            f"serial:{s.pty_path}", "virtual", f"{s.device_id}, pid {s.pid}, flash {s.flash or '-'}"
+        )
+    if not boards and not sims:
+        out.print("no devices found (plug in a board, or start one with `repcue sim serve`)")
+        return 0
+    out.print(table)
+    return 0
+
+
+async def _info(args: argparse.Namespace, client: DeviceClient, out: Console) -> int:
+    info = await client.device_info()
+    fields: dict[str, Any] = {
+        "device_id": info.device_id,
+        "name": info.name,
+        "board": info.board,
+        "firmware_version": info.firmware_version,
+        "protocol_version": info.protocol_version,
+        "max_frame": info.max_frame,
+        "free_heap": info.free_heap,
+        "free_flash": info.free_flash,
+        "clock_s": info.clock_s,
+        "program_id": f"{info.program_id:08x}" if info.program_id else None,
+        "running": info.running,
+    }
+    if args.json:
+        _print_json(fields)
+        return 0
+    table = Table(show_header=False, show_edge=False, pad_edge=False)
+    for key, value in fields.items():
+        table.add_row(key, "-" if value is None else str(value))
+    out.print(table)
+    return 0
+
+
+async def _time_sync(args: argparse.Namespace, client: DeviceClient, out: Console) -> int:
+    now_s = int(time.time())
+    before = await client.set_time(now_s)
+    drift = f"{now_s - before:+d} s" if before else "was not set"
+    out.print(f"device clock set to {time.strftime('%Y-%m-%d %H:%M:%S')} ({drift})")
+    return 0
+
+
+async def upload_plan(
+    client: DeviceClient,
+    text: str,
+    name: str,
+    *,
+    profile_path: Path | None,
+    fmt: Format,
+    db: str | None,
+    out: Console,
+) -> PlanReport:
+    """Check, upload and remember one plan. A bad plan never leaves the host: check()
+    raises PlanError before a byte is sent."""
+    report = check(text, fmt=fmt, profile=load_profile(profile_path), name=name)
+    render_report(out, report)
+    info = await client.hello()
+    await client.set_time(int(time.time()))
+    with _bar(out, "upload") as bar:
+        task = bar.add_task("upload", total=len(report.program))
+        async for sent in client.upload_program(report.program):
+            bar.update(task, completed=sent)
+    with open_store(db) as store:
+        store.upsert_device(
+            info.device_id, name=info.name, board=info.board, firmware_version=info.firmware_version
+        )
+        seed = report.seeds[0] if report.seeds else None
+        store.add_program(report.program, plan_name=report.plan.name, plan_text=text, seed=seed)
+    out.print(f"installed program {report.program_id:08x} on {info.name} ({info.device_id})")
+    return report
+
+
+async def _upload(args: argparse.Namespace, client: DeviceClient, out: Console) -> int:
+    text, name = read_plan(args.plan)
+    await upload_plan(
+        client, text, name, profile_path=args.profile, fmt=args.format, db=args.db, out=out
+    )
+    return 0
+
+
+async def _start(args: argparse.Namespace, client: DeviceClient, out: Console) -> int:
+    session_id = await client.start()
+    out.print(f"session {session_id} started")
+    return 0
+
+
+async def _stop(args: argparse.Namespace, client: DeviceClient, out: Console) -> int:
+    await client.stop()
+    out.print("session stopped and saved")
+    return 0
+
+
+async def run_sync(client: DeviceClient, db: str | None, out: Console) -> SyncResult:
+    """Sync with a progress bar; the store is opened and closed here."""
+    with open_store(db) as store, _bar(out, "sync") as bar:
+        task = bar.add_task("sync", total=None)
+
+        def progress(p: SyncProgress) -> None:
+            bar.update(task, completed=p.bytes_done, total=p.bytes_total or None)
+
+        return await sync(client, store, on_progress=progress)
+
+
+async def _sync(args: argparse.Namespace, client: DeviceClient, out: Console) -> int:
+    result = await run_sync(client, args.db, out)
+    with open_store(args.db) as store:
+        added = [store.session(row) for row in result.added_rows]
+        reports = [session_report(store, s) for s in added if s is not None]
+    if args.json:
+        _print_json(
+            {
+                "device_id": result.device_id,
+                "added": list(result.added),
+                "acked": list(result.acked),
+                "incomplete": list(result.incomplete),
+                "failed": [str(f) for f in result.failed],
+                "bytes_read": result.bytes_read,
+                "sessions": reports,
+            }
+        )
+        return 1 if result.failed else 0
+    for report in reports:
+        print_session(out, report)
+    out.print(
+        f"{len(result.added)} new sessions, {result.bytes_read} bytes read"
+        + (f", {len(result.incomplete)} still recording" if result.incomplete else "")
+    )
+    for failure in result.failed:
+        out.print(f"[yellow]left on the device for the next sync:[/yellow] {failure}")
+    return 1 if result.failed else 0
+
+
+def _bar(out: Console, what: str) -> Progress:
+    return Progress(
+        TextColumn(what),
+        BarColumn(),
+        DownloadColumn(),
+        console=out,
+        transient=True,
+        disable=not out.is_terminal,
+    )

@@ -1,0 +1,94 @@
+"""`repcue firmware build` and `repcue firmware install --port PORT`."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import tempfile
+from pathlib import Path
+
+from rich.console import Console
+from rich.table import Table
+
+from repcue.firmware_build import build, install
+
+DEFAULT_BUNDLE = Path("build") / "repcue-firmware"
+
+
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    fw = sub.add_parser("firmware", help="build the firmware bundle and put it on a board")
+    fw_sub = fw.add_subparsers(dest="firmware_command", required=True, metavar="COMMAND")
+
+    b = fw_sub.add_parser("build", help="cross-compile firmware/ to .mpy with mpy-cross")
+    b.add_argument(
+        "-o", "--output", type=Path, default=DEFAULT_BUNDLE, metavar="DIR",
+        help=f"bundle directory (default: {DEFAULT_BUNDLE})",
+    )  # fmt: skip
+    b.add_argument("--no-sim", action="store_true", help="leave out the sim board's modules")
+    b.add_argument("--json", action="store_true", help="print JSON for scripts")
+    b.set_defaults(func=cmd_build)
+
+    i = fw_sub.add_parser("install", help="copy the bundle to a board with mpremote")
+    i.add_argument("--port", required=True, metavar="PORT", help="serial port, e.g. /dev/ttyACM0")
+    i.add_argument(
+        "--bundle", type=Path, default=None, metavar="DIR",
+        help="a bundle from `repcue firmware build` (default: build one now)",
+    )  # fmt: skip
+    i.add_argument("--dir", default="/", metavar="PATH", help="where on the board (default: /)")
+    i.add_argument(
+        "--no-reset", action="store_true",
+        help="do not soft-reset before and after (needed for the unix-port virtual device)",
+    )  # fmt: skip
+    i.add_argument("--json", action="store_true", help="print JSON for scripts")
+    i.set_defaults(func=cmd_install)
+
+
+def cmd_build(args: argparse.Namespace) -> int:
+    files = build(args.output, include_sim=not args.no_sim)
+    total = sum(f.size for f in files)
+    if args.json:
+        out = {
+            "bundle": str(args.output.resolve()),
+            "files": [{"path": f.path, "size": f.size, "sha256": f.sha256} for f in files],
+            "total_bytes": total,
+        }
+        sys.stdout.write(json.dumps(out, indent=2) + "\n")
+        return 0
+    console = Console(highlight=False)
+    table = Table(title=f"Firmware bundle {args.output}", title_justify="left")
+    table.add_column("file")
+    table.add_column("bytes", justify="right")
+    for f in files:
+        table.add_row(f.path, str(f.size))
+    table.add_row("[bold]total[/bold]", f"[bold]{total}[/bold]")
+    console.print(table)
+    console.print(f"manifest for freezing: {args.output / 'manifest.py'}")
+    return 0
+
+
+def cmd_install(args: argparse.Namespace) -> int:
+    console = Console(highlight=False, stderr=args.json)
+    with tempfile.TemporaryDirectory(prefix="repcue-bundle-") as tmp:
+        bundle = args.bundle
+        if bundle is None:
+            bundle = Path(tmp) / "bundle"
+            console.print("building the firmware bundle...")
+            build(bundle, include_sim=False)
+
+        def progress(action: str, path: str) -> None:
+            if action != "skip":
+                console.print(f"  {action:6} {path}", markup=False)
+
+        report = install(
+            bundle, args.port, remote_dir=args.dir, soft_reset=not args.no_reset, progress=progress
+        )
+    if args.json:
+        out = {"copied": report.copied, "skipped": report.skipped, "removed": report.removed}
+        sys.stdout.write(json.dumps(out, indent=2) + "\n")
+    else:
+        console.print(
+            f"installed on {args.port}: {len(report.copied)} copied, "
+            f"{len(report.skipped)} unchanged, {len(report.removed)} removed"
+        )
+    return 0

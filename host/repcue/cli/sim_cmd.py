@@ -1,0 +1,122 @@
+"""`repcue sim serve`: run the virtual device until Ctrl-C and print its serial port."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import signal
+import sys
+import time
+from pathlib import Path
+from types import FrameType
+from typing import Any
+
+from rich.console import Console
+
+from repcue.sim import AutopilotOptions, SimError, SimOptions, VirtualDevice
+from repcue_fw import cues
+
+_EVENT_NAMES = {1: "session start", 2: "step", 4: "lap", 5: "pause", 6: "resume", 7: "finish"}
+
+
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    sim = sub.add_parser("sim", help="the virtual device: real firmware, no hardware")
+    sim_sub = sim.add_subparsers(dest="sim_command", required=True, metavar="COMMAND")
+    serve = sim_sub.add_parser(
+        "serve", help="run a virtual device until Ctrl-C; prints the serial port to use"
+    )
+    serve.add_argument("--flash", type=Path, metavar="FILE", help="flash image, kept between runs")
+    serve.add_argument("--speed", type=int, default=1, metavar="N", help="clock runs N times fast")
+    serve.add_argument("--heap", type=int, default=None, metavar="KB", help="MicroPython heap")
+    serve.add_argument(
+        "--ticks-start",
+        type=int,
+        default=0,
+        metavar="MS",
+        help="first tick of the 30-bit clock, e.g. 1073736824 to wrap 5 s after boot",
+    )
+    serve.add_argument(
+        "--autopilot",
+        action="store_true",
+        help="a virtual runner presses lap at each distance step's target pace",
+    )
+    serve.add_argument(
+        "--noise", type=float, default=0.0, metavar="FRAC", help="autopilot spread, e.g. 0.05"
+    )
+    serve.add_argument("--quiet", action="store_true", help="do not print cues and events")
+    serve.add_argument("--json", action="store_true", help="print the port as JSON, then events")
+    serve.set_defaults(func=cmd_serve)
+
+
+def _options(args: argparse.Namespace) -> SimOptions:
+    autopilot = AutopilotOptions(noise_frac=args.noise) if args.autopilot else None
+    return SimOptions(
+        flash=args.flash,
+        speed=args.speed,
+        heap_kb=args.heap,
+        ticks_start_ms=args.ticks_start,
+        autopilot=autopilot,
+    )
+
+
+def _describe(record: dict[str, Any]) -> str | None:
+    """One log line for a cue or engine event record, None for the rest."""
+    seconds = record.get("ms", 0) / 1000
+    if record.get("k") == "cue":
+        return f"{seconds:9.3f}s  cue  {cues.name(int(record['c']))}"
+    if record.get("k") == "ev" and record.get("c") in _EVENT_NAMES:
+        return f"{seconds:9.3f}s  {_EVENT_NAMES[record['c']]}  a={record['a']} b={record['b']}"
+    if record.get("k") == "log":
+        return f"{seconds:9.3f}s  firmware: {record.get('msg')}"
+    return None
+
+
+def _stop_on_term(_signum: int, _frame: FrameType | None) -> None:
+    raise KeyboardInterrupt
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    options = _options(args)
+    console = Console(highlight=False)
+    err = Console(stderr=True, highlight=False)
+    device = VirtualDevice(options)
+    previous = signal.signal(signal.SIGTERM, _stop_on_term)
+    try:
+        device.start()
+        ctl = device.require_control()
+        if args.json:
+            info = {
+                "port": device.pty_path,
+                "device_id": device.device_id,
+                "flash": str(device.flash_path),
+                "speed": options.speed,
+                "pid": device.proc.pid if device.proc else None,
+            }
+            sys.stdout.write(json.dumps(info) + "\n")
+            sys.stdout.flush()
+        else:
+            console.print(f"virtual device {device.device_id} on [bold]{device.pty_path}[/bold]")
+            where = options.flash or "a temporary image"
+            console.print(f"flash: {where}; clock x{options.speed}; Ctrl-C stops it")
+        if not args.quiet:
+            ctl.add_listener(lambda r: _echo(r, args.json, console))
+        while device.running:
+            time.sleep(0.2)
+        err.print(f"error: the virtual device stopped: {device.stderr_tail() or 'no message'}")
+        return SimError.exit_code
+    except KeyboardInterrupt:
+        return 0
+    finally:
+        device.stop()
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _echo(record: dict[str, Any], as_json: bool, console: Console) -> None:
+    if as_json:
+        if record.get("k") in ("cue", "ev", "log"):
+            sys.stdout.write(json.dumps(record) + "\n")
+            sys.stdout.flush()
+        return
+    line = _describe(record)
+    if line is not None:
+        console.print(line, markup=False)
