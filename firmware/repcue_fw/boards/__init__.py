@@ -7,17 +7,29 @@
 #                                 subtract ticks themselves. The sim board can run a
 #                                 30-bit clock (period 2**30, like a 32-bit board) that
 #                                 starts just below the wrap.
-#   async sleep_ms(ms)            sleep on the board's clock (the sim board scales it for
-#                                 --speed and steps it for tests); callers re-check deadlines
+#   sleep_ms(ms) -> awaitable     sleep on the board's clock (the sim board scales it for
+#                                 --speed and steps it for tests); callers re-check deadlines.
+#                                 A plain function returning asyncio.sleep_ms(...) on boards
+#                                 (an `async def` would allocate a generator per sleep)
 #   cue(cue_id, pattern)          start playing an on/off ms pattern on motor and/or buzzer
 #                                 without blocking; a new cue replaces the one playing
-#   buttons                       an object the app polls/awaits for logical button events
-#                                 (BTN_* in repcue_fw.engine); the board maps 1-3 physical
-#                                 buttons (short/long/double press) onto them
+#   buttons                       a ButtonQueue (base.py) of logical presses (BTN_* in
+#                                 repcue_fw.engine): `await buttons.get()` -> BTN_*, the tick
+#                                 of that press then in buttons.last_ticks; get_nowait() ->
+#                                 (BTN_*, ticks) or None. The board maps 1-3 physical buttons
+#                                 (short/double/long press, boards/buttons.py) onto them
 #   mount_storage() -> str        mount littlefs and return the directory the journal uses
 #   battery_pct() -> int or None  optional
 #   display                       None, or an object with show(text)
-#   reset_to_repl()               leave protocol mode: restore Ctrl-C, hand the port back
+#   on_event(code, a, b)          engine listener (the sim board logs events)
+#   attach(runner)                the app hands over the runner (for boards that report)
+#   start() / stop()              background tasks (inside the loop) / outputs off
+#   safe_mode() -> bool           a button held at power-up: skip the app, keep the REPL
+#   enter_protocol_mode()         Ctrl-C off (kbd_intr(-1)); nothing may print
+#   reset_to_repl()               leave protocol mode: restore Ctrl-C, stop the app so the
+#                                 REPL gets the port; `await wait_repl()` returns after it,
+#                                 `await release_port()` runs just before the app returns
+#   power_off()                   the app has ended for good (the sim exits its process)
 #
 # Boards import machine-specific modules lazily so the unix port can import this package.
 

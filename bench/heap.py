@@ -1,0 +1,273 @@
+"""Heap ceiling: the smallest `-X heapsize` at which the whole firmware does its job.
+
+The job, on the virtual device (real firmware, real pty, stepped clock): boot, answer
+HELLO, take a 100-step program over the link (dispatcher + journal install), record a
+whole session of it (engine + runner + journal; the autopilot laps the distance steps),
+then list and read the session back over the link. A heap size "runs" if all of that
+completes with nothing logged as an error. Binary search per deployment form:
+  mpy     the `repcue firmware build` bundle (.mpy), what goes on a board's filesystem
+  source  the .py files, compiled by the board at import time
+On this 64-bit unix port code objects sit in the heap (on a board a frozen build keeps
+them in flash) and GC blocks and pointers are twice a 32-bit board's, so these figures
+overstate a board's needs; `code_kb` is what the imported modules alone take (per module
+roughly: a module that makes the interpreter grow a qstr pool is charged for all of it),
+`runtime_kb` what the job holds beyond the code.
+
+Target: runs in 96 KB; goal 64 KB (an nRF52832-class watch).
+Usage: python bench/heap.py [--quick]   (last line: one JSON object; also bench/results/heap.json)
+"""
+
+from __future__ import annotations
+
+import binascii
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import serial
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from repcue.firmware_build import build  # noqa: E402
+from repcue.sim import AutopilotOptions, SimError, SimOptions, VirtualDevice  # noqa: E402
+from repcue.sim.autopilot import run_to_finish  # noqa: E402
+from repcue.sim.options import micropython_binary  # noqa: E402
+from repcue_fw.wire import frame, records  # noqa: E402
+from repcue_fw.wire import opcodes as op  # noqa: E402
+from repcue_fw.wire import program as wp  # noqa: E402
+
+TARGET_KB = 96
+GOAL_KB = 64
+STEPS = 100
+LOW_KB, HIGH_KB = 24, 512
+
+
+def hundred_steps() -> bytes:
+    """50 x (200 m at 3:00/km, 30 s jog) written out: 100 top-level steps, no repeat."""
+    nodes: list[wp.Step | wp.Repeat] = []
+    for i in range(STEPS // 2):
+        nodes.append(wp.Step(wp.KIND_WORK, wp.END_DISTANCE, 200, wp.TARGET_PACE, 0, 1800 + i))
+        nodes.append(wp.Step(wp.KIND_RECOVERY, wp.END_TIME, 30))
+    return wp.encode(wp.Program(nodes, countdown_s=3))
+
+
+class Link:
+    """One-request-at-a-time protocol client from the shared wire codec."""
+
+    def __init__(self, port: str, alive: Callable[[], bool]) -> None:
+        self.alive = alive  # a crashed firmware answers nothing: stop waiting at once
+        self.ser = serial.Serial(port, timeout=0.05)
+        self.decoder = frame.Decoder(4096)
+        self.seq = 0
+
+    def call(self, opcode: int, payload: bytes = b"", timeout_s: float = 10) -> bytes:
+        self.seq = (self.seq + 1) & 0xFFFF
+        self.ser.write(frame.encode(opcode, 0, self.seq, payload))
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline and self.alive():
+            for got in self.decoder.feed(self.ser.read(self.ser.in_waiting or 1)):
+                if got.seq == self.seq and got.flags & frame.FLAG_RESPONSE:
+                    if got.payload[0] != op.ST_OK:
+                        raise RuntimeError(op.get_error(got.payload, 0, len(got.payload)))
+                    return bytes(got.payload[1:])
+        what = "no answer" if self.alive() else "the firmware died before answering"
+        raise TimeoutError(f"{what} to {op.OP_NAMES.get(opcode, opcode)}")
+
+    def close(self) -> None:
+        self.ser.close()
+
+
+def job(firmware_dir: Path, heap_kb: int, program: bytes) -> tuple[bool, str, dict[str, int]]:
+    """Run the whole job at this heap size: (ran, why not, memory figures)."""
+    options = SimOptions(
+        clock="stepped", heap_kb=heap_kb, firmware_dir=firmware_dir, autopilot=AutopilotOptions()
+    )
+    dev = VirtualDevice(options)
+    try:
+        dev.start(timeout_s=15)
+    except SimError as err:
+        dev.stop()
+        return False, f"boot: {str(err).splitlines()[-1][:80]}", {}
+    link = Link(dev.pty_path, lambda: dev.running)
+    try:
+        link.call(op.OP_HELLO, op.hello_req(1024))
+        crc = binascii.crc32(program) & 0xFFFFFFFF
+        link.call(op.OP_PROGRAM_BEGIN, op.program_begin_req(len(program), crc))
+        for offset in range(0, len(program), 256):
+            chunk = program[offset : offset + 256]
+            link.call(op.OP_PROGRAM_CHUNK, op.program_chunk_req(offset, chunk))
+        link.call(op.OP_PROGRAM_COMMIT, op.u32(crc))
+        run_to_finish(dev, start=True, chunk_ms=600_000, timeout_s=30, max_virtual_ms=4 * 3_600_000)
+        body = link.call(op.OP_LIST_SESSIONS, op.list_sessions_req(0, 10))
+        sessions = op.get_sessions(body, 0, len(body))[0]
+        data = b""
+        while True:
+            req = op.read_session_req(sessions[0][0], len(data), 512)
+            chunk = link.call(op.OP_READ_SESSION, req)
+            if not chunk:
+                break
+            data += chunk
+        session = records.decode_session(data)
+        if not session.complete or len(session.steps) != STEPS:
+            return False, f"session has {len(session.steps)} steps", {}
+        errors = [r for r in dev.require_control().records if r.get("k") == "log"]
+        if errors:
+            return False, f"firmware logged: {errors[0].get('msg')}", {}
+        mem = dev.require_control().request("mem")
+        return True, "", {"alloc": int(mem["alloc"]), "free": int(mem["free"])}
+    except (RuntimeError, TimeoutError, SimError, OSError, ValueError) as err:
+        tail = dev.stderr_tail().splitlines()
+        why = tail[-1] if tail else str(err)
+        return False, why[:100], {}
+    finally:
+        link.close()
+        dev.stop()
+
+
+def smallest(firmware_dir: Path, program: bytes, step_kb: int) -> tuple[int | None, list[str]]:
+    """Binary search for the smallest heap (multiple of step_kb) that runs the job."""
+    notes: list[str] = []
+    ok, why, _ = job(firmware_dir, HIGH_KB, program)
+    if not ok:
+        return None, [f"fails even at {HIGH_KB} KB: {why}"]
+    low, high = LOW_KB, HIGH_KB  # low fails (assumed), high runs
+    while high - low > step_kb:
+        mid = (low + high) // 2 // step_kb * step_kb
+        if mid <= low:
+            mid = low + step_kb
+        ok, why, _ = job(firmware_dir, mid, program)
+        notes.append(f"{mid} KB: {'runs' if ok else 'fails (' + why + ')'}")
+        if ok:
+            high = mid
+        else:
+            low = mid
+    return high, notes
+
+
+MODULES = (
+    "repcue_fw.wire.varint",
+    "repcue_fw.wire.program",
+    "repcue_fw.wire.records",
+    "repcue_fw.wire.frame",
+    "repcue_fw.wire.opcodes",
+    "repcue_fw.cues",
+    "repcue_fw.cursor",
+    "repcue_fw.engine",
+    "repcue_fw.runner",
+    "repcue_fw.journal",
+    "repcue_fw.link",
+    "repcue_fw.serial_link",
+    "repcue_fw.boards.base",
+    "repcue_fw.boards.buttons",
+    "repcue_fw.boards.sim_clock",
+    "repcue_fw.boards.sim_ctl",
+    "repcue_fw.boards.sim",
+    "repcue_fw.boards.sim_flash",
+    "repcue_fw.app",
+)
+
+
+def code_kb(firmware_dir: Path) -> dict[str, float]:
+    """Heap each firmware module takes once imported (in import order), and the total."""
+    script = (
+        "import gc, asyncio, json, os, vfs\ngc.collect()\nb = gc.mem_alloc()\n"
+        f"for m in {MODULES!r}:\n"
+        "    __import__(m)\n    gc.collect()\n    a = gc.mem_alloc()\n"
+        "    print(m, a - b)\n    b = a\n"
+    )
+    env = dict(os.environ, MICROPYPATH=f"{firmware_dir}:.frozen")
+    out = subprocess.run(
+        [micropython_binary(), "-c", script], capture_output=True, text=True, env=env, check=True
+    )
+    sizes = {}
+    for line in out.stdout.splitlines():
+        name, size = line.split()
+        sizes[name.removeprefix("repcue_fw.")] = round(int(size) / 1024, 1)
+    sizes["total"] = round(sum(sizes.values()), 1)
+    return sizes
+
+
+def main() -> int:
+    quick = "--quick" in sys.argv
+    step_kb = 16 if quick else 4
+    program = hundred_steps()
+    with tempfile.TemporaryDirectory(prefix="repcue-heap-") as tmp:
+        bundle = Path(tmp) / "bundle"
+        build(bundle)
+        forms = {"mpy": bundle, "source": ROOT / "firmware"}
+        results: dict[str, dict[str, object]] = {}
+        for name, folder in forms.items():
+            t0 = time.monotonic()
+            min_kb, notes = smallest(folder, program, step_kb)
+            at_target = job(folder, TARGET_KB, program)
+            at_goal = job(folder, GOAL_KB, program)
+            _, _, mem = job(folder, HIGH_KB, program)
+            results[name] = {
+                "min_heap_kb": min_kb,
+                "runs_at_96k": at_target[0],
+                "runs_at_64k": at_goal[0],
+                "why_not_96k": at_target[1],
+                "code_kb_by_module": code_kb(folder),
+                "heap_in_use_after_session_kb": round(mem.get("alloc", 0) / 1024, 1),
+                "search": notes,
+                "seconds": round(time.monotonic() - t0, 1),
+            }
+    mpy = results["mpy"]
+    print(f"program: {len(program)} bytes, {STEPS} steps; job: upload, record, read back")
+    for name, r in results.items():
+        code = r["code_kb_by_module"]
+        assert isinstance(code, dict)
+        print(
+            f"{name:6}  smallest heap {r['min_heap_kb']} KB (target {TARGET_KB}, goal {GOAL_KB})"
+            f"  runs at 96K: {r['runs_at_96k']}  at 64K: {r['runs_at_64k']}"
+        )
+        print(
+            f"        code {code['total']} KB; in use after the session "
+            f"{r['heap_in_use_after_session_kb']} KB"
+        )
+        if not r["runs_at_96k"]:
+            print(f"        at 96K: {r['why_not_96k']}")
+    by_module = mpy["code_kb_by_module"]
+    assert isinstance(by_module, dict)
+    runtime = round(float(mpy["heap_in_use_after_session_kb"]) - by_module["total"], 1)
+    print(
+        f"runtime data (heap in use after the session, less the code): {runtime} KB;"
+        " a frozen build keeps the code in flash"
+    )
+    print("heap per module (.mpy, KB):")
+    for module, size in sorted(by_module.items(), key=lambda kv: -kv[1]):
+        if module != "total":
+            print(f"  {size:6.1f}  {module}")
+    summary = {
+        "min_heap_kb": mpy["min_heap_kb"],
+        "runs_at_96k": mpy["runs_at_96k"],
+        "runs_at_64k": mpy["runs_at_64k"],
+        "min_heap_kb_source": results["source"]["min_heap_kb"],
+        "runs_at_96k_source": results["source"]["runs_at_96k"],
+        "code_kb": by_module["total"],
+        "code_kb_by_module": by_module,
+        "heap_in_use_after_session_kb": mpy["heap_in_use_after_session_kb"],
+        # what a frozen build (code in flash) would still need on this port: an estimate
+        "runtime_kb": round(float(mpy["heap_in_use_after_session_kb"]) - by_module["total"], 1),
+        "target_kb": TARGET_KB,
+        "goal_kb": GOAL_KB,
+        "program_bytes": len(program),
+        "steps": STEPS,
+        "step_kb": step_kb,
+        "platform": "unix port, 64-bit",
+    }
+    out = ROOT / "bench" / "results" / "heap.json"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(summary, indent=1) + "\n")
+    print(json.dumps(summary))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,381 @@
+# The app: wires board + journal + runner + link together and is the link's `services`.
+#
+#   main()          pick the board (pick_board), run until the host asks for the REPL
+#   run(board)      the app's tasks: runner, buttons, serial link (and BLE if the board's
+#                   config says "ble": true)
+#   pick_board()    $REPCUE_BOARD / the config file's "board" / sys.platform
+#   App(board, journal, runner)   the services object of repcue_fw.link.Dispatcher
+#
+# Protocol mode owns the serial port: Ctrl-C is off and nothing is printed (errors go to
+# board.log, also those of crashed tasks). The REPL request (or mpremote's break-in bytes)
+# stops the app and main() returns, so the REPL gets the port back.
+try:
+    from micropython import const
+except ImportError:  # CPython on the host
+
+    def const(x):
+        return x
+
+
+import asyncio
+import gc
+import os
+import sys
+
+from repcue_fw.engine import BTN_PAUSE, BTN_START
+
+FIRMWARE_VERSION = "0.1.0"
+CONFIG_FILE = "/repcue.json"  # on a board's filesystem; the unix port uses $REPCUE_CONFIG
+_CLOCK_REBASE_MS = const(600000)  # keep the wall-clock base within ticks_diff's range
+_SERVE_RETRY_MS = const(200)
+_DEFAULT_COUNTDOWN_S = const(3)
+_PLATFORM_BOARDS = {"linux": "sim", "darwin": "sim", "esp32": "esp32c3", "rp2": "picow"}
+
+
+def _status(code, message, detail=0):
+    from repcue_fw.wire import opcodes
+
+    return opcodes.StatusError(code, message, detail)
+
+
+def _journal_status(exc):
+    # JournalError.code -> the link's status codes
+    from repcue_fw import journal
+    from repcue_fw.wire import opcodes as op
+
+    codes = {
+        journal.ERR_FULL: op.ST_STORAGE_FULL,
+        journal.ERR_IO: op.ST_STORAGE,
+        journal.ERR_BAD_PROGRAM: op.ST_BAD_PROGRAM,
+        journal.ERR_NOT_FOUND: op.ST_NOT_FOUND,
+    }
+    return _status(codes.get(exc.code, op.ST_INTERNAL), exc.message)
+
+
+class App:
+    def __init__(self, board, journal, runner):
+        from repcue_fw.link import ProgramUpload
+
+        self.board = board
+        self.journal = journal
+        self.runner = runner
+        self._upload = ProgramUpload(self._install)
+        self._epoch_s = 0  # wall clock at _epoch_ticks; 0: never set
+        self._epoch_ticks = 0
+        self.settings = {"cue_strength": 100, "countdown_s": None, "buttons": None}
+        self._load_settings()
+        self._program_id = 0
+        data = journal.program_bytes()
+        if data is not None:
+            self._program_id = int.from_bytes(data[len(data) - 4 :], "little")
+
+    # -- wall clock -----------------------------------------------------------------------
+    def wall_s(self):
+        if not self._epoch_s:
+            return 0
+        board = self.board
+        return self._epoch_s + board.ticks_diff(board.ticks_ms(), self._epoch_ticks) // 1000
+
+    def rebase_clock(self):
+        if self._epoch_s:
+            board = self.board
+            whole_s = board.ticks_diff(board.ticks_ms(), self._epoch_ticks) // 1000
+            self._epoch_s += whole_s
+            self._epoch_ticks = board.ticks_add(self._epoch_ticks, whole_s * 1000)
+
+    # -- services: the link calls these ----------------------------------------------------
+    def info(self):
+        from repcue_fw.wire import opcodes as op
+
+        uid = self.board.unique_id()
+        try:
+            free_flash = self.journal.free_bytes()
+        except OSError:
+            free_flash = 0
+        name = self.board.config.get("name")
+        if not name:
+            name = "repcue-" + "%02x%02x" % (uid[-2], uid[-1])
+        return {
+            "device_id": uid,
+            "name": name,
+            "board": self.board.name,
+            "firmware": FIRMWARE_VERSION,
+            "caps": op.CAP_PROGRAM | op.CAP_SESSIONS | op.CAP_CONFIG | op.CAP_CLOCK,
+            "free_heap": gc.mem_free(),
+            "free_flash": free_flash,
+            "clock_s": self.wall_s(),
+            "program_id": self._program_id,
+            "running": self.runner.active,
+        }
+
+    def set_time(self, epoch_s):
+        before = self.wall_s()
+        self._epoch_s = epoch_s
+        self._epoch_ticks = self.board.ticks_ms()
+        return before
+
+    def program_begin(self, total_len, crc):
+        return self._upload.begin(total_len, crc)
+
+    def program_chunk(self, offset, data):
+        return self._upload.chunk(offset, data)
+
+    def program_commit(self, crc):
+        return self._upload.commit(crc)
+
+    def _install(self, data):
+        from repcue_fw.journal import JournalError
+        from repcue_fw.wire import opcodes as op
+
+        if self.runner.active:
+            raise _status(op.ST_BUSY, "a session is running")
+        try:
+            self._program_id = self.journal.install_program(data)
+        except JournalError as exc:
+            raise _journal_status(exc)
+
+    def start(self):
+        from repcue_fw.cursor import EngineError
+        from repcue_fw.journal import JournalError
+        from repcue_fw.wire import opcodes as op
+
+        try:
+            return self.runner.start()
+        except EngineError as exc:
+            code = op.ST_BUSY if exc.field == "state" else op.ST_BAD_STATE
+            raise _status(code, exc.message)
+        except JournalError as exc:
+            raise _journal_status(exc)
+
+    def stop(self):
+        self.runner.stop()
+
+    def list_sessions(self, after_id, max_n):
+        return self.journal.list_sessions(after_id, max_n)
+
+    def read_session(self, session_id, offset, n):
+        from repcue_fw.journal import JournalError
+
+        try:
+            return self.journal.read_session(session_id, offset, n)
+        except JournalError as exc:
+            raise _journal_status(exc)
+        except OSError as exc:
+            from repcue_fw.wire import opcodes as op
+
+            if exc.args and exc.args[0] == 2:  # ENOENT
+                raise _status(op.ST_NOT_FOUND, "no session " + str(session_id), session_id)
+            raise
+
+    def ack_sessions(self, ids):
+        self.journal.ack(ids)
+
+    def config_get(self):
+        s = self.settings
+        countdown = s["countdown_s"]
+        mapping = self.board_mapping()
+        flat = bytearray()
+        if mapping is not None:
+            for gestures in mapping:
+                for logical in gestures:
+                    flat.append(logical)
+        return {
+            "cue_strength": s["cue_strength"],
+            "countdown_s": _DEFAULT_COUNTDOWN_S if countdown is None else countdown,
+            "buttons": bytes(flat),
+        }
+
+    def config_set(self, changes):
+        from repcue_fw.wire import opcodes as op
+
+        if "buttons" in changes:
+            flat = changes["buttons"]
+            decoder = getattr(self.board, "decoder", None)
+            if decoder is None or len(flat) != 3 * len(decoder.mapping):
+                raise _status(op.ST_BAD_REQUEST, "button map needs 3 codes per button")
+            mapping = []
+            for i in range(0, len(flat), 3):
+                mapping.append((flat[i], flat[i + 1], flat[i + 2]))
+            decoder.set_mapping(tuple(mapping))
+            self.settings["buttons"] = list(flat)
+        if "cue_strength" in changes:
+            self.settings["cue_strength"] = changes["cue_strength"]
+        if "countdown_s" in changes:
+            self.settings["countdown_s"] = changes["countdown_s"]
+        self._apply_settings()
+        self._save_settings()
+        return self.config_get()
+
+    def repl(self):
+        self.board.reset_to_repl()
+
+    # -- settings (kept on flash beside the journal) ----------------------------------------
+    def board_mapping(self):
+        decoder = getattr(self.board, "decoder", None)
+        return decoder.mapping if decoder is not None else None
+
+    def _settings_path(self):
+        return self.journal.root + "/cfg"
+
+    def _load_settings(self):
+        import json
+
+        try:
+            with open(self._settings_path()) as f:
+                saved = json.load(f)
+        except (OSError, ValueError):
+            saved = {}
+        for key in ("cue_strength", "countdown_s", "buttons"):
+            if key in saved:
+                self.settings[key] = saved[key]
+        flat = self.settings["buttons"]
+        decoder = getattr(self.board, "decoder", None)
+        if flat and decoder is not None and len(flat) == 3 * len(decoder.mapping):
+            decoder.set_mapping(tuple(tuple(flat[i : i + 3]) for i in range(0, len(flat), 3)))
+        self._apply_settings()
+
+    def _apply_settings(self):
+        set_strength = getattr(self.board, "set_cue_strength", None)
+        if set_strength is not None:
+            set_strength(self.settings["cue_strength"])
+
+    def _save_settings(self):
+        import json
+
+        path = self._settings_path()
+        with open(path + ".new", "w") as f:
+            json.dump(self.settings, f)
+        os.rename(path + ".new", path)  # littlefs rename: old or new, never half
+
+    def program_source(self):
+        """The runner's program loader: the journal's program with the device's countdown
+        setting as the default (a step's own countdown still wins)."""
+        from repcue_fw.wire import program as wire_program
+
+        data = self.journal.program_bytes()
+        if data is None:
+            return None
+        program = wire_program.decode(data)
+        if self.settings["countdown_s"] is not None:
+            program.countdown_s = self.settings["countdown_s"]
+        return program, wire_program.program_id(data)
+
+
+async def _buttons(board, runner):
+    # Button B (pause) starts a session when none runs; everything else goes to the engine.
+    buttons = board.buttons
+    while True:
+        button = await buttons.get()
+        if button == BTN_PAUSE and not runner.active:
+            button = BTN_START
+        runner.press(button)
+
+
+async def _housekeeping(app):
+    while True:
+        await app.board.sleep_ms(_CLOCK_REBASE_MS)
+        app.rebase_clock()
+
+
+async def _serve(board, dispatcher):
+    from repcue_fw import serial_link
+
+    while not board.repl_requested:
+        board.enter_protocol_mode()
+        reason = await serial_link.serve(dispatcher)
+        if reason != serial_link.HANGUP:
+            return
+        await asyncio.sleep_ms(_SERVE_RETRY_MS)  # the port went away: wait for a host
+
+
+def _start_ble(app, journal, runner):
+    # Only when the config asks ("ble": true): the BLE link has its own dispatcher (its
+    # own buffers and replay cache) over the same services, so serial and BLE both work.
+    from repcue_fw import ble_link, ble_secure
+    from repcue_fw.link import Dispatcher
+
+    dispatcher = Dispatcher(app)
+    runner.add_listener(dispatcher.post_event)
+    info = app.info()
+    link = ble_link.BleLink(
+        dispatcher,
+        info["name"],
+        keys=ble_secure.KeyStore(journal.root),
+        device_id=info["device_id"],
+        board=app.board.name,
+        firmware=FIRMWARE_VERSION,
+    )
+    link.start()
+    return link
+
+
+async def run(board):
+    """Run the device until the REPL is requested."""
+    from repcue_fw.journal import Journal
+    from repcue_fw.link import Dispatcher
+    from repcue_fw.runner import Runner
+
+    loop = asyncio.get_event_loop()
+    loop.set_exception_handler(lambda _loop, ctx: board.log(repr(ctx.get("exception"))))
+    journal = Journal(board.mount_storage())
+    app = App(board, journal, None)
+    runner = Runner(board, journal, program_source=app.program_source, wall_clock=app.wall_s)
+    app.runner = runner
+    dispatcher = Dispatcher(app)
+    board.attach(runner)
+    runner.add_listener(board.on_event)
+    runner.add_listener(dispatcher.post_event)
+    board.start()
+    tasks = [
+        asyncio.create_task(runner.run()),
+        asyncio.create_task(_buttons(board, runner)),
+        asyncio.create_task(_housekeeping(app)),
+        asyncio.create_task(_serve(board, dispatcher)),
+    ]
+    if board.config.get("ble"):
+        tasks.append(asyncio.create_task(_start_ble(app, journal, runner).run()))
+    gc.collect()
+    await board.wait_repl()
+    for task in tasks:
+        task.cancel()
+    runner.close()
+    await board.release_port()
+    board.stop()
+    return app
+
+
+def pick_board():
+    """The Board for this device: $REPCUE_BOARD, else the config file's "board", else by
+    sys.platform. Config: the JSON file at $REPCUE_CONFIG (unix port) or /repcue.json."""
+    import json
+
+    from repcue_fw.boards import load
+
+    getenv = getattr(os, "getenv", None)
+    name = getenv("REPCUE_BOARD") if getenv else None
+    path = (getenv("REPCUE_CONFIG") if getenv else None) or CONFIG_FILE
+    config = {}
+    try:
+        with open(path) as f:
+            config = json.load(f)
+    except OSError:
+        pass  # no config file: defaults
+    name = name or config.get("board") or _PLATFORM_BOARDS.get(sys.platform)
+    if not name:
+        raise OSError("no board profile for platform " + sys.platform)
+    return load(name)(config)
+
+
+def main():
+    board = pick_board()
+    if board.safe_mode():
+        return  # a button held at power-up: stay in the REPL
+    try:
+        asyncio.run(run(board))
+    except Exception as exc:
+        board.log("app stopped: " + repr(exc))
+        sys.print_exception(exc, sys.stderr)
+    finally:
+        asyncio.new_event_loop()
+    if getattr(board, "host_gone", False):
+        board.power_off()

@@ -1,0 +1,184 @@
+# What every board shares: the button event queue, protocol-mode / REPL hand-over, the
+# engine-event hook and the error log. Board modules subclass BoardBase.
+try:
+    from micropython import const
+except ImportError:  # CPython on the host
+
+    def const(x):
+        return x
+
+
+import asyncio
+import time
+
+try:
+    import micropython
+except ImportError:  # CPython: nothing to switch
+    micropython = None
+
+_KBD_CTRL_C = const(3)
+_QUEUE_SIZE = const(8)
+
+
+class ButtonQueue:
+    """Bounded queue of logical button events (button, press_ticks).
+
+    push() never allocates, so a scheduled IRQ hand-off may call it; when the queue is full
+    the newest event is dropped and counted (a runner that stalls must not grow the heap).
+    """
+
+    def __init__(self, size=_QUEUE_SIZE):
+        self._btn = bytearray(size)
+        self._ticks = [0] * size
+        self._size = size
+        self._head = 0
+        self._count = 0
+        self.dropped = 0
+        self.last_ticks = 0
+        self._flag = asyncio.ThreadSafeFlag()
+
+    def push(self, button, ticks):
+        if self._count >= self._size:
+            self.dropped += 1
+            return False
+        i = (self._head + self._count) % self._size
+        self._btn[i] = button
+        self._ticks[i] = ticks
+        self._count += 1
+        self._flag.set()
+        return True
+
+    def __len__(self):
+        return self._count
+
+    def get_nowait(self):
+        """The oldest event as (button, press_ticks), or None when empty."""
+        if not self._count:
+            return None
+        i = self._head
+        self._head = (i + 1) % self._size
+        self._count -= 1
+        self.last_ticks = self._ticks[i]
+        return (self._btn[i], self._ticks[i])
+
+    async def get(self):
+        """Wait for the next event and return its logical button (BTN_*); the tick it was
+        pressed at is then in `last_ticks`."""
+        while not self._count:
+            await self._flag.wait()
+        i = self._head
+        self._head = (i + 1) % self._size
+        self._count -= 1
+        self.last_ticks = self._ticks[i]
+        return self._btn[i]
+
+    def clear(self):
+        self._head = 0
+        self._count = 0
+
+
+class BoardBase:
+    """Defaults for the HAL described in boards/__init__.py."""
+
+    name = "base"
+
+    def __init__(self, config=None):
+        self.config = config or {}
+        self.buttons = ButtonQueue()
+        self.display = None
+        self.protocol_mode = False
+        self.repl_requested = False
+        self._repl_flag = asyncio.ThreadSafeFlag()
+        self.last_error = None
+        self.runner = None
+
+    # -- clock: the port's own ticks (boards override nothing; the sim board does) --
+    def ticks_ms(self):
+        return time.ticks_ms()
+
+    def ticks_add(self, ticks, delta):
+        return time.ticks_add(ticks, delta)
+
+    def ticks_diff(self, a, b):
+        return time.ticks_diff(a, b)
+
+    def sleep_ms(self, ms):
+        # a plain function returning asyncio's reusable sleep object: an `async def` here
+        # would allocate a generator on every sleep of the runner's hot loop
+        return asyncio.sleep_ms(ms if ms > 0 else 0)
+
+    async def sleep_until(self, deadline):
+        """Sleep until the board clock reaches `deadline` (re-checked after each wake-up)."""
+        while True:
+            left = self.ticks_diff(deadline, self.ticks_ms())
+            if left <= 0:
+                return
+            await self.sleep_ms(left)
+
+    # -- outputs --
+    def cue(self, cue_id, pattern):
+        pass
+
+    def on_event(self, code, a, b):
+        """Engine-event listener(code, a, b); boards that show or log events override it."""
+        pass
+
+    def log(self, text):
+        """Record an error without touching stdout (stdout is the protocol stream)."""
+        self.last_error = text
+
+    # -- lifecycle --
+    def start(self):
+        """Start the board's background tasks; call from inside the running event loop."""
+        pass
+
+    def stop(self):
+        """Stop outputs (motor and buzzer off) before the app exits."""
+        pass
+
+    def power_off(self):
+        """Called when the app ends for good (not for the REPL); boards may sleep here."""
+        pass
+
+    def safe_mode(self):
+        """True when the user asks at boot to skip the app (button held): REPL only."""
+        return False
+
+    # -- identity, storage, power --
+    def unique_id(self):
+        return b"\x00\x00\x00\x00\x00\x00"
+
+    def mount_storage(self):
+        raise OSError(19)  # ENODEV: this board has no storage
+
+    def battery_pct(self):
+        return None
+
+    # -- serial coexistence --
+    def enter_protocol_mode(self):
+        """Ctrl-C (0x03) becomes an ordinary byte on the serial port."""
+        if micropython is not None:
+            micropython.kbd_intr(-1)
+        self.protocol_mode = True
+
+    def reset_to_repl(self):
+        """Leave protocol mode: Ctrl-C works again and the app stops, so the REPL gets the
+        port back (mpremote can then reach the board)."""
+        if micropython is not None:
+            micropython.kbd_intr(_KBD_CTRL_C)
+        self.protocol_mode = False
+        self.repl_requested = True
+        self._repl_flag.set()
+
+    async def release_port(self):
+        """Called by the app after reset_to_repl(), just before it returns to the REPL."""
+        pass
+
+    def attach(self, runner):
+        """The app hands over the runner, for boards that report what the engine is doing."""
+        self.runner = runner
+
+    async def wait_repl(self):
+        """Return once reset_to_repl() has been called."""
+        while not self.repl_requested:
+            await self._repl_flag.wait()

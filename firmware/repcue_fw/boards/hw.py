@@ -1,0 +1,157 @@
+# A real board built from machine.Pin / PWM / Timer, driven by a PROFILE (pins, PWM
+# frequencies, button mapping). esp32c3.py and picow.py only declare their profile.
+#
+# Buttons: each pin's IRQ (both edges) only notes the time of the first edge and sets a
+# ThreadSafeFlag; a task samples the pin DEBOUNCE_MS later and feeds real level changes to
+# the gesture decoder. Cues: PatternPlayer on a one-shot Timer. Storage: the board's own
+# littlefs root (MicroPython formats it on first boot), in a data directory.
+import asyncio
+import time
+
+import machine
+
+from repcue_fw.boards import buttons as _buttons
+from repcue_fw.boards.base import BoardBase
+from repcue_fw.boards.pattern import PatternPlayer, PwmOutput
+
+_SCAN_MS = 10  # poll period while a gesture is in progress (idle: wait for an IRQ)
+
+
+class HwBoard(BoardBase):
+    # Subclasses set PROFILE, a dict with:
+    #   motor, buzzer: (gpio, freq_hz, duty_u16) or None
+    #   buttons: tuple of gpio numbers (active low, internal pull-up)
+    #   mapping: one (short, double, long) logical-button tuple per button
+    #   timer_id: machine.Timer id for the pattern player; timer_kw: extra Timer.init keywords
+    #   storage: directory on the root filesystem for the journal
+    # The config file (/repcue.json) may override motor, buzzer, buttons and mapping, e.g.
+    # a one-button build: {"buttons": [4], "mapping": [[3, 2, 5]]}.
+    PROFILE = None
+
+    def __init__(self, config=None):
+        BoardBase.__init__(self, config)
+        profile = dict(self.PROFILE)
+        for key in ("motor", "buzzer", "buttons", "mapping"):
+            if key in self.config:
+                profile[key] = self.config[key]
+        if len(profile["mapping"]) != len(profile["buttons"]):
+            raise ValueError("the button mapping needs one (short, double, long) per button")
+        self.profile = profile
+        Pin = machine.Pin
+        outputs = []
+        self.motor = self._pwm_output(profile.get("motor"))
+        self.buzzer = self._pwm_output(profile.get("buzzer"))
+        for out in (self.motor, self.buzzer):
+            if out is not None:
+                outputs.append(out)
+        timer = machine.Timer(profile["timer_id"])
+        self.player = PatternPlayer(outputs, timer, machine.Timer.ONE_SHOT, profile.get("timer_kw"))
+        pins = profile["buttons"]
+        self._pins = [Pin(p, Pin.IN, Pin.PULL_UP) for p in pins]
+        n = len(pins)
+        mapping = tuple(tuple(gestures) for gestures in profile["mapping"])
+        self.decoder = _buttons.ButtonDecoder(mapping, self, self.buttons.push)
+        self._pressed = bytearray(n)
+        self._edge_ticks = [0] * n
+        # per button, 1: an edge not yet sampled (one byte each, so the IRQ and the task
+        # never read-modify-write the same value)
+        self._pending = bytearray(n)
+        self._flag = asyncio.ThreadSafeFlag()
+        self._irq_handlers = [self._make_irq(i) for i in range(n)]
+        self._task = None
+
+    def _pwm_output(self, spec):
+        if spec is None:
+            return None
+        gpio, freq, duty = spec
+        return PwmOutput(machine.PWM(machine.Pin(gpio)), freq, duty)
+
+    def _make_irq(self, i):
+        # A closure over only `self` and `i`: MicroPython calls a closure with more than
+        # 5 captured values + arguments through a heap-allocated array, which an IRQ must
+        # not do.
+        def handler(_pin):
+            # IRQ context: no allocation; note the first edge and wake the scanner
+            if not self._pending[i]:
+                self._edge_ticks[i] = time.ticks_ms()
+                self._pending[i] = 1
+            self._flag.set()
+
+        return handler
+
+    def start(self):
+        Pin = machine.Pin
+        for i in range(len(self._pins)):
+            self._pressed[i] = 1 if self._pins[i].value() == 0 else 0
+            self._pins[i].irq(
+                trigger=Pin.IRQ_FALLING | Pin.IRQ_RISING, handler=self._irq_handlers[i]
+            )
+        self._task = asyncio.create_task(self._scan())
+
+    def stop(self):
+        for pin in self._pins:
+            pin.irq(handler=None)
+        if self._task is not None:
+            self._task.cancel()
+            self._task = None
+        self.player.stop()
+
+    def sample(self, now):
+        """Sample buttons whose debounce time is over; feed changes and timeouts to the
+        decoder. Returns True while anything is still pending."""
+        debounce = _buttons.DEBOUNCE_MS
+        pending = self._pending
+        busy = False
+        for i in range(len(self._pins)):
+            if not pending[i]:
+                continue
+            t = self._edge_ticks[i]
+            if time.ticks_diff(now, t) < debounce:
+                busy = True
+                continue
+            pending[i] = 0  # before reading the level: a later edge re-arms the sample
+            pressed = 1 if self._pins[i].value() == 0 else 0
+            if pressed != self._pressed[i]:
+                self._pressed[i] = pressed
+                self.decoder.edge(i, pressed, t)
+        self.decoder.poll(now)
+        return busy or self.decoder.busy()
+
+    async def _scan(self):
+        busy = False
+        while True:
+            if busy:
+                await asyncio.sleep_ms(_SCAN_MS)
+            else:
+                await self._flag.wait()
+            busy = self.sample(time.ticks_ms())
+
+    def cue(self, cue_id, pattern):
+        self.player.play(pattern)
+
+    def set_cue_strength(self, percent):
+        """0-100: the motor's duty scales with it; 0 also silences the piezo."""
+        if percent < 0 or percent > 100:
+            raise ValueError("cue strength must be 0..100")
+        if self.motor is not None:
+            self.motor.set_level(self.profile["motor"][2] * percent // 100)
+            self.motor.enabled = percent > 0
+        if self.buzzer is not None:
+            self.buzzer.enabled = percent > 0
+
+    def safe_mode(self):
+        # First button held at power-up: skip the app and leave the REPL on the port.
+        return self._pins[0].value() == 0
+
+    def unique_id(self):
+        return machine.unique_id()
+
+    def mount_storage(self):
+        import os
+
+        path = self.profile.get("storage", "/data")
+        try:
+            os.mkdir(path)
+        except OSError:
+            pass  # already there
+        return path

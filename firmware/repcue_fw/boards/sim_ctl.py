@@ -1,0 +1,94 @@
+# The sim board's control channel: JSON lines over a unix socket that the host-side
+# launcher (repcue.sim) listens on. The board connects at boot.
+#
+# board -> host, one object per line, "k" says what it is:
+#   {"k": "boot", "t": ticks, "ms": elapsed, "board": "sim", "id": hex, "clock": mode, ...}
+#   {"k": "cue", "t", "ms", "c": cue id, "p": [on, off, ...], "due": ticks, "late": ms}
+#   {"k": "ev", "t", "ms", "c": EV_* code, "a", "b"}  (step starts add the step: "end",
+#        "value", "tt" target type, "tv" target value, "exp" expected ms)
+#   {"k": "ok" | "err", "id": request id, ...}     replies
+#   {"k": "log", "msg": text}                      errors the firmware could not show
+#   {"k": "release"}                               about to hand the port to the REPL
+# host -> board: {"op": name, "id": n, ...}, see Board.handle() in sim.py.
+import asyncio
+import json
+import socket
+import struct
+import sys
+
+
+def _sockaddr_un(path):
+    # MicroPython's unix port takes raw sockaddr bytes: family, then the NUL-ended path
+    raw = path.encode()
+    if sys.platform == "darwin":
+        return struct.pack("BB", len(raw) + 3, socket.AF_UNIX) + raw + b"\x00"
+    return struct.pack("H", socket.AF_UNIX) + raw + b"\x00"
+
+
+class ControlChannel:
+    def __init__(self, path):
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        sock.connect(_sockaddr_un(path))
+        sock.setblocking(False)
+        self._sock = sock
+        self._reader = asyncio.StreamReader(sock)
+        self._writer = asyncio.StreamWriter(sock, {})
+        self._pending = asyncio.ThreadSafeFlag()
+        self.closed = False
+        self.sent = 0
+
+    def send(self, obj):
+        """Queue one record; written at once when the socket has room (never blocks)."""
+        if self.closed:
+            return
+        try:
+            self._writer.write(json.dumps(obj).encode() + b"\n")
+        except OSError:
+            self.closed = True
+            return
+        self.sent += 1
+        if self._writer.out_buf:
+            self._pending.set()
+
+    async def flush_task(self):
+        while not self.closed:
+            await self._pending.wait()
+            try:
+                await self._writer.drain()
+            except OSError:
+                self.closed = True
+
+    async def requests(self, handle):
+        """Read requests and await handle(request) for each, in order, until EOF."""
+        while not self.closed:
+            try:
+                line = await self._reader.readline()
+            except OSError:
+                line = b""
+            if not line:
+                self.closed = True
+                return
+            try:
+                req = json.loads(line)
+            except ValueError:
+                self.send({"k": "err", "msg": "not JSON: " + repr(line[:60])})
+                continue
+            rid = req.get("id")
+            try:
+                reply = await handle(req)
+            except Exception as e:  # a bad request must not end the channel
+                self.send({"k": "err", "id": rid, "msg": repr(e)})
+                continue
+            if rid is not None:
+                if reply is None:
+                    reply = {}
+                reply["k"] = "ok"
+                reply["id"] = rid
+                self.send(reply)
+
+    def close(self):
+        self.closed = True
+        try:
+            self._sock.close()
+        except OSError:
+            pass

@@ -1,0 +1,543 @@
+# The protocol dispatcher: bytes in, encoded responses out. Knows no stream, no asyncio.
+#
+# serial_link.py (USB serial) and later ble_link.py feed it whatever bytes arrive:
+#
+#     pos = 0
+#     while pos < n:
+#         pos = dispatcher.receive(buf, pos, n)    # stops after each complete frame
+#         if dispatcher.response is not None:
+#             write(dispatcher.response)           # memoryview into a preallocated buffer
+#
+# One frame in gives at most one response out. A repeated request (same seq and same
+# CRC as the last one, e.g. the host retrying after a lost response) gets the cached
+# response again without running twice. Bad CRC/COBS frames are dropped (the host
+# retries); oversized, unknown, malformed or wrong-version frames get an error response.
+#
+# The `services` object (the app, wired by the device engineer) provides the work. Each
+# method may raise opcodes.StatusError(status, message, detail) to answer with an error;
+# other exceptions are mapped too (OSError -> ST_STORAGE or ST_STORAGE_FULL on ENOSPC,
+# MemoryError -> ST_NO_MEMORY, KeyError -> ST_NOT_FOUND, anything with an int `status`
+# attribute or named JournalFull -> that status / ST_STORAGE_FULL, else ST_INTERNAL).
+# A method the object lacks answers ST_UNSUPPORTED.
+#
+#   info() -> dict with keys (all optional): device_id (bytes), name, board, firmware
+#       (str), caps (CAP_* bits the app offers; the link adds CAP_EVENTS and CAP_REPL),
+#       free_heap, free_flash, clock_s (wall clock, Unix s, 0 = unset), program_id
+#       (installed program's id, 0 = none), running (bool)
+#   set_time(epoch_s) -> the previous wall clock in s (or None)
+#   program_begin(total_len, crc) -> offset to resume from (0 = start over)
+#   program_chunk(offset, data) -> bytes held so far; data is a memoryview valid only
+#       during the call (copy it)
+#   program_commit(crc) -> program_id; installs atomically. ProgramUpload (below)
+#       implements all three over an install(data) callback.
+#   start() -> session_id (or None);  stop() -> None
+#   list_sessions(after_id, max_n) -> list of (session_id, size_bytes, complete), the
+#       first max_n sessions with an id above after_id in id order
+#   read_session(session_id, offset, n) -> bytes, at most n (empty past the end)
+#   ack_sessions(ids) -> None   (ids: list of int; the host has stored them)
+#   config_get() -> dict {cue_strength: 0-100, countdown_s: 0-15, buttons: bytes}
+#   config_set(changes) -> the whole config dict after applying `changes` (same keys)
+#   repl() -> None: called by the link AFTER the REPL response went out; leave protocol
+#       mode (restore Ctrl-C, hand the port back)
+#
+# Events: the app registers dispatcher.post_event as an engine listener (code, a, b);
+# while a host is subscribed they queue in a fixed ring and the link sends them.
+try:
+    from micropython import const
+except ImportError:  # CPython on the host
+
+    def const(x):
+        return x
+
+
+import binascii
+
+from repcue_fw.wire import WireError, frame
+from repcue_fw.wire import opcodes as op
+
+LEAVE_REPL = const(1)  # the host sent REPL
+LEAVE_BREAK = const(2)  # the break-in bytes (CR, Ctrl-C) arrived
+_LINK_CAPS = const(0x0011)  # CAP_EVENTS | CAP_REPL: what the dispatcher itself offers
+_STATUS_BODY = const(6)  # header + status: where a response's fields start
+_EV_RAW = const(18)  # header + event + CRC
+_ERR_RAW = const(79)  # header + error fields + longest message + CRC
+_ENOSPC = const(28)
+
+
+def _payload_error(exc):
+    # a WireError from a request decoder: its offset is into the frame buffer
+    off = exc.offset - frame.HEADER_LEN if exc.offset >= frame.HEADER_LEN else 0
+    return op.StatusError(op.ST_BAD_REQUEST, exc.message, off)
+
+
+def _map_exception(exc):
+    """Any exception a service raised -> StatusError."""
+    if isinstance(exc, op.StatusError):
+        return exc
+    if isinstance(exc, WireError):
+        return op.StatusError(op.ST_BAD_REQUEST, exc.message, 0)
+    if isinstance(exc, MemoryError):
+        return op.StatusError(op.ST_NO_MEMORY, "out of memory", 0)
+    status = getattr(exc, "status", None)
+    if isinstance(status, int) and 0 < status < 256:
+        return op.StatusError(status, str(exc), 0)
+    name = type(exc).__name__
+    if name == "JournalFull":
+        return op.StatusError(op.ST_STORAGE_FULL, str(exc), 0)
+    if isinstance(exc, OSError):
+        errno = exc.args[0] if exc.args and isinstance(exc.args[0], int) else 0
+        code = op.ST_STORAGE_FULL if errno == _ENOSPC else op.ST_STORAGE
+        return op.StatusError(code, "storage: " + str(exc), errno)
+    if isinstance(exc, KeyError):
+        return op.StatusError(op.ST_NOT_FOUND, "not found: " + str(exc), 0)
+    return op.StatusError(op.ST_INTERNAL, name + ": " + str(exc), 0)
+
+
+def _service(disp, name):
+    fn = getattr(disp.services, name, None)
+    if fn is None:
+        raise op.StatusError(op.ST_UNSUPPORTED, "device has no " + name, 0)
+    return fn
+
+
+def _empty(buf, pos, end, what):
+    if pos != end:
+        raise WireError(what + " takes no payload", pos, what)
+
+
+# Handlers: (dispatcher, frame buffer, payload start, payload end) -> end of the response
+# body in dispatcher.raw (fields start at _STATUS_BODY). They raise StatusError/WireError.
+
+
+def _h_hello(d, buf, pos, end):
+    host_max = op.get_hello_req(buf, pos, end)
+    if host_max < frame.MIN_FRAME:
+        raise op.StatusError(
+            op.ST_BAD_REQUEST, "max_frame below " + str(frame.MIN_FRAME), frame.MIN_FRAME
+        )
+    d.peer_max = host_max if host_max < d.max_frame else d.max_frame
+    # a new host session: no subscription until it asks (HELLO itself is never replayed,
+    # and its response replaces the replay cache)
+    d.subscribed = False
+    d._ev_count = 0
+    return _info(d)
+
+
+def _info(d):
+    info = _service(d, "info")()
+    caps = info.get("caps", 0) | _LINK_CAPS
+    info["caps"] = caps
+    return op.put_info(d.raw, _STATUS_BODY, frame.PROTOCOL_VERSION, d.peer_max, d.max_frame, info)
+
+
+def _h_info(d, buf, pos, end):
+    _empty(buf, pos, end, "INFO")
+    return _info(d)
+
+
+def _h_set_time(d, buf, pos, end):
+    epoch_s = op.get_u32(buf, pos, end, "epoch_s")
+    return op.put_u32(d.raw, _STATUS_BODY, _service(d, "set_time")(epoch_s))
+
+
+def _h_echo(d, buf, pos, end):
+    n = end - pos
+    if _STATUS_BODY + n > d.limit():
+        raise op.StatusError(op.ST_TOO_BIG, "echo does not fit a response", d.limit())
+    d.raw[_STATUS_BODY : _STATUS_BODY + n] = d.decoder.mv[pos:end]
+    return _STATUS_BODY + n
+
+
+def _h_program_begin(d, buf, pos, end):
+    total_len, crc = op.get_program_begin_req(buf, pos, end)
+    return op.put_u32(d.raw, _STATUS_BODY, _service(d, "program_begin")(total_len, crc))
+
+
+def _h_program_chunk(d, buf, pos, end):
+    offset, data_pos = op.get_program_chunk_req(buf, pos, end)
+    held = _service(d, "program_chunk")(offset, d.decoder.mv[data_pos:end])
+    return op.put_u32(d.raw, _STATUS_BODY, held)
+
+
+def _h_program_commit(d, buf, pos, end):
+    crc = op.get_u32(buf, pos, end, "crc")
+    return op.put_u32(d.raw, _STATUS_BODY, _service(d, "program_commit")(crc))
+
+
+def _h_start(d, buf, pos, end):
+    _empty(buf, pos, end, "START")
+    return op.put_u32(d.raw, _STATUS_BODY, _service(d, "start")())
+
+
+def _h_stop(d, buf, pos, end):
+    _empty(buf, pos, end, "STOP")
+    _service(d, "stop")()
+    return _STATUS_BODY
+
+
+def _h_list_sessions(d, buf, pos, end):
+    after_id, max_n = op.get_list_sessions_req(buf, pos, end)
+    room = (d.limit() - _STATUS_BODY - 2) // op.SESSION_ENTRY_LEN
+    n = max_n if max_n < room else room
+    # one entry more than fits tells whether the host must ask again
+    entries = _service(d, "list_sessions")(after_id, n + 1)
+    count = len(entries)
+    more = count > n
+    if more:
+        count = n
+    return op.put_sessions(d.raw, _STATUS_BODY, entries, count, more)
+
+
+def _h_read_session(d, buf, pos, end):
+    session_id, offset, max_n = op.get_read_session_req(buf, pos, end)
+    room = d.limit() - _STATUS_BODY
+    n = max_n if max_n < room else room
+    data = _service(d, "read_session")(session_id, offset, n)
+    k = len(data)
+    if k > n:
+        raise op.StatusError(op.ST_INTERNAL, "read_session returned too much", k)
+    d.raw[_STATUS_BODY : _STATUS_BODY + k] = data
+    return _STATUS_BODY + k
+
+
+def _entry_at(d, session_id):
+    # the first session with an id >= session_id, as (id, size, complete), or None
+    entries = _service(d, "list_sessions")(session_id - 1 if session_id else 0, 1)
+    return entries[0] if entries else None
+
+
+def _h_read_sessions(d, buf, pos, end):
+    # Fill one frame with segments: the rest of session `session_id` from `offset`, then
+    # the sessions after it, so a sync pays one round trip per frame, not per session.
+    session_id, offset, max_n = op.get_read_sessions_req(buf, pos, end)
+    room = d.limit() - _STATUS_BODY - 1
+    if max_n < room:
+        room = max_n
+    read = _service(d, "read_session")
+    raw = d.raw
+    p = _STATUS_BODY + 1
+    stop = _STATUS_BODY + 1 + room
+    entry = _entry_at(d, session_id)
+    if entry is not None and entry[0] != session_id:
+        offset = 0  # that one is gone (acknowledged): start the next from its beginning
+    while entry is not None and stop - p > op.SEGMENT_HEADER_LEN:
+        sid = entry[0]
+        size = entry[1]
+        want = size - offset
+        if want > stop - p - op.SEGMENT_HEADER_LEN:
+            want = stop - p - op.SEGMENT_HEADER_LEN
+        data = read(sid, offset, want) if want > 0 else b""
+        n = len(data)
+        if n > want:
+            raise op.StatusError(op.ST_INTERNAL, "read_session returned too much", n)
+        q = op.put_segment_header(raw, p, sid, size, entry[2], offset, n)
+        raw[q : q + n] = data
+        p = q + n
+        offset += n
+        if offset < size and n == want:
+            break  # the frame is full mid-session
+        entry = _entry_at(d, sid + 1)
+        offset = 0
+    raw[_STATUS_BODY] = 1 if entry is not None else 0
+    return p
+
+
+def _h_ack_sessions(d, buf, pos, end):
+    ids = op.get_ack_sessions_req(buf, pos, end)
+    _service(d, "ack_sessions")(ids)
+    return _STATUS_BODY
+
+
+def _h_subscribe(d, buf, pos, end):
+    d.subscribed = op.get_subscribe_req(buf, pos, end)
+    if not d.subscribed:
+        d._ev_count = 0
+    return _STATUS_BODY
+
+
+def _h_config_get(d, buf, pos, end):
+    _empty(buf, pos, end, "CONFIG_GET")
+    return op.put_config(d.raw, _STATUS_BODY, _service(d, "config_get")())
+
+
+def _h_config_set(d, buf, pos, end):
+    changes = op.get_config_set_req(buf, pos, end)
+    return op.put_config(d.raw, _STATUS_BODY, _service(d, "config_set")(changes))
+
+
+def _h_repl(d, buf, pos, end):
+    _empty(buf, pos, end, "REPL")
+    d.leave = LEAVE_REPL  # the link leaves after this response is out
+    return _STATUS_BODY
+
+
+_HANDLERS = {
+    op.OP_HELLO: _h_hello,
+    op.OP_INFO: _h_info,
+    op.OP_SET_TIME: _h_set_time,
+    op.OP_ECHO: _h_echo,
+    op.OP_PROGRAM_BEGIN: _h_program_begin,
+    op.OP_PROGRAM_CHUNK: _h_program_chunk,
+    op.OP_PROGRAM_COMMIT: _h_program_commit,
+    op.OP_START: _h_start,
+    op.OP_STOP: _h_stop,
+    op.OP_LIST_SESSIONS: _h_list_sessions,
+    op.OP_READ_SESSION: _h_read_session,
+    op.OP_ACK_SESSIONS: _h_ack_sessions,
+    op.OP_READ_SESSIONS: _h_read_sessions,
+    op.OP_SUBSCRIBE: _h_subscribe,
+    op.OP_CONFIG_GET: _h_config_get,
+    op.OP_CONFIG_SET: _h_config_set,
+    op.OP_REPL: _h_repl,
+}
+
+
+class Dispatcher:
+    """Decodes requests, calls the services, encodes responses; all buffers made once."""
+
+    def __init__(self, services, max_frame=frame.DEFAULT_MAX_FRAME, event_slots=16):
+        frame.check_max_frame(max_frame)
+        self.services = services
+        self.max_frame = max_frame
+        self.peer_max = frame.MIN_FRAME  # until a HELLO says how much the host takes
+        self.decoder = frame.Decoder(max_frame)
+        self.raw = bytearray(max_frame)  # the response being built (header..CRC)
+        self._tx = bytearray(frame.encoded_size(max_frame))  # encoded; the replay cache
+        self._tx_mv = memoryview(self._tx)
+        self._tx_len = 0
+        self._last_seq = -1
+        self._last_crc = 0
+        self.response = None
+        self.leave = 0
+        self.subscribed = False
+        self.event_waker = None  # set by the link: called when an event is queued
+        self._slots = event_slots
+        self._ev_code = [0] * event_slots
+        self._ev_a = [0] * event_slots
+        self._ev_b = [0] * event_slots
+        self._ev_seqs = [0] * event_slots
+        self._ev_head = 0
+        self._ev_count = 0
+        self._ev_seq = 0
+        self._ev_raw = bytearray(_EV_RAW)
+        self._ev_tx = bytearray(frame.encoded_size(_EV_RAW))
+        self._ev_mv = memoryview(self._ev_tx)
+        self._err_raw = bytearray(_ERR_RAW)
+        self._err_tx = bytearray(frame.encoded_size(_ERR_RAW))
+        self._err_mv = memoryview(self._err_tx)
+        # statistics
+        self.requests = 0
+        self.replays = 0
+        self.errors = 0
+        self.events_dropped = 0
+
+    def limit(self):
+        """Largest frame (header..CRC) a response may be: the negotiated maximum, less CRC."""
+        peer = self.peer_max
+        return (peer if peer < self.max_frame else self.max_frame) - frame.CRC_LEN
+
+    def reset_input(self):
+        """Drop a partial frame, e.g. after the line was idle mid-frame."""
+        self.decoder.reset()
+
+    def receive(self, data, pos, end):
+        """Consume data[pos:end] up to one complete frame; return the new position.
+
+        Afterwards self.response is the encoded reply (a memoryview, valid until the
+        next receive) or None. data must be bytes or bytearray.
+        """
+        self.response = None
+        pos, result = self.decoder.push(data, pos, end)
+        if result == frame.FRAME:
+            self.response = self._on_frame()
+        elif result == frame.OVERSIZE:
+            dec = self.decoder
+            if dec.seq >= 0:
+                self.response = self._error(
+                    dec.type,
+                    dec.seq,
+                    op.ST_TOO_BIG,
+                    self.max_frame,
+                    "frame longer than " + str(self.max_frame) + " bytes",
+                )
+        elif result == frame.BREAK:
+            self.leave = LEAVE_BREAK
+        return pos
+
+    def feed(self, data):
+        """All of data in; the list of responses (bytes) out. Allocates: for tests."""
+        data = bytes(data)
+        out = []
+        pos = 0
+        while pos < len(data):
+            pos = self.receive(data, pos, len(data))
+            if self.response is not None:
+                out.append(bytes(self.response))
+        return out
+
+    def _on_frame(self):
+        dec = self.decoder
+        seq = dec.seq
+        if dec.version != frame.PROTOCOL_VERSION:
+            return self._error(
+                dec.type,
+                seq,
+                op.ST_VERSION,
+                frame.PROTOCOL_VERSION,
+                "protocol version " + str(dec.version) + " unsupported",
+            )
+        if dec.flags:
+            return self._error(dec.type, seq, op.ST_BAD_REQUEST, dec.flags, "not a request")
+        if seq == self._last_seq and dec.crc == self._last_crc and dec.type != op.OP_HELLO:
+            self.replays += 1
+            return self._tx_mv[: self._tx_len]
+        self.requests += 1
+        handler = _HANDLERS.get(dec.type)
+        try:
+            if handler is None:
+                raise op.StatusError(op.ST_UNKNOWN_OP, "unknown request", dec.type)
+            try:
+                end = handler(self, dec.buf, frame.HEADER_LEN, dec.payload_end())
+            except WireError as exc:
+                raise _payload_error(exc)
+            self.raw[frame.HEADER_LEN] = op.ST_OK
+        except Exception as exc:  # a service's failure is an answer, never a crash
+            err = _map_exception(exc)
+            self.errors += 1
+            end = op.put_error(self.raw, frame.HEADER_LEN, err.status, err.detail, err.message)
+        frame.put_header(self.raw, dec.type, frame.FLAG_RESPONSE, seq)
+        self._tx_len = frame.seal_into(self.raw, end, self._tx)
+        self._last_seq = seq
+        self._last_crc = dec.crc
+        return self._tx_mv[: self._tx_len]
+
+    def _error(self, ftype, seq, status, detail, message):
+        # an answer to a frame we could not verify or accept: built in its own buffers so
+        # the replay cache of the last real request survives
+        self.errors += 1
+        raw = self._err_raw
+        end = op.put_error(raw, frame.HEADER_LEN, status, detail, message)
+        frame.put_header(raw, ftype & 0xFF, frame.FLAG_RESPONSE, seq)
+        n = frame.seal_into(raw, end, self._err_tx)
+        return self._err_mv[:n]
+
+    # ---- events -------------------------------------------------------------------
+
+    def post_event(self, code, a=0, b=0):
+        """Engine listener: queue (code, a, b) for a subscribed host. Never blocks."""
+        if not self.subscribed:
+            return
+        self._ev_seq = (self._ev_seq + 1) & 0xFFFF
+        if self._ev_count >= self._slots:
+            self.events_dropped += 1  # the host sees the gap in event seq numbers
+            return
+        i = (self._ev_head + self._ev_count) % self._slots
+        self._ev_code[i] = code
+        self._ev_a[i] = a
+        self._ev_b[i] = b
+        self._ev_seqs[i] = self._ev_seq
+        self._ev_count += 1
+        waker = self.event_waker
+        if waker is not None:
+            waker()
+
+    def next_event(self):
+        """The oldest queued event as an encoded frame (memoryview), or None."""
+        if not self._ev_count:
+            return None
+        i = self._ev_head
+        self._ev_head = (i + 1) % self._slots
+        self._ev_count -= 1
+        raw = self._ev_raw
+        frame.put_header(raw, op.OP_EVENT, frame.FLAG_EVENT, self._ev_seqs[i])
+        op.put_event(raw, frame.HEADER_LEN, self._ev_code[i], self._ev_a[i], self._ev_b[i])
+        n = frame.seal_into(raw, frame.HEADER_LEN + op.EVENT_LEN, self._ev_tx)
+        return self._ev_mv[:n]
+
+
+class ProgramUpload:
+    """program_begin/chunk/commit for a services object: chunked, CRC-checked, resumable.
+
+    Bytes collect in one preallocated buffer; commit checks the CRC-32 of the whole upload
+    and (with validate) decodes it as a program before calling install(data), which must
+    store it atomically (Journal.install_program) and may raise StatusError (e.g. ST_BUSY).
+    A begin with the same length and CRC as an unfinished upload resumes it.
+    """
+
+    def __init__(self, install, max_bytes=1024, validate=True):
+        self.install = install
+        self.validate = validate
+        self.buf = bytearray(max_bytes)
+        self.total = 0
+        self.crc = 0
+        self.received = 0
+        self.active = False
+        self.installed_crc = -1
+
+    def begin(self, total_len, crc):
+        if total_len < 1 or total_len > len(self.buf):
+            raise op.StatusError(
+                op.ST_BAD_REQUEST,
+                "program must be 1.." + str(len(self.buf)) + " bytes",
+                len(self.buf),
+            )
+        if self.active and total_len == self.total and crc == self.crc:
+            return self.received  # resume where the last link left off
+        self.active = True
+        self.total = total_len
+        self.crc = crc
+        self.received = 0
+        return 0
+
+    def chunk(self, offset, data):
+        if not self.active:
+            raise op.StatusError(op.ST_BAD_STATE, "no upload in progress", 0)
+        if offset > self.received:
+            raise op.StatusError(
+                op.ST_BAD_OFFSET,
+                "chunk at " + str(offset) + ", expected " + str(self.received),
+                self.received,
+            )
+        end = offset + len(data)
+        if end > self.total:
+            raise op.StatusError(
+                op.ST_BAD_REQUEST, "chunk runs past the announced length", self.total
+            )
+        self.buf[offset:end] = data
+        if end > self.received:
+            self.received = end
+        return self.received
+
+    def commit(self, crc):
+        if not self.active:
+            if crc == self.installed_crc:
+                return self._program_id()  # a repeated commit after a lost response
+            raise op.StatusError(op.ST_BAD_STATE, "no upload in progress", 0)
+        if crc != self.crc:
+            raise op.StatusError(op.ST_CRC, "commit CRC differs from begin", self.crc)
+        if self.received != self.total:
+            raise op.StatusError(
+                op.ST_BAD_STATE,
+                "have " + str(self.received) + " of " + str(self.total) + " bytes",
+                self.received,
+            )
+        mv = memoryview(self.buf)[: self.total]
+        if binascii.crc32(mv) & 0xFFFFFFFF != crc:
+            self.active = False
+            raise op.StatusError(op.ST_CRC, "uploaded bytes fail the CRC", 0)
+        data = bytes(mv)
+        if self.validate:
+            from repcue_fw.wire import program
+
+            try:
+                program.decode(data)
+            except WireError as exc:
+                self.active = False
+                raise op.StatusError(op.ST_BAD_PROGRAM, exc.message, max(exc.offset, 0))
+        self.install(data)
+        self.active = False
+        self.installed_crc = crc
+        return self._program_id()
+
+    def _program_id(self):
+        return int.from_bytes(bytes(self.buf[self.total - 4 : self.total]), "little")

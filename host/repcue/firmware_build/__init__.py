@@ -1,0 +1,8 @@
+"""Deploy: cross-compile the firmware into a bundle, and install a bundle on a board."""
+
+from __future__ import annotations
+
+from repcue.firmware_build.bundle import BuildError, BundleFile, build, read_index
+from repcue.firmware_build.install import InstallReport, install
+
+__all__ = ["BuildError", "BundleFile", "InstallReport", "build", "install", "read_index"]

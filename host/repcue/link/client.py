@@ -1,0 +1,310 @@
+"""DeviceClient: typed commands and bulk transfers over a Channel.
+
+    async with DeviceClient(transport) as dev:
+        info = await dev.hello()
+        async for sent in dev.upload_program(data): ...
+        async for chunk in dev.read_session(session_id): ...
+
+Bulk transfers are async generators that yield progress; an interrupted upload resumes
+where the device's buffer ends when it is started again (same bytes), and a session read
+can restart at any offset.
+"""
+
+from __future__ import annotations
+
+import zlib
+from collections.abc import AsyncIterator, Callable, Sequence
+from types import TracebackType
+from typing import Any
+
+from repcue.errors import ProtocolError
+from repcue.link import messages as msg
+from repcue.link.channel import Channel, version_error
+from repcue.link.errors import DeviceError
+from repcue.link.messages import DeviceConfig, DeviceEvent, DeviceInfo, SessionEntry
+from repcue.link.transport import Transport
+from repcue_fw.wire import WireError
+from repcue_fw.wire import frame as wf
+from repcue_fw.wire import opcodes as op
+
+DEFAULT_MAX_FRAME = 4096  # what this host accepts; HELLO settles on the smaller side
+_CHUNK_HEADER = 4  # PROGRAM_CHUNK: u32 offset before the data
+
+
+class DeviceClient:
+    """One device over one transport; see the module docstring."""
+
+    def __init__(
+        self,
+        transport: Transport,
+        *,
+        timeout_s: float = 1.0,
+        retries: int = 4,
+        max_frame: int = DEFAULT_MAX_FRAME,
+        event_queue: int = 256,
+    ) -> None:
+        self.channel = Channel(
+            transport,
+            timeout_s=timeout_s,
+            retries=retries,
+            max_frame=max_frame,
+            event_queue=event_queue,
+        )
+        self.info: DeviceInfo | None = None
+        self._subscribed = False
+
+    async def __aenter__(self) -> DeviceClient:
+        await self.open()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.close()
+
+    async def open(self) -> None:
+        await self.channel.open()
+
+    async def close(self) -> None:
+        await self.channel.close()
+
+    @property
+    def transport(self) -> Transport:
+        return self.channel.transport
+
+    @property
+    def connected(self) -> bool:
+        return self.channel.connected
+
+    @property
+    def max_frame(self) -> int:
+        """The negotiated frame limit (MIN_FRAME before hello())."""
+        return self.channel.frame_limit
+
+    async def _call(self, opcode: int, payload: bytes = b"") -> bytes:
+        # every connection starts with a handshake: it settles the frame size and turns a
+        # protocol mismatch into a clear error before anything else is attempted
+        if self.info is None and opcode != op.OP_HELLO:
+            await self.hello()
+        return await self.channel.request(opcode, payload)
+
+    async def _ensure_hello(self) -> None:
+        if self.info is None:
+            await self.hello()
+
+    # ---- small commands -----------------------------------------------------------
+
+    async def hello(self) -> DeviceInfo:
+        """Handshake: settle the frame size and reset the device's per-host state."""
+        body = await self._call(op.OP_HELLO, op.hello_req(self.channel.host_max_frame))
+        info = msg.decode_info(body)
+        if info.protocol_version != wf.PROTOCOL_VERSION:
+            raise version_error(info.protocol_version)
+        self.channel.frame_limit = max(
+            wf.MIN_FRAME, min(info.max_frame, self.channel.host_max_frame)
+        )
+        self._subscribed = False
+        self.info = info
+        return info
+
+    async def device_info(self) -> DeviceInfo:
+        """Fresh INFO (free heap, clock, state) without a new handshake."""
+        await self._ensure_hello()
+        self.info = msg.decode_info(await self._call(op.OP_INFO))
+        return self.info
+
+    async def echo(self, data: bytes) -> bytes:
+        return await self._call(op.OP_ECHO, bytes(data))
+
+    async def set_time(self, epoch_s: int) -> int:
+        """Set the device's wall clock; returns its previous reading (0 = was unset)."""
+        payload = _wire(f"time {epoch_s}", op.u32, epoch_s, "epoch_s")
+        return msg.decode_u32(await self._call(op.OP_SET_TIME, payload), "SET_TIME")
+
+    async def start(self) -> int:
+        """Remote START; returns the new session's id (0 if the device does not say)."""
+        return msg.decode_u32(await self._call(op.OP_START), "START")
+
+    async def stop(self) -> None:
+        await self._call(op.OP_STOP)
+
+    async def enter_repl(self) -> None:
+        """Ask the device to leave protocol mode; its REPL then owns the port."""
+        await self._call(op.OP_REPL)
+
+    async def config_get(self) -> DeviceConfig:
+        return msg.decode_config(await self._call(op.OP_CONFIG_GET))
+
+    async def config_set(
+        self,
+        *,
+        cue_strength_pct: int | None = None,
+        countdown_s: int | None = None,
+        button_map: Sequence[int] | None = None,
+    ) -> DeviceConfig:
+        """Change only the given settings; returns the whole config as now applied."""
+        mask = (
+            (op.CFG_CUE_STRENGTH if cue_strength_pct is not None else 0)
+            | (op.CFG_COUNTDOWN if countdown_s is not None else 0)
+            | (op.CFG_BUTTONS if button_map is not None else 0)
+        )
+        values = (cue_strength_pct or 0, countdown_s or 0, list(button_map or ()))
+        payload = _wire("config", op.config_set_req, mask, *values)
+        return msg.decode_config(await self._call(op.OP_CONFIG_SET, payload))
+
+    # ---- program upload -----------------------------------------------------------
+
+    async def upload_program(self, data: bytes) -> AsyncIterator[int]:
+        """Upload and atomically install program bytes; yields bytes acknowledged.
+
+        Starting again with the same bytes after a drop resumes at the device's offset.
+        """
+        await self._ensure_hello()
+        data = bytes(data)
+        crc = zlib.crc32(data) & 0xFFFFFFFF
+        begin = _wire("program", op.program_begin_req, len(data), crc)
+        offset = msg.decode_u32(await self._call(op.OP_PROGRAM_BEGIN, begin), "PROGRAM_BEGIN")
+        if offset > len(data):
+            raise ProtocolError(f"device resumes upload at {offset}, past its {len(data)} bytes")
+        yield offset
+        step = self.channel.frame_limit - wf.OVERHEAD - _CHUNK_HEADER
+        while offset < len(data):
+            piece = data[offset : offset + step]
+            try:
+                body = await self._call(op.OP_PROGRAM_CHUNK, op.program_chunk_req(offset, piece))
+            except DeviceError as err:
+                if err.code != op.ST_BAD_OFFSET or err.detail > offset:
+                    raise
+                offset = err.detail  # the device lost bytes we thought it held: go back
+                continue
+            held = msg.decode_u32(body, "PROGRAM_CHUNK")
+            if held < offset or held > len(data):
+                raise ProtocolError(f"device reports holding {held} of {len(data)} bytes")
+            offset = held
+            yield offset
+        await self._call(op.OP_PROGRAM_COMMIT, op.u32(crc, "crc"))
+
+    # ---- sessions -----------------------------------------------------------------
+
+    async def list_sessions(self, after_id: int = 0) -> list[SessionEntry]:
+        """Every session with an id above after_id, oldest first (all pages)."""
+        await self._ensure_hello()
+        out: list[SessionEntry] = []
+        cursor = after_id
+        while True:
+            request = _wire("cursor", op.list_sessions_req, cursor, 255)
+            page, more = msg.decode_sessions(await self._call(op.OP_LIST_SESSIONS, request))
+            out.extend(page)
+            if not more or not page:
+                return out
+            if page[-1].session_id <= cursor:
+                raise ProtocolError("device listed sessions out of order")
+            cursor = page[-1].session_id
+
+    async def read_session(
+        self, session_id: int, *, offset: int = 0, size_bytes: int | None = None
+    ) -> AsyncIterator[bytes]:
+        """The stored bytes of one session, chunk by chunk from offset.
+
+        With size_bytes (from list_sessions) the read stops there without asking once
+        more; otherwise it stops at the first short chunk.
+        """
+        await self._ensure_hello()
+        want = self.channel.frame_limit - wf.OVERHEAD - 1
+        while size_bytes is None or offset < size_bytes:
+            request = _wire("read", op.read_session_req, session_id, offset, want)
+            data = await self._call(op.OP_READ_SESSION, request)
+            if len(data) > want:
+                raise ProtocolError(f"device sent {len(data)} bytes for a {want}-byte read")
+            if data:
+                offset += len(data)
+                yield data
+            if len(data) < want:
+                return
+
+    async def read_sessions(self, after_id: int = 0) -> AsyncIterator[tuple[SessionEntry, bytes]]:
+        """Every session with an id above after_id, whole, oldest first.
+
+        The batched form of list_sessions + read_session: each response packs as many
+        sessions as fit a frame, so a sync of small sessions pays one round trip per
+        frame instead of one per session. Falls back to list + read on a device that
+        lacks READ_SESSIONS. After a drop, call again with the last session stored.
+        """
+        await self._ensure_hello()
+        cursor = (after_id + 1, 0)
+        current: SessionEntry | None = None
+        data = bytearray()
+        while True:
+            request = _wire("cursor", op.read_sessions_req, cursor[0], cursor[1], 0xFFFF)
+            try:
+                body = await self._call(op.OP_READ_SESSIONS, request)
+            except DeviceError as err:
+                if err.code != op.ST_UNKNOWN_OP or current is not None:
+                    raise
+                async for whole in self._read_sessions_one_by_one(after_id):
+                    yield whole
+                return
+            more, segments = msg.decode_segments(body)
+            for seg in segments:
+                if current is None or seg.session_id != current.session_id:
+                    if current is not None or seg.offset != 0:
+                        raise ProtocolError(f"session {seg.session_id} arrived out of order")
+                    current, data = seg.entry, bytearray()
+                if seg.offset != len(data):
+                    raise ProtocolError(f"session {seg.session_id} has a gap at {len(data)}")
+                data += seg.data
+                if len(data) >= current.size_bytes:
+                    yield current, bytes(data)
+                    cursor, current = (seg.session_id + 1, 0), None
+                else:
+                    cursor = (seg.session_id, len(data))
+            if not more:
+                if current is not None:
+                    raise ProtocolError(
+                        f"session {current.session_id} ended at {len(data)} of "
+                        f"{current.size_bytes} bytes"
+                    )
+                return
+            if not segments:
+                raise ProtocolError("device promised more sessions but sent none")
+
+    async def _read_sessions_one_by_one(
+        self, after_id: int
+    ) -> AsyncIterator[tuple[SessionEntry, bytes]]:
+        for entry in await self.list_sessions(after_id):
+            chunks = [c async for c in self.read_session(entry.session_id)]
+            yield entry, b"".join(chunks)
+
+    async def ack_sessions(self, ids: Sequence[int]) -> None:
+        """Tell the device the host has stored these sessions (it may then reclaim them)."""
+        await self._ensure_hello()
+        per_frame = min(op.MAX_ACK_IDS, (self.channel.frame_limit - wf.OVERHEAD - 1) // 4)
+        ids = list(ids)
+        for start in range(0, len(ids), per_frame):
+            batch = ids[start : start + per_frame]
+            await self._call(op.OP_ACK_SESSIONS, _wire("ids", op.ack_sessions_req, batch))
+
+    # ---- events -------------------------------------------------------------------
+
+    async def subscribe_events(self, on: bool = True) -> None:
+        await self._ensure_hello()
+        await self._call(op.OP_SUBSCRIBE, op.subscribe_req(on))
+        self._subscribed = on
+
+    async def events(self) -> AsyncIterator[DeviceEvent]:
+        """Live engine events (subscribes first if needed); ends only with an error."""
+        if not self._subscribed:
+            await self.subscribe_events(True)
+        while True:
+            yield await self.channel.race(self.channel.events.get(), None)
+
+
+def _wire(what: str, encoder: Callable[..., Any], *args: Any) -> bytes:
+    """Run a shared-codec encoder; a value it rejects becomes a ProtocolError."""
+    try:
+        return bytes(encoder(*args))
+    except WireError as err:
+        raise ProtocolError(f"cannot send {what}: {err.message}") from err

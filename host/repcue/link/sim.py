@@ -1,0 +1,123 @@
+"""``sim:`` transport: start a virtual device for this connection and talk to its pty.
+
+The launcher is the device engineer's (repcue.sim), imported only when a sim: spec is
+used: ``start_virtual_device(flash_path=None, speed=...)`` returning an object with
+``serial_path`` and ``close()`` (sync or async); failing that, ``VirtualDevice`` with
+``SimOptions`` as repcue.sim exports them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import importlib
+import inspect
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from repcue.errors import RepcueError, TransportError
+from repcue.link.serial import SerialTransport
+
+Launcher = Callable[..., Any]
+
+
+def default_launcher() -> Launcher:
+    """repcue.sim's start_virtual_device, or an adapter over its VirtualDevice."""
+    try:
+        sim = importlib.import_module("repcue.sim")
+    except ImportError as err:
+        raise TransportError(f"the virtual device is not available: {err}") from err
+    start = getattr(sim, "start_virtual_device", None)
+    if start is not None:
+        return start  # type: ignore[no-any-return]
+    device_cls = getattr(sim, "VirtualDevice", None)
+    options_cls = getattr(sim, "SimOptions", None)
+    if device_cls is None or options_cls is None:
+        raise TransportError("repcue.sim offers no start_virtual_device")
+
+    def start_with_options(flash_path: str | None = None, speed: float = 1) -> Any:
+        flash = Path(flash_path) if flash_path else None
+        device = device_cls(options_cls(flash=flash, speed=max(1, int(speed))))
+        device.start()
+        return device
+
+    return start_with_options
+
+
+async def _maybe_await(value: Any) -> Any:
+    if inspect.isawaitable(value):
+        return await value
+    return value
+
+
+class SimTransport:
+    """A virtual device that lives exactly as long as this transport is open."""
+
+    def __init__(
+        self,
+        flash_path: str | None = None,
+        *,
+        speed: float = 1,
+        launcher: Launcher | None = None,
+    ) -> None:
+        self.flash_path = flash_path
+        self.speed = speed
+        self._launcher = launcher
+        self._device: Any = None
+        self._serial: SerialTransport | None = None
+
+    @property
+    def description(self) -> str:
+        return f"sim:{self.flash_path or ''}"
+
+    @property
+    def device(self) -> Any:
+        """The launcher's device object (for control-channel access in tests and demo)."""
+        return self._device
+
+    async def open(self) -> None:
+        launcher = self._launcher or default_launcher()
+        try:
+            # launchers boot a subprocess and may block until it says hello
+            started = await asyncio.to_thread(
+                launcher, flash_path=self.flash_path, speed=self.speed
+            )
+            self._device = await _maybe_await(started)
+        except RepcueError:
+            raise
+        except (OSError, RuntimeError, ValueError) as err:
+            raise TransportError(f"cannot start the virtual device: {err}") from err
+        path = getattr(self._device, "serial_path", None) or getattr(self._device, "pty_path", "")
+        if not path:
+            await self._stop_device()
+            raise TransportError("the virtual device exposes no serial port")
+        self._serial = SerialTransport(str(path))
+        try:
+            await self._serial.open()
+        except BaseException:
+            await self._stop_device()
+            raise
+
+    async def send(self, data: bytes) -> None:
+        if self._serial is None:
+            raise TransportError(f"{self.description}: not open")
+        await self._serial.send(data)
+
+    async def receive(self) -> bytes:
+        if self._serial is None:
+            raise TransportError(f"{self.description}: not open")
+        return await self._serial.receive()
+
+    async def close(self) -> None:
+        if self._serial is not None:
+            await self._serial.close()
+            self._serial = None
+        await self._stop_device()
+
+    async def _stop_device(self) -> None:
+        device, self._device = self._device, None
+        if device is None:
+            return
+        stop = getattr(device, "close", None) or getattr(device, "stop", None)
+        if stop is not None:
+            await _maybe_await(await asyncio.to_thread(stop))

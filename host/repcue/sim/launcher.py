@@ -1,0 +1,261 @@
+"""Start the real firmware under the `micropython` unix port as a virtual device.
+
+The firmware's stdin/stdout are the master side of a raw pseudo-terminal with O_NONBLOCK
+(so its asyncio streams never block the loop); `pty_path` is the slave side, which a host
+opens with pyserial exactly like /dev/ttyACM0. We keep our own handle on the slave open for
+the device's whole life, so a host closing and reopening the port is not a hang-up.
+Buttons, cues and the clock go through the control channel (repcue.sim.control).
+
+micropython runs with -i: when the firmware hands the port back (the REPL request), main.py
+returns and the unix port's REPL takes the pty, as on a board. Stopping closes the control
+socket (the board then powers itself off), then SIGTERM, then SIGKILL.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import json
+import os
+import select
+import shutil
+import signal
+import socket
+import subprocess
+import tempfile
+import time
+import tty
+from pathlib import Path
+from types import TracebackType
+
+from repcue.sim import registry
+from repcue.sim.control import ControlClient
+from repcue.sim.options import (
+    AutopilotOptions,
+    ClockMode,
+    SimError,
+    SimOptions,
+    firmware_root,
+    micropython_binary,
+)
+
+BOOT_TIMEOUT_S = 10.0
+_FALLBACK_MAIN = "from repcue_fw import app\napp.main()\n"
+
+
+class VirtualDevice:
+    def __init__(self, options: SimOptions | None = None) -> None:
+        self.options = options or SimOptions()
+        self.options.validate()
+        self.proc: subprocess.Popen[bytes] | None = None
+        self.control: ControlClient | None = None
+        self.pty_path = ""
+        self._workdir: Path | None = None
+        self._master: int | None = None
+        self._slave: int | None = None
+        self._listener: socket.socket | None = None
+        self._stderr_file: Path | None = None
+        self.flash_path: Path | None = None
+        self.boots = 0
+
+    # -- lifecycle --------------------------------------------------------------------------
+    def __enter__(self) -> VirtualDevice:
+        self.start()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+    def start(self, timeout_s: float = BOOT_TIMEOUT_S) -> None:
+        """Create the pty, the control socket and the flash image, then boot the firmware.
+        Returns once the board has said hello on the control channel."""
+        if self.proc is not None:
+            raise SimError("virtual device already started")
+        self._workdir = Path(tempfile.mkdtemp(prefix="repcue-sim-"))
+        try:
+            if self.options.flash is not None:
+                self.flash_path = self.options.flash.expanduser().resolve()
+                self.flash_path.parent.mkdir(parents=True, exist_ok=True)
+            else:
+                self.flash_path = self._workdir / "flash.img"
+            master, slave = os.openpty()
+            tty.setraw(slave)  # before the firmware starts: no echo, no CRLF, no signals
+            self._master, self._slave = master, slave
+            self.pty_path = os.ttyname(slave)
+            listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            listener.bind(str(self._workdir / "ctl.sock"))
+            listener.listen(1)
+            self._listener = listener
+            self._boot(timeout_s)
+            registry.register(self)
+        except BaseException:
+            self.stop()
+            raise
+
+    def _boot(self, timeout_s: float) -> None:
+        assert self._workdir is not None and self._master is not None
+        assert self._listener is not None and self.flash_path is not None
+        config_path = self._workdir / "config.json"
+        config = self.options.board_config(self.flash_path, self._workdir / "ctl.sock")
+        config_path.write_text(json.dumps(config))
+        self._set_nonblocking(True)
+        root = (self.options.firmware_dir or firmware_root()).resolve()
+        env = dict(os.environ, **self.options.extra_env)
+        env["MICROPYPATH"] = f"{root}:.frozen"
+        env["REPCUE_BOARD"] = "sim"
+        env["REPCUE_CONFIG"] = str(config_path)
+        argv = [micropython_binary()]
+        if self.options.heap_kb:
+            argv += ["-X", f"heapsize={self.options.heap_kb}K"]
+        main_py = root / "main.py"
+        argv += ["-i", str(main_py)] if main_py.exists() else ["-i", "-c", _FALLBACK_MAIN]
+        self.boots += 1
+        self._stderr_file = self._workdir / f"stderr.{self.boots}.txt"
+        with open(self._stderr_file, "wb") as err:
+            self.proc = subprocess.Popen(
+                argv,
+                stdin=self._master,
+                stdout=self._master,
+                stderr=err,
+                env=env,
+                cwd=self._workdir,
+                start_new_session=True,  # Ctrl-C in our terminal is ours to handle
+            )
+        self.control = self._accept(timeout_s)
+        try:
+            self.control.wait_for(lambda r: r.get("k") == "boot", timeout_s)
+        except SimError as err:
+            raise SimError(f"virtual device did not boot: {self.stderr_tail()}") from err
+
+    def _accept(self, timeout_s: float) -> ControlClient:
+        assert self._listener is not None and self.proc is not None
+        deadline = time.monotonic() + timeout_s
+        while True:
+            ready, _, _ = select.select([self._listener], [], [], 0.05)
+            if ready:
+                sock, _ = self._listener.accept()
+                return ControlClient(sock, on_release=self._release_port)
+            if self.proc.poll() is not None:
+                raise SimError(
+                    f"micropython exited with {self.proc.returncode} at boot: {self.stderr_tail()}"
+                )
+            if "Error" in self.stderr_tail():  # a traceback: -i keeps it alive at the REPL
+                raise SimError(f"the firmware failed at boot: {self.stderr_tail()}")
+            if time.monotonic() > deadline:
+                raise SimError(f"virtual device did not boot in {timeout_s} s")
+
+    def _set_nonblocking(self, on: bool) -> None:
+        # O_NONBLOCK lives on the open file description the firmware shares with us
+        assert self._master is not None
+        flags = fcntl.fcntl(self._master, fcntl.F_GETFL)
+        flags = flags | os.O_NONBLOCK if on else flags & ~os.O_NONBLOCK
+        fcntl.fcntl(self._master, fcntl.F_SETFL, flags)
+
+    def _release_port(self) -> None:
+        # the firmware is leaving protocol mode: the unix REPL needs a blocking stdin
+        self._set_nonblocking(False)
+
+    def _end_process(self, kill: bool) -> None:
+        proc = self.proc
+        if proc is None:
+            return
+        if self.control is not None:
+            self.control.close()  # a board that loses its control channel powers off
+            self.control = None
+        if proc.poll() is None:
+            with contextlib.suppress(ProcessLookupError):
+                proc.send_signal(signal.SIGKILL if kill else signal.SIGTERM)
+            try:
+                proc.wait(timeout=3)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait(timeout=3)
+        self.proc = None
+
+    def power_cycle(self, timeout_s: float = BOOT_TIMEOUT_S) -> None:
+        """Pull the power (SIGKILL, mid-write or not) and boot again on the same flash and
+        the same pty path."""
+        self._end_process(kill=True)
+        self._boot(timeout_s)
+        registry.register(self)
+
+    def restart(self, timeout_s: float = BOOT_TIMEOUT_S) -> None:
+        """End the firmware process politely and boot it again (same flash, same pty)."""
+        self._end_process(kill=False)
+        self._boot(timeout_s)
+        registry.register(self)
+
+    def stop(self) -> None:
+        """Shut the device down and remove its temporary files (a --flash image is kept)."""
+        registry.unregister(self)
+        self._end_process(kill=False)
+        for fd in (self._master, self._slave):
+            if fd is not None:
+                with contextlib.suppress(OSError):
+                    os.close(fd)
+        self._master = self._slave = None
+        if self._listener is not None:
+            self._listener.close()
+            self._listener = None
+        if self._workdir is not None:
+            shutil.rmtree(self._workdir, ignore_errors=True)
+            self._workdir = None
+
+    def close(self) -> None:
+        """The same as stop() (the name transports use)."""
+        self.stop()
+
+    # -- state ------------------------------------------------------------------------------
+    @property
+    def serial_path(self) -> str:
+        """The pty to open like a board's USB port (the same as pty_path)."""
+        return self.pty_path
+
+    @property
+    def running(self) -> bool:
+        return self.proc is not None and self.proc.poll() is None
+
+    @property
+    def device_id(self) -> str:
+        boot = self.control.boot if self.control is not None else None
+        return str(boot["id"]) if boot else self.options.resolved_device_id()
+
+    def require_control(self) -> ControlClient:
+        if self.control is None:
+            raise SimError("virtual device is not running")
+        return self.control
+
+    def stderr_tail(self, max_chars: int = 2000) -> str:
+        """The end of the firmware's stderr (tracebacks land there), for error messages."""
+        if self._stderr_file is None or not self._stderr_file.exists():
+            return ""
+        text = self._stderr_file.read_text(errors="replace")
+        return text[-max_chars:].strip()
+
+
+def start_virtual_device(
+    flash_path: str | Path | None = None,
+    speed: float = 1,
+    *,
+    clock: ClockMode = "real",
+    autopilot: AutopilotOptions | None = None,
+    heap_kb: int | None = None,
+    ticks_start_ms: int = 0,
+) -> VirtualDevice:
+    """Start a virtual device and return it running (what the `sim:` transport calls)."""
+    options = SimOptions(
+        flash=Path(flash_path) if flash_path else None,
+        speed=max(1, int(speed)),
+        clock=clock,
+        autopilot=autopilot,
+        heap_kb=heap_kb,
+        ticks_start_ms=ticks_start_ms,
+    )
+    device = VirtualDevice(options)
+    device.start()
+    return device

@@ -1,0 +1,428 @@
+"""The Dispatcher in the real MicroPython binary, driven in-process with in-memory
+services: every request, its errors, replay of duplicates, events, uploads."""
+
+from __future__ import annotations
+
+import json
+import zlib
+from typing import Any
+
+import pytest
+
+from repcue_fw.wire import frame as wf
+from repcue_fw.wire import opcodes as op
+from repcue_fw.wire import program as wp
+from tests.firmware.test_link_rig import SERVICES_SCRIPT, session_bytes
+from tests.mpy import run_mpy
+
+RUNNER = r"""
+import json, binascii
+
+class Bare:
+    def info(self):
+        return {"name": "bare"}
+
+class JournalFull(Exception):
+    pass
+
+class Coded(Exception):
+    status = 5
+
+RAISE = [None]
+def _boom(*args):
+    raise RAISE[0]
+
+class Raiser:
+    def info(self):
+        return {}
+    set_time = staticmethod(_boom)
+    start = staticmethod(_boom)
+    read_session = staticmethod(_boom)
+
+KINDS = {
+    "os28": lambda: OSError(28), "os5": lambda: OSError(5), "key": lambda: KeyError(3),
+    "value": lambda: ValueError("odd"), "memory": lambda: MemoryError(),
+    "journalfull": lambda: JournalFull("full"), "coded": lambda: Coded("busy here"),
+    "status": lambda: op.StatusError(op.ST_NOT_FOUND, "no session 9", 9),
+}
+
+def run(kind, steps):
+    svc = Mem(ARGS["sessions"]) if kind == "mem" else (Bare() if kind == "bare" else Raiser())
+    disp = link.Dispatcher(svc, ARGS["max_frame"])
+    svc.disp = disp
+    out = []
+    for step in steps:
+        what = step[0]
+        if what == "feed":
+            res = disp.feed(binascii.unhexlify(step[1]))
+            out.append([binascii.hexlify(r).decode() for r in res])
+        elif what == "post":
+            disp.post_event(step[1], step[2], step[3])
+            out.append(None)
+        elif what == "events":
+            evs = []
+            while True:
+                e = disp.next_event()
+                if e is None:
+                    break
+                evs.append(binascii.hexlify(bytes(e)).decode())
+            out.append(evs)
+        elif what == "raise":
+            RAISE[0] = KINDS[step[1]]()
+            out.append(None)
+        elif what == "state":
+            out.append({"leave": disp.leave, "replays": disp.replays, "requests": disp.requests,
+                        "dropped": disp.events_dropped, "subscribed": disp.subscribed,
+                        "running": getattr(svc, "running", None),
+                        "sessions": sorted(getattr(svc, "sessions", {}))})
+    return out
+"""
+
+
+def run_dispatcher(steps: list[list[Any]], services: str = "mem", **args: int) -> list[Any]:
+    argv = "".join(f"sys.argv.append('{k}={v}')\n" for k, v in args.items())
+    code = (
+        "import sys\n"
+        + argv
+        + SERVICES_SCRIPT
+        + RUNNER
+        + f"print(json.dumps(run({services!r}, json.loads({json.dumps(json.dumps(steps))}))))\n"
+    )
+    result: list[Any] = json.loads(run_mpy(code))
+    return result
+
+
+def req(
+    opcode: int, payload: bytes = b"", seq: int = 1, *, version: int = 1, flags: int = 0
+) -> list[Any]:
+    return ["feed", wf.encode(opcode, flags, seq, payload, version).hex()]
+
+
+def decode(hex_responses: list[str]) -> list[wf.Frame]:
+    dec = wf.Decoder(4096, detect_break=False)
+    out: list[wf.Frame] = []
+    for h in hex_responses:
+        out += dec.feed(bytes.fromhex(h))
+    return out
+
+
+def status(fr: wf.Frame) -> int:
+    return fr.payload[0]
+
+
+def error(fr: wf.Frame) -> tuple[int, int, str]:
+    st, detail, text = op.get_error(fr.payload, 0, len(fr.payload))
+    return st, detail, text.decode()
+
+
+def hello(seq: int = 1, host_max: int = 4096) -> list[Any]:
+    return req(op.OP_HELLO, op.hello_req(host_max), seq)
+
+
+def test_hello_negotiates_the_smaller_frame() -> None:
+    res = run_dispatcher([hello(1, 4096), hello(2, 200), hello(3, 100)])
+    big, small, tiny = (decode(r)[0] for r in res)
+    assert (big.type, big.flags, big.seq) == (op.OP_HELLO, wf.FLAG_RESPONSE, 1)
+    info = op.get_info(big.payload, 1, len(big.payload))
+    assert info[:3] == (1, 1024, 1024)
+    assert info[3] & (op.CAP_EVENTS | op.CAP_REPL | op.CAP_PROGRAM) == 0x13
+    assert info[9:] == (bytes.fromhex("deadbeef0001"), b"mem-device", b"unix", b"test-1")
+    assert op.get_info(small.payload, 1, len(small.payload))[1] == 200
+    assert error(tiny)[:2] == (op.ST_BAD_REQUEST, wf.MIN_FRAME)
+
+
+def test_responses_stay_within_the_negotiated_frame() -> None:
+    read = op.read_session_req(1, 0, 0xFFFF)
+    res = run_dispatcher(
+        [
+            req(op.OP_READ_SESSION, read, 1),  # before HELLO: MIN_FRAME
+            hello(2, 300),
+            req(op.OP_READ_SESSION, read, 3),
+            hello(4, 4096),
+            req(op.OP_READ_SESSION, read, 5),
+        ]
+    )
+    sizes = [len(decode(r)[0].payload) - 1 for r in (res[0], res[2], res[4])]
+    assert sizes == [wf.MIN_FRAME - 10, 300 - 10, len(session_bytes(1))]
+    assert len(session_bytes(1)) < 1024 - 10
+
+
+def test_a_duplicate_request_is_answered_from_the_cache() -> None:
+    upload = wp.encode(wp.Program([wp.Step(1, 0, 60)]))
+    crc = zlib.crc32(upload)
+    start = req(op.OP_START, b"", 5)
+    res = run_dispatcher(
+        [
+            hello(1),
+            req(op.OP_PROGRAM_BEGIN, op.program_begin_req(len(upload), crc), 2),
+            req(op.OP_PROGRAM_CHUNK, op.program_chunk_req(0, upload), 3),
+            req(op.OP_PROGRAM_COMMIT, op.u32(crc), 4),
+            start,
+            start,  # the host resent it: its response was lost
+            ["feed", wf.encode(4, 0, 9, bytes(3000)).hex()],  # oversize noise in between
+            start,
+            req(op.OP_START, b"", 6),  # a new request: really runs, and fails
+            ["state"],
+        ]
+    )
+    first, again, noise, third, fresh = (decode(r)[0] for r in res[4:9])
+    assert status(first) == op.ST_OK
+    assert op.get_u32(first.payload, 1, 5) == 13
+    assert again == first and third == first
+    assert error(noise)[:2] == (op.ST_TOO_BIG, 1024) and noise.seq == 9
+    assert error(fresh)[0] == op.ST_BUSY
+    assert res[9]["replays"] == 2
+
+
+@pytest.mark.parametrize(
+    ("step", "expect"),
+    [
+        (req(0x7E, b"", 3), (op.ST_UNKNOWN_OP, 0x7E)),
+        (req(op.OP_HELLO, op.hello_req(4096), 3, version=2), (op.ST_VERSION, 1)),
+        (req(op.OP_INFO, b"", 3, flags=wf.FLAG_RESPONSE), (op.ST_BAD_REQUEST, 1)),
+        (req(op.OP_SET_TIME, b"\x01\x02", 3), (op.ST_BAD_REQUEST, 0)),
+        (req(op.OP_INFO, b"\x00", 3), (op.ST_BAD_REQUEST, 0)),
+        (req(op.OP_READ_SESSION, bytes(11), 3), (op.ST_BAD_REQUEST, 10)),
+        (req(op.OP_ACK_SESSIONS, b"\x02" + bytes(4), 3), (op.ST_BAD_REQUEST, 1)),
+        (req(op.OP_SUBSCRIBE, b"\x07", 3), (op.ST_BAD_REQUEST, 0)),
+        (req(op.OP_CONFIG_SET, b"\x01\x65\x03\x00", 3), (op.ST_BAD_REQUEST, 1)),
+        (req(op.OP_READ_SESSION, op.read_session_req(99, 0, 10), 3), (op.ST_NOT_FOUND, 99)),
+        (req(op.OP_PROGRAM_CHUNK, op.program_chunk_req(0, b"x"), 3), (op.ST_BAD_STATE, 0)),
+        (req(op.OP_START, b"", 3), (op.ST_BAD_STATE, 0)),
+    ],
+    ids=lambda x: x[1][:12] if isinstance(x, list) else str(x),
+)
+def test_bad_requests_get_errors(step: list[Any], expect: tuple[int, int]) -> None:
+    res = run_dispatcher([hello(1), step, hello(4)])
+    (fr,) = decode(res[1])
+    st, detail, text = error(fr)
+    assert (st, detail) == expect
+    assert text  # says what was wrong
+    assert fr.seq == 3
+    assert status(decode(res[2])[0]) == op.ST_OK  # and it still serves
+
+
+@pytest.mark.parametrize(
+    ("kind", "expect"),
+    [
+        ("os28", op.ST_STORAGE_FULL),
+        ("os5", op.ST_STORAGE),
+        ("key", op.ST_NOT_FOUND),
+        ("value", op.ST_INTERNAL),
+        ("memory", op.ST_NO_MEMORY),
+        ("journalfull", op.ST_STORAGE_FULL),
+        ("coded", op.ST_BUSY),
+        ("status", op.ST_NOT_FOUND),
+    ],
+)
+def test_service_exceptions_become_statuses(kind: str, expect: int) -> None:
+    res = run_dispatcher(
+        [hello(1), ["raise", kind], req(op.OP_SET_TIME, op.u32(5), 2)], services="raiser"
+    )
+    assert error(decode(res[2])[0])[0] == expect
+
+
+def test_missing_services_are_unsupported() -> None:
+    res = run_dispatcher([hello(1), req(op.OP_CONFIG_GET, b"", 2), req(op.OP_STOP, b"", 3)], "bare")
+    assert [error(decode(r)[0])[0] for r in res[1:]] == [op.ST_UNSUPPORTED] * 2
+
+
+def test_upload_resumes_checks_and_installs() -> None:
+    prog = wp.encode(wp.Program([wp.Repeat(8, [wp.Step(1, 1, 400), wp.Step(2, 0, 60)])]))
+    crc = zlib.crc32(prog)
+    junk = b"\x01" + bytes(20)  # right CRC, not a program
+    jcrc = zlib.crc32(junk)
+    res = run_dispatcher(
+        [
+            hello(1),
+            req(op.OP_PROGRAM_BEGIN, op.program_begin_req(len(prog), crc), 2),
+            req(op.OP_PROGRAM_CHUNK, op.program_chunk_req(0, prog[:6]), 3),
+            req(op.OP_PROGRAM_CHUNK, op.program_chunk_req(9, prog[9:]), 4),  # a gap
+            req(op.OP_PROGRAM_COMMIT, op.u32(crc), 5),  # not all there
+            hello(6),  # a new host session
+            req(op.OP_PROGRAM_BEGIN, op.program_begin_req(len(prog), crc), 7),  # resumes
+            req(op.OP_PROGRAM_CHUNK, op.program_chunk_req(4, prog[4:]), 8),  # overlaps
+            req(op.OP_PROGRAM_COMMIT, op.u32(crc ^ 1), 9),
+            req(op.OP_PROGRAM_COMMIT, op.u32(crc), 10),
+            req(op.OP_PROGRAM_COMMIT, op.u32(crc), 11),  # again, new seq: same answer
+            req(op.OP_PROGRAM_BEGIN, op.program_begin_req(len(junk), jcrc), 12),
+            req(op.OP_PROGRAM_CHUNK, op.program_chunk_req(0, junk), 13),
+            req(op.OP_PROGRAM_COMMIT, op.u32(jcrc), 14),
+            req(op.OP_PROGRAM_BEGIN, op.program_begin_req(5000, 1), 15),
+            req(op.OP_INFO, b"", 16),
+        ]
+    )
+    frames = [decode(r)[0] for r in res]
+    assert op.get_u32(frames[1].payload, 1, 5) == 0
+    assert op.get_u32(frames[2].payload, 1, 5) == 6
+    assert error(frames[3])[:2] == (op.ST_BAD_OFFSET, 6)
+    assert error(frames[4])[:2] == (op.ST_BAD_STATE, 6)
+    assert op.get_u32(frames[6].payload, 1, 5) == 6
+    assert op.get_u32(frames[7].payload, 1, 5) == len(prog)
+    assert error(frames[8])[0] == op.ST_CRC
+    assert op.get_u32(frames[9].payload, 1, 5) == wp.program_id(prog)
+    assert op.get_u32(frames[10].payload, 1, 5) == wp.program_id(prog)
+    assert error(frames[13])[0] == op.ST_BAD_PROGRAM
+    assert error(frames[14])[0] == op.ST_BAD_REQUEST
+    info = op.get_info(frames[15].payload, 1, len(frames[15].payload))
+    assert info[7] == wp.program_id(prog)  # the bad program did not replace it
+
+
+def test_sessions_list_in_pages_read_and_ack() -> None:
+    res = run_dispatcher(
+        [
+            hello(1, 160),  # pages of (160 - 12) / 9 = 16
+            req(op.OP_LIST_SESSIONS, op.list_sessions_req(0, 255), 2),
+            req(op.OP_LIST_SESSIONS, op.list_sessions_req(16, 255), 3),
+            req(op.OP_LIST_SESSIONS, op.list_sessions_req(0, 3), 4),
+            req(op.OP_READ_SESSION, op.read_session_req(4, 10_000, 100), 5),
+            req(op.OP_ACK_SESSIONS, op.ack_sessions_req([2, 3, 77]), 6),
+            ["state"],
+        ],
+        sessions=20,
+    )
+    page1, more1 = op.get_sessions(decode(res[1])[0].payload, 1, 10_000)
+    page2, more2 = op.get_sessions(decode(res[2])[0].payload, 1, 10_000)
+    page3, more3 = op.get_sessions(decode(res[3])[0].payload, 1, 10_000)
+    assert [e[0] for e in page1] == list(range(1, 17)) and more1
+    assert [e[0] for e in page2] == [17, 18, 19, 20] and not more2
+    assert [e[0] for e in page3] == [1, 2, 3] and more3
+    assert page1[4] == (5, len(session_bytes(5)), True)
+    assert decode(res[4])[0].payload == b"\x00"  # past the end: no bytes
+    assert res[6]["sessions"] == [1, *range(4, 21)]
+
+
+def test_config_get_and_partial_set() -> None:
+    res = run_dispatcher(
+        [
+            hello(1),
+            req(op.OP_CONFIG_GET, b"", 2),
+            req(op.OP_CONFIG_SET, op.config_set_req(op.CFG_COUNTDOWN, 50, 9, [4]), 3),
+        ]
+    )
+    cfg = [decode(r)[0].payload for r in res[1:]]
+    assert op.get_config(cfg[0], 1, len(cfg[0])) == {
+        "cue_strength": 80,
+        "countdown_s": 3,
+        "buttons": b"\x01\x02\x05",
+    }
+    assert op.get_config(cfg[1], 1, len(cfg[1]))["countdown_s"] == 9
+    assert op.get_config(cfg[1], 1, len(cfg[1]))["cue_strength"] == 80  # not in the mask
+
+
+def test_events_only_while_subscribed_and_gaps_show() -> None:
+    steps: list[list[Any]] = [
+        hello(1),
+        ["post", 1, 2, 3],  # nobody subscribed: dropped silently
+        req(op.OP_SUBSCRIBE, op.subscribe_req(True), 2),
+        ["post", 1, -7, 1 << 31],
+        ["events"],
+    ]
+    steps += [["post", 5, i, 0] for i in range(20)]  # more than the ring holds
+    steps += [["events"], ["state"], hello(3), ["post", 9, 9, 9], ["events"]]
+    res = run_dispatcher(steps)
+    (first,) = decode(res[4])
+    assert (first.type, first.flags, first.seq) == (op.OP_EVENT, wf.FLAG_EVENT, 1)
+    assert op.get_event(first.payload, 0, 9) == (1, -7, -(1 << 31))
+    burst = decode(res[25])
+    assert len(burst) == 16
+    assert [f.seq for f in burst] == list(range(2, 18))
+    assert res[26]["dropped"] == 4
+    assert res[-1] == []  # HELLO ended the subscription
+
+
+def test_repl_request_and_break_in_leave_protocol_mode() -> None:
+    res = run_dispatcher([hello(1), ["state"], req(op.OP_REPL, b"", 2), ["state"]])
+    assert status(decode(res[2])[0]) == op.ST_OK
+    assert (res[1]["leave"], res[3]["leave"]) == (0, 1)
+    res = run_dispatcher([hello(1), ["feed", b"\r\x03".hex()], ["state"]])
+    assert res[1] == [] and res[2]["leave"] == 2
+
+
+def test_ten_thousand_random_frames_leave_it_serving_with_bounded_heap() -> None:
+    code = (
+        SERVICES_SCRIPT
+        + r"""
+import gc, binascii, struct
+from repcue_fw.wire import frame as wf
+svc = Mem(ARGS["sessions"])
+disp = link.Dispatcher(svc)
+svc.disp = disp
+seed = [777]
+def rnd(n):
+    seed[0] = (seed[0] * 1103515245 + 12345) & 0x7FFFFFFF
+    return seed[0] % n
+OPS = [1, 2, 3, 4, 16, 17, 18, 32, 33, 48, 49, 50, 64, 80, 81, 0x41, 0x7F, 0]
+def one(i):
+    kind = rnd(4)
+    if kind == 0:  # garbage bytes, break-in pairs left out
+        raw = bytearray(rnd(255) + 1 for _ in range(rnd(60)))
+        if len(raw) > 1 and raw[1] == 3:
+            raw[1] = 4
+        return bytes(raw) + b"\x00"
+    payload = bytes(rnd(256) for _ in range(rnd(40)))
+    w = bytearray(wf.encode(OPS[rnd(len(OPS))], rnd(4) if rnd(8) == 0 else 0, i & 0xFFFF, payload))
+    if kind == 1:  # mutated
+        for _ in range(1 + rnd(3)):
+            w[rnd(len(w) - 1)] = rnd(256)
+    if kind == 2 and rnd(10) == 0:  # oversize
+        w = bytearray(wf.encode(4, 0, i & 0xFFFF, bytes(1100)))
+    return bytes(w)
+hello = wf.encode(1, 0, 1, struct.pack("<H", 4096))
+disp.feed(hello)
+for i in range(300):  # warm up: the first round of every path allocates its caches
+    disp.feed(one(i))
+disp.leave = 0
+gc.collect()
+before = gc.mem_free()
+answered = 0
+for i in range(10000):
+    answered += len(disp.feed(one(i)))
+    disp.leave = 0
+gc.collect()
+after = gc.mem_free()
+res = disp.feed(hello)
+dec = wf.Decoder(1024)
+fr = dec.feed(res[0])[0]
+print(before, after, answered, fr.payload[0], disp.requests, disp.errors)
+"""
+    )
+    before, after, answered, hello_status, requests, errors = map(
+        int, run_mpy(code, heap_kb=256).split()
+    )
+    assert hello_status == op.ST_OK
+    assert answered > 3000 and requests > 2000 and errors > 1000
+    assert before - after < 4096, (before, after)
+
+
+def test_read_sessions_packs_sessions_into_frames() -> None:
+    sizes = {sid: len(session_bytes(sid, 100, 7)) for sid in range(1, 11)}
+    res = run_dispatcher(
+        [
+            hello(1, 400),  # room: 400 - 4 - 6 - 1 = 389 bytes of segments
+            req(op.OP_READ_SESSIONS, op.read_sessions_req(0, 0, 0xFFFF), 2),
+            req(op.OP_ACK_SESSIONS, op.ack_sessions_req([4]), 3),
+            req(op.OP_READ_SESSIONS, op.read_sessions_req(4, 50, 0xFFFF), 4),  # acked: next
+            req(op.OP_READ_SESSIONS, op.read_sessions_req(9, 30, 0xFFFF), 5),  # mid-session
+            req(op.OP_READ_SESSIONS, op.read_sessions_req(11, 0, 0xFFFF), 6),  # past the end
+            req(op.OP_READ_SESSIONS, op.read_sessions_req(1, 0, 40), 7),  # a small max
+        ],
+        sessions=10,
+        base=100,
+        spread=7,
+    )
+    bodies = [decode(r)[0].payload for r in res[1:]]
+    more, segs = op.get_segments(bodies[0], 1, len(bodies[0]))
+    assert more and len(bodies[0]) - 1 <= 400 - 4 - 6
+    assert [(s[0], s[1], s[3]) for s in segs] == [(sid, sizes[sid], 0) for sid in (1, 2, 3, 4)]
+    assert segs[0][4] == session_bytes(1, 100, 7) and segs[0][2] is True
+    assert [len(s[4]) for s in segs[:3]] == [sizes[1], sizes[2], sizes[3]]
+    assert 0 < len(segs[3][4]) < sizes[4]  # the frame filled up inside session 4
+    more, segs = op.get_segments(bodies[2], 1, len(bodies[2]))
+    assert (segs[0][0], segs[0][3]) == (5, 0)
+    more, segs = op.get_segments(bodies[3], 1, len(bodies[3]))
+    assert not more and [(s[0], s[3]) for s in segs] == [(9, 30), (10, 0)]
+    assert segs[0][4] == session_bytes(9, 100, 7)[30:]
+    assert op.get_segments(bodies[4], 1, len(bodies[4])) == (False, [])
+    more, segs = op.get_segments(bodies[5], 1, len(bodies[5]))
+    assert more and [(s[0], len(s[4])) for s in segs] == [(1, 40 - op.SEGMENT_HEADER_LEN)]
