@@ -1,0 +1,315 @@
+"""A virtual device on the virtual radio: the real firmware, reached over BLE only.
+
+    async with VirtualBleDevice(radio, pair_key=key) as vdev:   # boots, waits for adverts
+        async with DeviceClient(BleTransport(vdev.name, keys=keys)) as dev: ...
+
+It runs the firmware (app + journal + runner + ble_link) in the `micropython` unix port
+with device/mpy on its path, so `import bluetooth` is the stand-in, bridged into a Bumble
+peripheral on `radio` by a BridgeServer. The sim board keeps its flash in an image file,
+so kill() + start() is a power cut with the data kept.
+
+Until app.run() starts the BLE link itself (see the ble_link module header for the few
+lines it takes), BOOT_SCRIPT wires the same parts as app.run() and adds the link.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import os
+import shutil
+import signal
+import subprocess
+import tempfile
+import threading
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+from repcue.ble.bridge import PeripheralBridge
+from repcue.ble.radio import RadioServer, VirtualRadio, default_radio_path
+from repcue.ble.server import BridgeServer
+from repcue.errors import TransportError
+
+BOOT_SCRIPT = """\
+import asyncio, json, os, sys, time
+from repcue_fw import app as appmod, ble_link, ble_secure
+from repcue_fw.journal import Journal
+from repcue_fw.link import Dispatcher
+from repcue_fw.runner import Runner
+
+
+def report(_loop, ctx):
+    exc = ctx.get("exception")
+    if exc is not None:
+        sys.print_exception(exc, sys.stderr)
+
+
+async def run(board):
+    asyncio.get_event_loop().set_exception_handler(report)
+    journal = Journal(board.mount_storage())
+    app = appmod.App(board, journal, None)
+    runner = Runner(board, journal, program_source=app.program_source, wall_clock=app.wall_s)
+    app.runner = runner
+    board.attach(runner)
+    runner.add_listener(board.on_event)
+    dispatcher = Dispatcher(ble_link.AirServices(app))
+    runner.add_listener(dispatcher.post_event)
+    keys = ble_secure.KeyStore(journal.root)
+    key = os.getenv("REPCUE_BLE_PAIR_KEY")
+    if key == "-":
+        keys.clear()
+    elif key:
+        keys.save(bytes.fromhex(key))  # what pairing over USB writes
+    info = app.info()
+    opts = json.loads(os.getenv("REPCUE_BLE_OPTS") or "{}")
+    guard = ble_secure.Guard(  # radio time is real time, whatever the sim clock does
+        time, lock_after=opts.get("lock_after", 5), lock_base_ms=opts.get("lock_base_ms", 2000)
+    )
+    link = ble_link.BleLink(
+        dispatcher, info["name"], keys=keys, device_id=info["device_id"],
+        board=board.name, firmware=appmod.FIRMWARE_VERSION, guard=guard,
+        auth_deadline_ms=opts.get("auth_deadline_ms", ble_link.AUTH_DEADLINE_MS),
+    )
+    board.start()
+    link.start()
+    tasks = [
+        asyncio.create_task(runner.run()),
+        asyncio.create_task(appmod._buttons(board, runner)),
+        asyncio.create_task(link.run()),
+    ]
+    await board.wait_repl()
+    for task in tasks:
+        task.cancel()
+
+
+asyncio.run(run(appmod.pick_board()))
+"""
+
+
+def device_root() -> Path:
+    """device/ of the source checkout (its mpy/ holds the `bluetooth` stand-in)."""
+    return Path(__file__).resolve().parents[3] / "device"
+
+
+def with_stand_in(env: dict[str, str], bridge_path: str) -> dict[str, str]:
+    """A firmware process environment that gets the `bluetooth` stand-in (device/mpy right
+    after the firmware root on MICROPYPATH) talking to the bridge at bridge_path."""
+    out = dict(env)
+    parts = [p for p in out.get("MICROPYPATH", ".frozen").split(":") if p]
+    stand_in = str(device_root() / "mpy")
+    if stand_in not in parts:
+        parts.insert(1 if parts and parts[0] != ".frozen" else 0, stand_in)
+    out["MICROPYPATH"] = ":".join(parts)
+    out["REPCUE_BLE_SOCKET"] = bridge_path
+    return out
+
+
+class VirtualBleDevice:
+    """The firmware on the virtual radio; see the module docstring."""
+
+    def __init__(
+        self,
+        radio: VirtualRadio,
+        *,
+        pair_key: bytes | None = None,
+        device_id: str = "51b1e00001",
+        speed: int = 1,
+        autopilot: dict[str, Any] | None = None,
+        flash: Path | None = None,
+        heap_kb: int | None = None,
+        link_options: dict[str, int] | None = None,
+    ) -> None:
+        self.radio = radio
+        self.link_options = link_options or {}
+        self.pair_key = pair_key
+        self.device_id = device_id.lower()
+        self.speed = speed
+        self.autopilot = autopilot
+        self.heap_kb = heap_kb
+        self._workdir = Path(tempfile.mkdtemp(prefix="repcue-ble-"))
+        self.flash = flash or self._workdir / "flash.img"
+        self.server = BridgeServer(radio, str(self._workdir / "ble.sock"))
+        self.proc: subprocess.Popen[bytes] | None = None
+        self.bridge: PeripheralBridge | None = None
+        self.boots = 0
+
+    @property
+    def name(self) -> str:
+        """The name the firmware gives itself: repcue- and the last two id bytes."""
+        return "repcue-" + self.device_id[-4:]
+
+    async def __aenter__(self) -> VirtualBleDevice:
+        await self.start()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.stop()
+
+    def _env(self) -> dict[str, str]:
+        from repcue.sim.options import firmware_root
+
+        config: dict[str, Any] = {
+            "clock": "real",
+            "speed": self.speed,
+            "flash": str(self.flash),
+            "id": self.device_id,
+        }
+        if self.autopilot is not None:
+            config["autopilot"] = self.autopilot
+        config_path = self._workdir / "config.json"
+        config_path.write_text(json.dumps(config))
+        env = dict(os.environ)
+        env["MICROPYPATH"] = f"{firmware_root()}:.frozen"
+        env["REPCUE_BOARD"] = "sim"
+        env["REPCUE_CONFIG"] = str(config_path)
+        env = with_stand_in(env, self.server.path)
+        env["REPCUE_BLE_OPTS"] = json.dumps(self.link_options)
+        if self.pair_key is not None and self.boots == 0:
+            env["REPCUE_BLE_PAIR_KEY"] = self.pair_key.hex() if self.pair_key else "-"
+        return env
+
+    async def start(self, timeout_s: float = 15.0) -> PeripheralBridge:
+        """Boot the firmware; return once it advertises."""
+        from repcue.sim.options import micropython_binary
+
+        if self.proc is not None:
+            raise TransportError("virtual BLE device already running")
+        if self.boots == 0:
+            await self.server.start()
+        script = self._workdir / "boot.py"
+        script.write_text(BOOT_SCRIPT)
+        argv = [micropython_binary()]
+        if self.heap_kb:
+            argv += ["-X", f"heapsize={self.heap_kb}K"]
+        env = self._env()
+        self.boots += 1
+        stderr = open(self._workdir / f"stderr.{self.boots}.txt", "wb")  # noqa: SIM115
+        with stderr:
+            self.proc = subprocess.Popen(
+                [*argv, str(script)],
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.DEVNULL,
+                stderr=stderr,
+                env=env,
+                cwd=self._workdir,
+                start_new_session=True,
+            )
+        before = self.server.bridges[-1] if self.server.bridges else None
+        try:
+            bridge = await self.server.wait_advertising(timeout_s)
+            while bridge is before:
+                bridge = await self.server.wait_advertising(timeout_s)
+        except TimeoutError as err:
+            raise TransportError(f"virtual BLE device did not boot: {self.stderr_tail()}") from err
+        self.bridge = bridge
+        return bridge
+
+    def stderr_tail(self, max_chars: int = 2000) -> str:
+        path = self._workdir / f"stderr.{self.boots}.txt"
+        if not path.exists():
+            return "(no stderr)"
+        code = self.proc.poll() if self.proc is not None else None
+        text = path.read_text(errors="replace")[-max_chars:].strip()
+        return f"exit {code}: {text}" if code is not None else text
+
+    async def kill(self) -> None:
+        """Pull the power: SIGKILL; the radio link drops as a supervision timeout."""
+        await self._end(signal.SIGKILL)
+
+    async def _end(self, sig: int) -> None:
+        proc = self.proc
+        self.proc = None
+        if proc is None:
+            return
+        if proc.poll() is None:
+            with contextlib.suppress(ProcessLookupError):
+                proc.send_signal(sig)
+            try:
+                await asyncio.to_thread(proc.wait, 3)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                await asyncio.to_thread(proc.wait, 3)
+        bridge = self.bridge
+        if bridge is not None:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(bridge.closed.wait(), 3.0)
+
+    async def stop(self) -> None:
+        await self._end(signal.SIGTERM)
+        await self.server.close()
+        shutil.rmtree(self._workdir, ignore_errors=True)
+
+
+class VirtualAir:
+    """The radio a virtual device's firmware and other processes' hosts share, run in a
+    thread of its own so that a synchronous launcher (repcue sim) can host it.
+
+        air = VirtualAir(workdir); air.start()
+        env.update(air.firmware_env())      # for the micropython process
+        ... `repcue --device ble:NAME` in any shell reaches it (radio_path) ...
+        air.stop()
+    """
+
+    def __init__(self, workdir: Path, *, radio_path: Path | None = None) -> None:
+        self.bridge_path = str(workdir / "ble.sock")
+        self.radio_path = str(radio_path or default_radio_path())
+        self._thread: threading.Thread | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._ready = threading.Event()
+        self._stop: asyncio.Event | None = None
+        self._error: BaseException | None = None
+        self.bridges: BridgeServer | None = None
+
+    def firmware_env(self, env: dict[str, str]) -> dict[str, str]:
+        """env (the firmware's, with MICROPYPATH set) plus what BLE needs: the `bluetooth`
+        stand-in on the path, the bridge socket."""
+        return with_stand_in(env, self.bridge_path)
+
+    def start(self, timeout_s: float = 5.0) -> None:
+        self._thread = threading.Thread(target=self._run, name="repcue-virtual-air", daemon=True)
+        self._thread.start()
+        if not self._ready.wait(timeout_s) or self._error is not None:
+            raise TransportError(f"virtual radio did not start: {self._error}")
+
+    def _run(self) -> None:
+        try:
+            asyncio.run(self._serve())
+        except BaseException as err:  # reported to start() / stop()
+            self._error = err
+            self._ready.set()
+
+    async def _serve(self) -> None:
+        self._loop = asyncio.get_running_loop()
+        self._stop = asyncio.Event()
+        radio = VirtualRadio()
+        self.bridges = BridgeServer(radio, self.bridge_path)
+        Path(self.radio_path).parent.mkdir(parents=True, exist_ok=True)
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(self.radio_path)  # a previous run's socket file
+        radio_server = RadioServer(radio, self.radio_path)
+        await self.bridges.start()
+        await radio_server.start()
+        self._ready.set()
+        try:
+            await self._stop.wait()
+        finally:
+            await radio_server.close()
+            await self.bridges.close()
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(self.radio_path)
+
+    def stop(self) -> None:
+        loop, stop = self._loop, self._stop
+        if loop is not None and stop is not None and not loop.is_closed():
+            with contextlib.suppress(RuntimeError):
+                loop.call_soon_threadsafe(stop.set)
+        if self._thread is not None:
+            self._thread.join(5.0)
+            self._thread = None

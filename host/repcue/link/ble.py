@@ -1,0 +1,395 @@
+"""The Bluetooth LE transport (``ble:NAME``, ``ble:ADDRESS``, ``ble:auto``) on bleak.
+
+Scans for our service UUID, connects, subscribes to TX and writes RX without response in
+ATT_MTU-3 pieces. Frames travel in records (repcue.ble.records): when the key store holds
+a key for the device (found by the serial number in its Device Information service), the
+transport authenticates first and seals every frame; without one only HELLO is served.
+
+The same code runs on bleak's platform backends (BlueZ, CoreBluetooth, WinRT) and on the
+virtual radio (repcue.ble.bleak_backend) when one is installed in this process
+(repcue.ble.radio.set_default_radio) or named by $REPCUE_BLE_RADIO.
+A dropped link ends receive() and send() with DisconnectedError at once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from bleak import BleakClient, BleakScanner
+from bleak.backends.characteristic import BleakGATTCharacteristic
+from bleak.backends.device import BLEDevice
+from bleak.backends.scanner import AdvertisementData
+from bleak.exc import BleakError
+
+from repcue.ble import records as rec
+from repcue.ble.keys import KeyStore
+from repcue.errors import DisconnectedError, ProtocolError, RepcueTimeoutError, TransportError
+from repcue.link.transport import Inbox
+from repcue_fw import ble_link as fw
+from repcue_fw import ble_secure as sec
+
+SERIAL_NUMBER_UUID = "00002a25-0000-1000-8000-00805f9b34fb"
+_ADDRESS = re.compile(r"^([0-9A-Fa-f]{2}:){5}[0-9A-Fa-f]{2}$|^[0-9A-Fa-f-]{36}$")
+
+
+class DeviceNotFoundError(TransportError):
+    """No repcue device answered the scan (or several did for ble:auto)."""
+
+    exit_code = 10
+
+
+@dataclass(frozen=True)
+class BleBackend:
+    """Which bleak backend classes to use, and the keyword arguments they take."""
+
+    scanner: Any = None
+    client: Any = None
+    kwargs: dict[str, Any] = field(default_factory=dict)
+    virtual: bool = False
+
+    def scanner_args(self) -> dict[str, Any]:
+        return {"backend": self.scanner, **self.kwargs} if self.scanner else {}
+
+    def client_args(self) -> dict[str, Any]:
+        return {"backend": self.client, **self.kwargs} if self.client else {}
+
+
+def choose_backend() -> BleBackend:
+    """The virtual radio when one runs (installed in this process, or offered by
+    `repcue sim serve --ble` at $REPCUE_BLE_RADIO or its default path), else bleak's own
+    backend for this platform."""
+    from repcue.ble import radio as vradio
+
+    installed = vradio.running_radio()
+    if installed is None:
+        return BleBackend()
+    from repcue.ble.bleak_backend import BumbleClient, BumbleScanner
+
+    return BleBackend(BumbleScanner, BumbleClient, {"radio": installed}, virtual=True)
+
+
+@dataclass(frozen=True)
+class NearbyDevice:
+    """A repcue device seen in a scan."""
+
+    name: str
+    address: str
+    rssi: int
+    paired: bool
+
+
+async def scan_devices(
+    timeout_s: float = 3.0, *, keys: KeyStore | None = None, backend: BleBackend | None = None
+) -> list[NearbyDevice]:
+    """Every device advertising our service within timeout_s, strongest first."""
+    backend = backend or choose_backend()
+    found: dict[str, tuple[BLEDevice, AdvertisementData]] = {}
+    try:
+        async with BleakScanner(
+            service_uuids=[fw.SERVICE_UUID], **backend.scanner_args()
+        ) as scanner:
+            await asyncio.sleep(timeout_s)
+            found = scanner.discovered_devices_and_advertisement_data
+    except BleakError as err:
+        raise TransportError(f"Bluetooth scan failed: {err}") from err
+    out = []
+    for address, (device, adv) in found.items():
+        name = adv.local_name or device.name or ""
+        paired = keys is not None and keys.find(name=name, address=address) is not None
+        out.append(NearbyDevice(name, address, adv.rssi, paired))
+    return sorted(out, key=lambda d: -d.rssi)
+
+
+class BleTransport:
+    """One repcue device over BLE; see the module docstring."""
+
+    def __init__(
+        self,
+        target: str,
+        *,
+        keys: KeyStore | None = None,
+        backend: BleBackend | None = None,
+        scan_timeout_s: float = 10.0,
+        auto_window_s: float = 2.0,
+        connect_timeout_s: float = 10.0,
+        auth_timeout_s: float = 5.0,
+        lock_wait_s: float = 10.0,
+    ) -> None:
+        if not target:
+            raise TransportError("ble: needs a device name, an address or 'auto'")
+        self.target = target
+        self.keys = keys
+        self._backend = backend  # chosen on first use: choosing may probe a socket
+        self.scan_timeout_s = scan_timeout_s
+        self.auto_window_s = auto_window_s
+        self.connect_timeout_s = connect_timeout_s
+        self.auth_timeout_s = auth_timeout_s
+        self.lock_wait_s = lock_wait_s
+        self.device_id = ""
+        self.address = ""
+        self.name = ""
+        self._client: BleakClient | None = None
+        self._rx: BleakGATTCharacteristic | None = None
+        self._inbox: Inbox | None = None
+        self._parser = rec.RecordParser()
+        self._session: rec.HostSession | None = None
+        self._handshake: asyncio.Queue[rec.Record | None] | None = None
+        self._refusal: rec.AuthError | None = None
+        self._dropping: asyncio.Task[None] | None = None
+        # statistics: protocol bytes handed to us vs record bytes written
+        self.app_bytes_out = 0
+        self.app_bytes_in = 0
+        self.record_bytes_out = 0
+        self.writes = 0
+        self.capture: list[bytes] | None = None  # set to a list to keep every record written
+
+    @property
+    def description(self) -> str:
+        return f"ble:{self.target}"
+
+    @property
+    def authenticated(self) -> bool:
+        return self._session is not None and self._session.authenticated
+
+    @property
+    def backend(self) -> BleBackend:
+        if self._backend is None:
+            self._backend = choose_backend()
+        return self._backend
+
+    @property
+    def session(self) -> rec.HostSession | None:
+        """The authenticated session's state (counters), None before authentication."""
+        return self._session
+
+    @property
+    def mtu(self) -> int:
+        return self._client.mtu_size if self._client is not None else 23
+
+    # -- finding and connecting -------------------------------------------------------------
+    async def _discover(self) -> BLEDevice:
+        target = self.target
+        args = self.backend.scanner_args()
+        try:
+            if target == "auto":
+                async with BleakScanner(service_uuids=[fw.SERVICE_UUID], **args) as scanner:
+                    await asyncio.sleep(self.auto_window_s)
+                    seen = scanner.discovered_devices_and_advertisement_data
+                if len(seen) == 1:
+                    return next(iter(seen.values()))[0]
+                if not seen:
+                    raise DeviceNotFoundError("no repcue device is advertising nearby (ble:auto)")
+                names = ", ".join(sorted((a.local_name or d.address) for d, a in seen.values()))
+                raise DeviceNotFoundError(
+                    f"several repcue devices nearby ({names}): pick one with ble:NAME"
+                )
+            is_address = bool(_ADDRESS.match(target))
+            found = await BleakScanner.find_device_by_filter(
+                lambda d, ad: (
+                    (d.address.upper() == target.upper())
+                    if is_address
+                    else (ad.local_name == target)
+                ),
+                timeout=self.scan_timeout_s,
+                service_uuids=[fw.SERVICE_UUID],
+                **args,
+            )
+        except BleakError as err:
+            raise TransportError(f"Bluetooth scan failed: {err}") from err
+        if found is None:
+            raise DeviceNotFoundError(
+                f"no repcue device {target!r} found within {self.scan_timeout_s:g} s "
+                "(is it on, in range, and not connected to another host?)"
+            )
+        return found
+
+    async def open(self) -> None:
+        """Find, connect, authenticate. A device locked after someone else's failed
+        attempts is waited for once, when it says so within lock_wait_s."""
+        try:
+            await self._open()
+        except rec.AuthError as err:
+            wait_s = err.retry_after_ms / 1000
+            if err.code != sec.ERR_LOCKED or wait_s > self.lock_wait_s:
+                raise
+            await asyncio.sleep(wait_s + 0.05)
+            await self._open()
+
+    async def _open(self) -> None:
+        inbox = self._inbox = Inbox(asyncio.get_running_loop(), self.description)
+        self._parser = rec.RecordParser()
+        self._session = None
+        self._refusal = None
+        device = await self._discover()
+        client = BleakClient(
+            device,
+            # bound to this connection's inbox: a late callback of an earlier
+            # connection must not end a newer one
+            disconnected_callback=lambda _client: self._on_disconnected(inbox),
+            timeout=self.connect_timeout_s,
+            **self.backend.client_args(),
+        )
+        try:
+            await client.connect()
+        except (BleakError, TimeoutError, OSError) as err:
+            raise TransportError(f"{self.description}: cannot connect: {err}") from err
+        self._client = client
+        self.address = device.address
+        self.name = device.name or self.target
+        try:
+            await self._setup(client)
+        except BaseException:
+            await self.close()
+            raise
+
+    async def _setup(self, client: BleakClient) -> None:
+        services = client.services
+        self._rx = services.get_characteristic(fw.RX_UUID)
+        tx = services.get_characteristic(fw.TX_UUID)
+        if self._rx is None or tx is None:
+            raise ProtocolError(f"{self.description} has no repcue service")
+        await client.start_notify(tx, self._on_notify)
+        serial = services.get_characteristic(SERIAL_NUMBER_UUID)
+        if serial is not None:
+            self.device_id = bytes(await client.read_gatt_char(serial)).decode(errors="replace")
+        key = self.keys.get(self.device_id) if self.keys is not None and self.device_id else None
+        if key is not None:
+            await self._authenticate(key)
+            if self.keys is not None:
+                self.keys.remember_address(self.device_id, self.address)
+
+    async def _authenticate(self, key: bytes) -> None:
+        session = rec.HostSession(key)
+        self._handshake = asyncio.Queue()
+        try:
+            await self._write(session.challenge())
+            answer = await self._next_handshake(sec.REC_CHALLENGE_RSP)
+            await self._write(session.proof(answer.body))
+            await self._next_handshake(sec.REC_AUTH_OK)
+            session.accept()
+            self._session = session
+        finally:
+            self._handshake = None
+
+    async def _next_handshake(self, want: int) -> rec.Record:
+        queue = self._handshake
+        assert queue is not None
+        try:
+            record = await asyncio.wait_for(queue.get(), self.auth_timeout_s)
+        except TimeoutError as err:
+            raise RepcueTimeoutError(
+                f"{self.description}: no answer to the authentication in {self.auth_timeout_s} s"
+            ) from err
+        if record is None:
+            if self._refusal is not None:
+                raise self._refusal
+            raise DisconnectedError(f"{self.description}: link lost during authentication")
+        if record.type == sec.REC_ERROR:
+            raise rec.auth_error(record.body, self.description)
+        if record.type != want:
+            raise ProtocolError(f"{self.description}: unexpected record {record.type} in handshake")
+        return record
+
+    # -- bytes in ---------------------------------------------------------------------------
+    def _on_notify(self, _char: BleakGATTCharacteristic, data: bytearray) -> None:
+        inbox = self._inbox
+        if inbox is None or inbox.closed:
+            return
+        try:
+            for record in self._parser.feed(bytes(data)):
+                self._on_record(record, inbox)
+        except ProtocolError as err:
+            inbox.close(err)
+            self._drop()
+
+    def _on_record(self, record: rec.Record, inbox: Inbox) -> None:
+        if self._handshake is not None and record.type in (
+            sec.REC_CHALLENGE_RSP,
+            sec.REC_AUTH_OK,
+            sec.REC_ERROR,
+        ):
+            self._handshake.put_nowait(record)
+            return
+        session = self._session
+        if record.type == sec.REC_ERROR:
+            # the device refused something; it hangs up next: say why
+            self._refusal = rec.auth_error(record.body, self.description)
+            inbox.close(self._refusal)
+        elif record.type == sec.REC_SECURE and session is not None and session.authenticated:
+            data = session.open(record.body)
+            self.app_bytes_in += len(data)
+            inbox.put(data)
+        elif record.type == sec.REC_PLAIN and session is None:
+            self.app_bytes_in += len(record.body)
+            inbox.put(record.body)
+        else:
+            raise ProtocolError(f"{self.description}: record type {record.type} out of place")
+
+    def _on_disconnected(self, inbox: Inbox) -> None:
+        if inbox is not self._inbox:
+            return
+        if self._handshake is not None:
+            self._handshake.put_nowait(None)
+        inbox.close(self._refusal or ConnectionAbortedError("the device disconnected"))
+
+    def _drop(self) -> None:
+        client = self._client
+        if client is not None:
+            self._dropping = asyncio.get_running_loop().create_task(client.disconnect())
+
+    async def receive(self) -> bytes:
+        if self._inbox is None:
+            raise DisconnectedError(f"{self.description}: not connected")
+        return await self._inbox.get()
+
+    # -- bytes out --------------------------------------------------------------------------
+    async def send(self, data: bytes) -> None:
+        if self._inbox is None or self._inbox.closed or self._client is None:
+            raise DisconnectedError(f"{self.description}: not connected")
+        session = self._session
+        record = (
+            session.seal(data)
+            if session is not None and session.authenticated
+            else rec.encode(sec.REC_PLAIN, data)
+        )
+        self.app_bytes_out += len(data)
+        await self._write(record)
+
+    async def send_raw(self, record: bytes) -> None:
+        """Write record bytes exactly as given (for tests of what the device refuses)."""
+        await self._write(record)
+
+    async def _write(self, record: bytes) -> None:
+        client, rx = self._client, self._rx
+        if client is None or rx is None or not client.is_connected:
+            raise DisconnectedError(f"{self.description}: not connected")
+        step = rx.max_write_without_response_size
+        try:
+            for pos in range(0, len(record), step):
+                await client.write_gatt_char(rx, record[pos : pos + step], response=False)
+                self.writes += 1
+        except BleakError as err:
+            if not client.is_connected:
+                raise DisconnectedError(f"{self.description}: link lost while writing") from err
+            raise TransportError(f"{self.description}: write failed: {err}") from err
+        self.record_bytes_out += len(record)
+        if self.capture is not None:
+            self.capture.append(record)
+
+    async def close(self) -> None:
+        client = self._client
+        self._client = None
+        if client is not None:
+            with contextlib.suppress(BleakError, TimeoutError, OSError):
+                await client.disconnect()
+        if self._inbox is not None:
+            self._inbox.close(ConnectionAbortedError("closed by the host"))
+
+
+def make_transport(target: str) -> BleTransport:
+    """The transport for ``ble:TARGET`` with the user's key store (repcue.link.spec)."""
+    return BleTransport(target, keys=KeyStore())

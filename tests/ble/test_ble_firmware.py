@@ -1,0 +1,291 @@
+"""The firmware's BLE pieces in the real micropython binary: HMAC and the record layer
+(checked against CPython's hmac and the host's records), the failure guard, advertising
+payloads, and ble_link's chunking and flow control against a fake radio."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import os
+import re
+import struct
+from pathlib import Path
+
+import pytest
+
+from repcue.ble import proto
+from repcue.ble import records as rec
+from repcue_fw import ble_link as fw_link
+from repcue_fw import ble_secure as sec
+from tests.mpy import ROOT, run_mpy
+
+MPY_STANDIN = ROOT / "device" / "mpy"
+
+
+def test_hmac_matches_cpython() -> None:
+    cases = [
+        (b"k" * 32, b"hello"),
+        (os.urandom(32), os.urandom(300)),
+        (b"short", b""),
+        (os.urandom(100), b"a key longer than a block is hashed first"),
+    ]
+    code = "from repcue_fw import ble_secure as s\n"
+    for key, msg in cases:
+        code += (
+            f"print(s.Hmac(bytes.fromhex('{key.hex()}'))"
+            f".digest(bytes.fromhex('{msg.hex()}')).hex())\n"
+        )
+    out = run_mpy(code).split()
+    assert out == [hmac.new(k, m, hashlib.sha256).hexdigest() for k, m in cases]
+
+
+def test_handshake_and_sealed_records_interoperate_with_the_host() -> None:
+    key = os.urandom(32)
+    nonce_host, nonce_dev = os.urandom(16), os.urandom(16)
+    host = rec.HostSession(key)
+    host._nonce_host = nonce_host  # what challenge() would have drawn
+    proof_record = host.proof(
+        nonce_dev + hmac.new(key, sec.LABEL_DEVICE + nonce_host + nonce_dev, "sha256").digest()
+    )
+    proof = rec.RecordParser().feed(proof_record)[0].body
+    host.accept()
+    sealed = [host.seal(b"frame one"), host.seal(b"\x00frame two")]
+    code = f"""
+from repcue_fw import ble_secure as s
+key = s.Hmac(bytes.fromhex('{key.hex()}'))
+sess = s.Session()
+tag = sess.challenge(key, bytes.fromhex('{nonce_host.hex()}'), bytes.fromhex('{nonce_dev.hex()}'))
+print(tag.hex())
+print(sess.prove(key, bytes(32)))  # a wrong proof burns the challenge
+sess.challenge(key, bytes.fromhex('{nonce_host.hex()}'), bytes.fromhex('{nonce_dev.hex()}'))
+print(sess.prove(key, bytes.fromhex('{proof.hex()}')))
+for hexrec in {[r.hex() for r in sealed]!r}:
+    buf = bytearray(bytes.fromhex(hexrec))
+    ok, code = sess.open(buf, s.REC_HEADER, len(buf), s.DIR_HOST)
+    print(ok, code, bytes(buf[s.REC_HEADER + s.CTR_LEN:len(buf) - s.MAC_LEN]))
+buf = bytearray(bytes.fromhex('{sealed[0].hex()}'))
+print(sess.open(buf, s.REC_HEADER, len(buf), s.DIR_HOST))  # replayed
+out = bytearray(100)
+n = sess.seal(out, b'reply', 5, s.DIR_DEVICE)
+print(bytes(out[:n]).hex())
+"""
+    lines = run_mpy(code).splitlines()
+    assert (
+        lines[0] == hmac.new(key, sec.LABEL_DEVICE + nonce_host + nonce_dev, "sha256").hexdigest()
+    )
+    assert lines[1] == "False"
+    assert lines[2] == "True"
+    assert lines[3] == "True 0 b'frame one'"
+    assert lines[4] == "True 0 b'\\x00frame two'"
+    assert lines[5] == f"(False, {sec.ERR_REPLAY})"
+    reply = rec.RecordParser().feed(bytes.fromhex(lines[6]))[0]
+    assert reply.type == sec.REC_SECURE
+    assert host.open(reply.body) == b"reply"
+    with pytest.raises(Exception, match="out of order"):
+        host.open(reply.body)
+
+
+def test_record_reader_reassembles_any_split_and_rejects_nonsense() -> None:
+    stream = rec.encode(sec.REC_PLAIN, b"abc") + rec.encode(sec.REC_SECURE, bytes(range(40)))
+    stream += rec.encode(sec.REC_AUTH_OK, b"")
+    code = f"""
+from repcue_fw import ble_secure as s
+data = bytes.fromhex('{stream.hex()}')
+for step in (1, 2, 3, 7, 64):
+    r = s.RecordReader(64)
+    got = []
+    for i in range(0, len(data), step):
+        piece = data[i:i + step]
+        pos = 0
+        while pos < len(piece):
+            pos = r.push(piece, pos, len(piece))
+            if r.ready:
+                got.append((r.type, bytes(r.buf[r.BODY:r.BODY + r.length])))
+    print(got == [(1, b'abc'), (7, bytes(range(40))), (5, b'')])
+r = s.RecordReader(16)
+r.push(bytes.fromhex('{rec.encode(sec.REC_PLAIN, bytes(17)).hex()}'), 0, 19)
+print(r.bad)
+r = s.RecordReader(16)
+r.push(b'\\x00\\x00', 0, 2)  # type 0
+print(r.bad)
+"""
+    assert run_mpy(code).split() == ["True"] * 5 + ["True", "True"]
+
+
+def test_guard_locks_after_a_streak_and_backs_off() -> None:
+    code = """
+from repcue_fw import ble_secure as s
+class Clock:
+    now = 0
+    def ticks_ms(self): return self.now
+    def ticks_add(self, a, b): return a + b
+    def ticks_diff(self, a, b): return a - b
+c = Clock()
+g = s.Guard(c, lock_after=3, lock_base_ms=1000, lock_max_ms=3000)
+g.fail(); g.fail(); print(g.remaining_ms())
+g.fail(); print(g.remaining_ms())
+c.now = 999; print(g.remaining_ms())
+c.now = 1000; print(g.remaining_ms())
+g.fail(); print(g.remaining_ms())
+g.fail(); g.fail(); print(g.remaining_ms())
+g.succeed(); print(g.remaining_ms(), g.streak)
+"""
+    assert run_mpy(code).split() == ["0", "1000", "1", "0", "2000", "3000", "0", "0"]
+
+
+@pytest.mark.parametrize("name", ["rc-1", "repcue-0001", "a-very-long-device-name-indeed-x"])
+def test_advertising_fits_31_bytes_with_uuid_and_name(name: str) -> None:
+    out = run_mpy(
+        "from repcue_fw import ble_link\n"
+        f"adv, resp = ble_link.adv_payloads({name!r})\n"
+        "print(adv.hex(), resp.hex())\n"
+    ).split()
+    adv = bytes.fromhex(out[0])
+    resp = bytes.fromhex(out[1]) if len(out) > 1 else b""
+    assert (adv, resp) == fw_link.adv_payloads(name)  # CPython agrees
+    assert len(adv) <= 31 and len(resp) <= 31
+
+    def fields(data: bytes) -> dict[int, bytes]:
+        found, i = {}, 0
+        while i < len(data):
+            n = data[i]
+            found[data[i + 1]] = data[i + 2 : i + 1 + n]
+            i += 1 + n
+        assert i == len(data)
+        return found
+
+    a, r = fields(adv), fields(resp)
+    assert a[0x07] == fw_link.uuid_le(fw_link.SERVICE_UUID)
+    assert a[0x01] == b"\x06"
+    full = a.get(0x09) or r.get(0x09)
+    assert full == name.encode()[:29]
+    if 0x09 not in a:
+        assert name.encode().startswith(a[0x08])
+
+
+FAKE_RADIO = """
+import asyncio
+from repcue_fw import ble_link
+from repcue_fw.link import Dispatcher
+
+class Services:
+    def info(self):
+        return {'device_id': b'\\x01\\x02', 'name': 'x'}
+
+class FakeBLE:
+    # a radio whose stack is full every third notification
+    def __init__(self):
+        self.sent = []
+        self.calls = 0
+        self.enomem = 0
+    def gatts_notify(self, conn, handle, data):
+        self.calls += 1
+        if self.calls % 3 == 0:
+            self.enomem += 1
+            raise OSError(12)
+        self.sent.append(bytes(data))
+    def gap_disconnect(self, conn):
+        return True
+
+async def main(mtu, n):
+    ble = FakeBLE()
+    link = ble_link.BleLink(Dispatcher(Services()), 'x', ble=ble, urandom=lambda k: bytes(k))
+    link.conn = 1
+    link.mtu = mtu
+    link._tx_handle = 9
+    data = bytes(i & 0xFF for i in range(n))
+    ok = await link._send(data, n)
+    print(ok, b''.join(ble.sent) == data, max(len(p) for p in ble.sent), ble.enomem,
+          link.stalls)
+
+asyncio.run(main(MTU, N))
+"""
+
+
+@pytest.mark.parametrize(("mtu", "size"), [(23, 1000), (247, 1000), (185, 182)])
+def test_notifications_are_chunked_to_mtu_and_survive_a_full_stack(mtu: int, size: int) -> None:
+    out = run_mpy(FAKE_RADIO.replace("MTU, N", f"{mtu}, {size}")).split()
+    ok, same, biggest, enomem, stalls = out
+    assert ok == "True" and same == "True"
+    assert int(biggest) == min(mtu - 3, size)
+    assert int(enomem) == int(stalls) and (int(enomem) > 0 or size <= mtu - 3)
+
+
+def test_stand_in_enforces_what_a_port_would() -> None:
+    code = """
+import bluetooth, micropython
+b = bluetooth.BLE()
+print(b is bluetooth.BLE())
+u = bluetooth.UUID('7a1c0001-2f6d-4b8e-a3c5-726570637565')
+print(u == bluetooth.UUID('7A1C0001-2F6D-4B8E-A3C5-726570637565'), str(bluetooth.UUID(0x180F)))
+b._values[5] = bluetooth._Value(0)
+b._store_write(b._values[5], b'x' * 30)          # default 20-byte buffer: truncated
+print(b.gatts_read(5) == b'x' * 20, b.stats['write_dropped'])
+b.gatts_set_buffer(5, 8, True)                   # append mode: writes accumulate
+b._store_write(b._values[5], b'abc'); b._store_write(b._values[5], b'defghij')
+print(b.gatts_read(5), b.gatts_read(5))          # reading consumes
+b._active = True
+b._credits[1] = 1
+b._send = lambda t, body: None
+b.gatts_notify(1, 5, b'one')
+try:
+    b.gatts_notify(1, 5, b'two')
+except OSError as e:
+    print('ENOMEM', e.args[0])
+try:
+    b.gatts_notify(7, 5, b'x')
+except OSError as e:
+    print('ENOTCONN', e.args[0])
+try:
+    b.gap_advertise(100000, b'x' * 32)
+except OSError as e:
+    print('EINVAL', e.args[0])
+"""
+    out = run_mpy(code, extra_path=[MPY_STANDIN]).splitlines()
+    assert out == [
+        "True",
+        "True 0x180f",
+        "True 10",
+        "b'abcdefgh' b''",
+        "ENOMEM 12",
+        "ENOTCONN 107",
+        "EINVAL 22",
+    ]
+
+
+def test_stand_in_and_bridge_agree_on_message_types() -> None:
+    source = (MPY_STANDIN / "bluetooth.py").read_text()
+    consts = dict(re.findall(r"^([ME]_[A-Z_]+) = const\((0x[0-9A-Fa-f]+)\)", source, re.M))
+    assert consts, "no message constants found in the stand-in"
+    for name, value in consts.items():
+        assert getattr(proto, name) == int(value, 16), name
+    assert struct.calcsize("<HB") == 3 and json.dumps({})  # framing: u16 length, u8 type
+
+
+def test_firmware_link_module_imports_in_cpython_without_a_radio() -> None:
+    # the host takes the UUIDs from the firmware file: one source of truth
+    assert fw_link.SERVICE_UUID.endswith("726570637565")
+    assert Path(fw_link.__file__).parent.name == "repcue_fw"
+
+
+def test_usb_only_services_are_out_of_reach_over_the_air() -> None:
+    code = """
+from repcue_fw import ble_link
+from repcue_fw.link import Dispatcher
+from repcue_fw.wire import frame, opcodes as op
+
+class App:
+    def info(self): return {'name': 'x'}
+    def start(self): return 7
+    def pair(self, key): raise RuntimeError('reached')
+    def repl(self): raise RuntimeError('reached')
+
+air = ble_link.AirServices(App())
+print(getattr(air, 'pair', None), getattr(air, 'repl', None), getattr(air, 'factory_reset', None))
+print(air.start())
+d = Dispatcher(air)
+out = d.feed(frame.encode(op.OP_START, 0, 1, b''))
+print(frame.Decoder().feed(out[0])[0].payload[0] == op.ST_OK)
+"""
+    assert run_mpy(code).splitlines() == ["None None None", "7", "True"]

@@ -1,0 +1,249 @@
+"""Nobody but the paired host gets in: each attack is refused, changes nothing on the
+device, and the paired host is served afterwards."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
+
+import pytest
+
+from repcue import plan
+from repcue.ble import records as rec
+from repcue.ble.keys import KeyStore, new_key
+from repcue.ble.radio import VirtualRadio
+from repcue.ble.virtual import VirtualBleDevice
+from repcue.errors import DisconnectedError
+from repcue.link.ble import BleTransport
+from repcue.link.client import DeviceClient
+from repcue.link.errors import DeviceError
+from repcue.link.messages import SessionEntry
+from repcue_fw import ble_secure as sec
+from repcue_fw.wire import frame as wf
+from repcue_fw.wire import opcodes as op
+
+from .attacker import RawCentral
+from .conftest import DEVICE_ID
+
+PROGRAM = plan.program_bytes(plan.parse("name: short\n3x1s / 1s jog\n"))
+FAST_GUARD = {"lock_after": 3, "lock_base_ms": 400, "auth_deadline_ms": 2000}
+
+
+@dataclass(frozen=True)
+class State:
+    program_id: int
+    sessions: tuple[SessionEntry, ...]
+    running: bool
+
+
+def why(err: BaseException) -> str:
+    """The messages along an error's cause chain."""
+    parts = []
+    cause: BaseException | None = err
+    while cause is not None:
+        parts.append(str(cause))
+        cause = cause.__cause__
+    return " <- ".join(parts)
+
+
+async def snapshot(dev: DeviceClient) -> State:
+    info = await dev.device_info()
+    return State(info.program_id, tuple(await dev.list_sessions()), info.running)
+
+
+async def run_once(dev: DeviceClient) -> None:
+    await dev.start()
+    for _ in range(200):
+        if not (await dev.device_info()).running:
+            return
+        await asyncio.sleep(0.02)
+    raise AssertionError("the session did not end")
+
+
+@pytest.fixture
+async def guarded(
+    radio: VirtualRadio, keys: KeyStore, key: bytes
+) -> AsyncIterator[VirtualBleDevice]:
+    """A paired device with a program installed and one session recorded, and a guard
+    quick enough to test (lock after 3 failures for 0.4 s, drop idle peers after 2 s)."""
+    vdev = VirtualBleDevice(
+        radio,
+        pair_key=key,
+        device_id=DEVICE_ID,
+        speed=200,
+        autopilot={"noise": 0.0},
+        link_options=FAST_GUARD,
+    )
+    keys.put(DEVICE_ID, key, name=vdev.name)
+    async with vdev:
+        async with DeviceClient(BleTransport(vdev.name, keys=keys, scan_timeout_s=5)) as dev:
+            async for _ in dev.upload_program(PROGRAM):
+                pass
+            await run_once(dev)
+        yield vdev
+
+
+@pytest.fixture
+def host(keys: KeyStore) -> Callable[[VirtualBleDevice], DeviceClient]:
+    def make(vdev: VirtualBleDevice) -> DeviceClient:
+        return DeviceClient(BleTransport(vdev.name, keys=keys, scan_timeout_s=5))
+
+    return make
+
+
+async def test_unpaired_host_gets_hello_only_then_is_dropped(
+    guarded: VirtualBleDevice,
+    host: Callable[[VirtualBleDevice], DeviceClient],
+    tmp_path: os.PathLike[str],
+) -> None:
+    async with host(guarded) as dev:
+        before = await snapshot(dev)
+    stranger = BleTransport(guarded.name, keys=KeyStore(tmp_path / "empty.json"))
+    async with DeviceClient(stranger, retries=0) as dev:
+        await dev.hello()
+        assert not stranger.authenticated
+        for call in (dev.start(), dev.ack_sessions([1])):
+            with pytest.raises(DeviceError) as refused:
+                await call
+            assert refused.value.code == op.ST_AUTH
+        # the third refusal on one connection ends it
+        with pytest.raises((DeviceError, DisconnectedError)):
+            await dev.stop()
+        with pytest.raises(DisconnectedError):
+            await dev.device_info()
+    async with host(guarded) as dev:
+        assert await snapshot(dev) == before
+
+
+async def test_wrong_key_is_refused_both_ways(
+    guarded: VirtualBleDevice,
+    host: Callable[[VirtualBleDevice], DeviceClient],
+    radio: VirtualRadio,
+    tmp_path: os.PathLike[str],
+) -> None:
+    async with host(guarded) as dev:
+        before = await snapshot(dev)
+    # a host holding another key: the device cannot prove it holds ours, so we stop
+    wrong = KeyStore(tmp_path / "wrong.json")
+    wrong.put(DEVICE_ID, new_key())
+    with pytest.raises(rec.AuthError) as exc:
+        async with DeviceClient(BleTransport(guarded.name, keys=wrong)):
+            pass
+    assert exc.value.code == sec.ERR_BAD_PROOF
+    # a stranger that sends a proof anyway is refused by the device, then dropped
+    async with RawCentral(radio.adapter("mallory")) as mallory:
+        await mallory.connect(guarded.name)
+        for attempt in range(2):
+            await mallory.write(rec.encode(sec.REC_CHALLENGE, os.urandom(16)))
+            assert (await mallory.next_record()).type == sec.REC_CHALLENGE_RSP
+            await mallory.write(rec.encode(sec.REC_PROOF, os.urandom(32)))
+            answer = await mallory.next_record()
+            assert answer.type == sec.REC_ERROR
+            assert rec.error_text(answer.body)[0] == sec.ERR_BAD_PROOF, attempt
+        await mallory.write(rec.encode(sec.REC_PROOF, os.urandom(32)))
+        await mallory.wait_gone()
+    async with host(guarded) as dev:  # waits out the lock the failures caused
+        assert await snapshot(dev) == before
+
+
+async def test_recorded_exchange_cannot_be_replayed(
+    guarded: VirtualBleDevice,
+    host: Callable[[VirtualBleDevice], DeviceClient],
+    keys: KeyStore,
+    radio: VirtualRadio,
+) -> None:
+    transport = BleTransport(guarded.name, keys=keys)
+    transport.capture = []
+    async with DeviceClient(transport) as dev:
+        await run_once(dev)  # START, sealed: what an eavesdropper would love to replay
+        before = await snapshot(dev)
+    captured = list(transport.capture)
+    kinds = [rec.RecordParser().feed(r)[0].type for r in captured]
+    assert kinds[:2] == [sec.REC_CHALLENGE, sec.REC_PROOF]
+    assert sec.REC_SECURE in kinds
+    async with RawCentral(radio.adapter("eve")) as eve:
+        await eve.connect(guarded.name)
+        answers = []
+        for record in captured:
+            await eve.write(record)
+            try:
+                answers.append(await eve.next_record(3.0))
+            except TimeoutError:
+                break
+            if eve.gone.is_set():
+                break
+        errors = [rec.error_text(a.body)[0] for a in answers if a.type == sec.REC_ERROR]
+        # a fresh device nonce makes the old proof wrong; sealed records need a session
+        assert errors[0] == sec.ERR_BAD_PROOF
+        assert all(e in (sec.ERR_BAD_PROOF, sec.ERR_AUTH_REQUIRED) for e in errors)
+        assert not [a for a in answers if a.type in (sec.REC_AUTH_OK, sec.REC_SECURE)]
+    async with host(guarded) as dev:
+        assert await snapshot(dev) == before  # no second session was started
+
+
+async def test_replay_inside_a_session_drops_the_link(
+    guarded: VirtualBleDevice, host: Callable[[VirtualBleDevice], DeviceClient], keys: KeyStore
+) -> None:
+    transport = BleTransport(guarded.name, keys=keys)
+    async with DeviceClient(transport, retries=0) as dev:
+        transport.capture = []
+        await run_once(dev)
+        before = await snapshot(dev)
+        start_record = transport.capture[0]  # the sealed START
+        await transport.send_raw(start_record)
+        with pytest.raises(DisconnectedError) as exc:
+            await dev.device_info()
+        assert "replayed" in why(exc.value)
+    async with host(guarded) as dev:
+        assert await snapshot(dev) == before
+
+
+@pytest.mark.parametrize("how", ["plain", "stripped"])
+async def test_frame_without_its_mac_is_refused(
+    guarded: VirtualBleDevice,
+    host: Callable[[VirtualBleDevice], DeviceClient],
+    keys: KeyStore,
+    how: str,
+) -> None:
+    transport = BleTransport(guarded.name, keys=keys)
+    async with DeviceClient(transport, retries=0) as dev:
+        before = await snapshot(dev)
+        start = wf.encode(op.OP_START, 0, 999, b"")
+        if how == "plain":
+            forged = rec.encode(sec.REC_PLAIN, start)
+        else:
+            session = transport.session
+            assert session is not None
+            counter = (session.tx_ctr + 1).to_bytes(2, "little")
+            forged = rec.encode(sec.REC_SECURE, counter + start)  # the right counter, no MAC
+        await transport.send_raw(forged)
+        with pytest.raises(DisconnectedError) as exc:
+            await dev.device_info()
+        assert "bad MAC" in why(exc.value)
+    async with host(guarded) as dev:
+        assert await snapshot(dev) == before
+
+
+async def test_flood_of_connections_leaves_the_paired_host_served(
+    guarded: VirtualBleDevice, host: Callable[[VirtualBleDevice], DeviceClient], radio: VirtualRadio
+) -> None:
+    async with host(guarded) as dev:
+        before = await snapshot(dev)
+    flood = RawCentral(radio.adapter("flood"))
+    for i in range(12):
+        await flood.connect(guarded.name)
+        if i % 3 == 0:  # wrong proofs: these lock the device for a moment
+            await flood.write(rec.encode(sec.REC_CHALLENGE, os.urandom(16)))
+            await flood.write(rec.encode(sec.REC_PROOF, os.urandom(32)))
+        elif i % 3 == 1:  # garbage
+            await flood.write(os.urandom(40))
+        await flood.close()
+    # one that just sits there is dropped when its time to authenticate runs out
+    await flood.connect(guarded.name)
+    await flood.wait_gone(timeout_s=10.0)
+    async with host(guarded) as dev:
+        assert await snapshot(dev) == before
+        await run_once(dev)  # and it is fully served
+        assert len(await dev.list_sessions()) == len(before.sessions) + 1
