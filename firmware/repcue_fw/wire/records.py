@@ -1,5 +1,5 @@
 # Stored-session record codec: how the journal writes a session on flash, byte for byte,
-# and how the host decodes what it reads back. docs/records.md is the spec.
+# and how the host decodes what it reads back. docs/protocol.md ("Stored sessions") is the spec.
 #
 # A session file is a sequence of records:
 #   HEADER, then one STEP or STEP_LAPS per recorded step (each maybe followed by LAPS
