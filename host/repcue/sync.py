@@ -3,16 +3,23 @@
 The order is the whole guarantee. A session is acknowledged (and so may be erased by the
 device) only after the transaction holding it and all its steps has committed; a crash or a
 dropped link anywhere leaves either nothing stored (the device still has it unacked, the next
-run reads it again) or the session stored but unacked (the next run sees it listed again,
-checks the copy matches, and only ACKs). The UNIQUE (device_id, session_id) key makes a second
+run reads it again) or the session stored but unacked (the next run sees it again, checks
+the copy matches, and only ACKs). The UNIQUE (device_id, session_id) key makes a second
 insert of the same session impossible.
+
+Two ways to pull, one way to store: a client with `read_sessions(after_id)` (DeviceClient:
+READ_SESSIONS packs several whole sessions per frame) is read as one stream from the cursor;
+a client with only `list_sessions` + `read_session` is listed page by page and read one
+session at a time. Each session then goes through the same `_Run.handle`.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 from repcue.errors import ProtocolError
 from repcue.store import SessionData, StepData, Store
@@ -20,6 +27,7 @@ from repcue_fw.wire import WireError, records
 from repcue_fw.wire.program import KIND_NAMES
 
 ACK_BATCH = 32  # sessions acknowledged per ACK_SESSIONS request
+READ_AHEAD = 64  # whole sessions a batched read may hold that are not yet stored
 
 
 class SessionEntryLike(Protocol):
@@ -43,7 +51,7 @@ class DeviceInfoLike(Protocol):
 
 
 class SyncClient(Protocol):
-    """The part of repcue.link.client.DeviceClient that sync uses."""
+    """The part of repcue.link.client.DeviceClient that sync needs at the least."""
 
     async def hello(self) -> DeviceInfoLike: ...
     async def list_sessions(self, after_id: int = 0) -> Sequence[SessionEntryLike]: ...
@@ -51,14 +59,26 @@ class SyncClient(Protocol):
     async def ack_sessions(self, ids: Sequence[int]) -> None: ...
 
 
+@runtime_checkable
+class BatchedSyncClient(SyncClient, Protocol):
+    """A client that reads whole sessions in batches (DeviceClient.read_sessions)."""
+
+    def read_sessions(self, after_id: int = 0) -> AsyncIterator[tuple[SessionEntryLike, bytes]]: ...
+
+
 @dataclass(frozen=True)
 class SyncProgress:
+    """Where a sync is. A listed sync knows its totals up front; a batched one (batched=True)
+    learns of each session as it arrives, so its totals grow with it and the end of the bar
+    is not known."""
+
     device_id: str
     session_id: int  # the session being read or just stored
     sessions_done: int
-    sessions_total: int  # complete sessions listed so far that need reading
+    sessions_total: int  # complete sessions seen so far that need reading
     bytes_done: int
     bytes_total: int
+    batched: bool = False  # totals grow as sessions arrive
 
 
 @dataclass(frozen=True)
@@ -144,6 +164,7 @@ class _Run:
         self.client = client
         self.store = store
         self.on_progress = on_progress
+        self.batched = False
         self.device_id = ""
         self.added: list[int] = []
         self.added_rows: list[int] = []
@@ -172,6 +193,7 @@ class _Run:
                     self.sessions_total,
                     self.bytes_done,
                     self.bytes_total,
+                    self.batched,
                 )
             )
 
@@ -203,7 +225,9 @@ class _Run:
             self.store.set_sync_cursor(self.device_id, self.cursor_candidate)
             self.cursor_saved = self.cursor_candidate
 
-    async def handle(self, entry: SessionEntryLike) -> None:
+    async def handle(self, entry: SessionEntryLike, raw: bytes | None = None) -> None:
+        """Store and queue the ACK of one listed session. raw: its bytes if the batched
+        read already brought them; None to read them here, only if they are needed."""
         sid = entry.session_id
         if not entry.complete:
             self.leave_behind(None, sid)
@@ -211,13 +235,15 @@ class _Run:
         stored = self.store.session_by_device_id(self.device_id, sid)
         if stored is not None and stored.acked:
             # Stored, acked, and the device confirmed it (a journal that reclaims lazily
-            # still lists it): nothing to read and nothing to send.
+            # still lists it): nothing to store and nothing to send.
             self.sessions_total -= 1
-            self.bytes_total -= entry.size_bytes
+            if not self.batched:  # listed, never read; a batched read has its bytes already
+                self.bytes_total -= entry.size_bytes
             self.progress(sid)
             self.advance(sid)
             return
-        raw = await self.read(sid)
+        if raw is None:
+            raw = await self.read(sid)
         if entry.size_bytes and len(raw) != entry.size_bytes:
             # A short read can end on a record boundary and decode as a power-cut session:
             # storing and acking it would lose the rest.
@@ -272,6 +298,71 @@ class _Run:
         )
 
 
+_Item = tuple[SessionEntryLike, bytes] | BaseException | None
+
+
+async def _pull_batched(run: _Run, client: BatchedSyncClient, after: int) -> None:
+    """One stream of whole sessions from the cursor; ACKs go out between its frames.
+
+    The stream is read ahead of the store: the request for the next frame is on the wire
+    while the sessions of the last one commit, so the link does not idle during SQLite's
+    fsyncs. Reading changes nothing on the device, and only committed sessions are acked.
+    """
+    run.batched = True
+    queue: asyncio.Queue[_Item] = asyncio.Queue(READ_AHEAD)
+
+    async def read_ahead() -> None:
+        stream = client.read_sessions(after)
+        try:
+            async for item in stream:
+                await queue.put(item)
+        except Exception as err:  # the link's error, raised to the caller in its turn
+            await queue.put(err)
+            return
+        finally:
+            close = getattr(stream, "aclose", None)  # an async generator: end it here
+            if close is not None:
+                await close()
+        await queue.put(None)
+
+    reader = asyncio.create_task(read_ahead(), name="repcue-sync-read-ahead")
+    try:
+        while (item := await queue.get()) is not None:
+            if isinstance(item, BaseException):
+                raise item
+            entry, raw = item
+            if entry.session_id <= after:
+                continue  # a device that restarts the stream too early: nothing new there
+            run.bytes_done += len(raw)
+            run.bytes_total += len(raw)
+            if entry.complete:
+                run.sessions_total += 1
+            await run.handle(entry, raw)
+        await run.flush_acks()
+    finally:
+        reader.cancel()
+        # its own errors came through the queue; never let its end mask the caller's error
+        with contextlib.suppress(asyncio.CancelledError, Exception):
+            await reader
+
+
+async def _pull_listed(run: _Run, client: SyncClient, after: int) -> None:
+    """List page by page, reading only what the store still needs."""
+    while True:
+        # The device may answer in pages; ask again from the last id seen until it is dry.
+        listed = await client.list_sessions(after)
+        entries = sorted((e for e in listed if e.session_id > after), key=lambda e: e.session_id)
+        if not entries:
+            return
+        todo = [e for e in entries if e.complete]
+        run.sessions_total += len(todo)
+        run.bytes_total += sum(e.size_bytes for e in todo)
+        for entry in entries:
+            await run.handle(entry)
+        await run.flush_acks()
+        after = entries[-1].session_id
+
+
 async def sync(
     client: SyncClient, store: Store, on_progress: ProgressCallback | None = None
 ) -> SyncResult:
@@ -287,17 +378,8 @@ async def sync(
         firmware_version=str(info.firmware_version),
     )
     after = run.cursor_saved = store.sync_cursor(run.device_id)
-    while True:
-        # The device may answer in pages; ask again from the last id seen until it is dry.
-        listed = await client.list_sessions(after)
-        entries = sorted((e for e in listed if e.session_id > after), key=lambda e: e.session_id)
-        if not entries:
-            break
-        todo = [e for e in entries if e.complete]
-        run.sessions_total += len(todo)
-        run.bytes_total += sum(e.size_bytes for e in todo)
-        for entry in entries:
-            await run.handle(entry)
-        await run.flush_acks()
-        after = entries[-1].session_id
+    if isinstance(client, BatchedSyncClient):
+        await _pull_batched(run, client, after)
+    else:
+        await _pull_listed(run, client, after)
     return run.result()

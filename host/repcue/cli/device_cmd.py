@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn
 from rich.table import Table
 
@@ -29,8 +30,17 @@ from repcue.sync import SyncProgress, SyncResult, sync
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    devices = sub.add_parser("devices", help="list serial boards and running virtual devices")
+    devices = sub.add_parser(
+        "devices", help="list serial boards, running virtual devices and nearby BLE devices"
+    )
     devices.add_argument("--json", action="store_true", help="print one JSON object")
+    devices.add_argument(
+        "--scan-s",
+        type=float,
+        default=2.0,
+        metavar="S",
+        help="how long to scan for BLE devices when a radio is reachable (0: no scan)",
+    )
     devices.set_defaults(func=cmd_devices)
 
     info = sub.add_parser("info", help="what the device reports about itself")
@@ -82,10 +92,12 @@ def _print_json(value: object) -> None:
 
 
 def cmd_devices(args: argparse.Namespace) -> int:
+    from repcue.link.ble import list_nearby
     from repcue.sim.registry import list_running
 
     boards = find_boards()
     sims = list_running()
+    nearby = (list_nearby(args.scan_s) if args.scan_s > 0 else None) or []
     if args.json:
         _print_json(
             {
@@ -93,6 +105,10 @@ def cmd_devices(args: argparse.Namespace) -> int:
                 "sim": [
                     {"port": s.pty_path, "device_id": s.device_id, "pid": s.pid, "flash": s.flash}
                     for s in sims
+                ],
+                "ble": [
+                    {"name": d.name, "address": d.address, "rssi": d.rssi, "paired": d.paired}
+                    for d in nearby
                 ],
             }
         )
@@ -107,7 +123,10 @@ def cmd_devices(args: argparse.Namespace) -> int:
         table.add_row(
             f"serial:{s.pty_path}", "virtual", f"{s.device_id}, pid {s.pid}, flash {s.flash or '-'}"
         )
-    if not boards and not sims:
+    for d in nearby:
+        paired = "paired" if d.paired else "not paired (repcue pair over USB first)"
+        table.add_row(f"ble:{d.name or d.address}", "ble", f"{d.address}, {d.rssi} dBm, {paired}")
+    if not boards and not sims and not nearby:
         out.print("no devices found (plug in a board, or start one with `repcue sim serve`)")
         return 0
     out.print(table)
@@ -203,7 +222,9 @@ async def run_sync(client: DeviceClient, db: str | None, out: Console) -> SyncRe
         task = bar.add_task("sync", total=None)
 
         def progress(p: SyncProgress) -> None:
-            bar.update(task, completed=p.bytes_done, total=p.bytes_total or None)
+            # a batched sync learns its total as it goes: show bytes, not a false end
+            total = None if p.batched else p.bytes_total or None
+            bar.update(task, completed=p.bytes_done, total=total)
 
         return await sync(client, store, on_progress=progress)
 
@@ -220,7 +241,10 @@ async def _sync(args: argparse.Namespace, client: DeviceClient, out: Console) ->
                 "added": list(result.added),
                 "acked": list(result.acked),
                 "incomplete": list(result.incomplete),
-                "failed": [str(f) for f in result.failed],
+                "already_stored": list(result.already_stored),
+                "failed": [
+                    {"session_id": f.session_id, "message": f.message} for f in result.failed
+                ],
                 "bytes_read": result.bytes_read,
                 "sessions": reports,
             }
@@ -233,7 +257,10 @@ async def _sync(args: argparse.Namespace, client: DeviceClient, out: Console) ->
         + (f", {len(result.incomplete)} still recording" if result.incomplete else "")
     )
     for failure in result.failed:
-        out.print(f"[yellow]left on the device for the next sync:[/yellow] {failure}")
+        out.print(
+            "[yellow]left on the device for the next sync:[/yellow] "
+            f"session {failure.session_id}: {escape(failure.message)}"
+        )
     return 1 if result.failed else 0
 
 
