@@ -10,8 +10,10 @@ completes with nothing logged as an error. Binary search per deployment form:
 On this 64-bit unix port code objects sit in the heap (on a board a frozen build keeps
 them in flash) and GC blocks and pointers are twice a 32-bit board's, so these figures
 overstate a board's needs; `code_kb` is what the imported modules alone take (per module
-roughly: a module that makes the interpreter grow a qstr pool is charged for all of it),
-`runtime_kb` what the job holds beyond the code.
+roughly: a module that makes the interpreter grow a qstr pool is charged for all of it;
+`qstrs`/`qstr_kb` say how much of it is interned names and strings), `runtime_kb` what the
+job holds beyond the code. The per-module table prints the last run's figures beside this
+run's (read from bench/results/heap.json before it is rewritten).
 
 Target: runs in 96 KB; goal 64 KB (an nRF52832-class watch).
 Usage: python bench/heap.py [--quick]   (last line: one JSON object; also bench/results/heap.json)
@@ -150,18 +152,26 @@ def smallest(firmware_dir: Path, program: bytes, step_kb: int) -> tuple[int | No
     return high, notes
 
 
+# The modules a booted sim device holds, in import order (wire first, the board last).
 MODULES = (
     "repcue_fw.wire.varint",
-    "repcue_fw.wire.program",
-    "repcue_fw.wire.records",
-    "repcue_fw.wire.frame",
-    "repcue_fw.wire.opcodes",
+    "repcue_fw.wire.program_core",
+    "repcue_fw.wire.records_core",
+    "repcue_fw.wire.frame_core",
+    "repcue_fw.wire.opcodes_core",
     "repcue_fw.cues",
     "repcue_fw.cursor",
+    "repcue_fw.schedule",
     "repcue_fw.engine",
-    "repcue_fw.runner",
-    "repcue_fw.journal",
     "repcue_fw.link",
+    "repcue_fw.app",
+    "repcue_fw.journal_files",
+    "repcue_fw.journal_sessions",
+    "repcue_fw.journal_space",
+    "repcue_fw.journal_boot",
+    "repcue_fw.journal_record",
+    "repcue_fw.journal",
+    "repcue_fw.runner",
     "repcue_fw.serial_link",
     "repcue_fw.boards.base",
     "repcue_fw.boards.buttons",
@@ -169,34 +179,62 @@ MODULES = (
     "repcue_fw.boards.sim_ctl",
     "repcue_fw.boards.sim",
     "repcue_fw.boards.sim_flash",
-    "repcue_fw.app",
+    "repcue_fw.boards.sim_autopilot",
 )
 
 
-def code_kb(firmware_dir: Path) -> dict[str, float]:
-    """Heap each firmware module takes once imported (in import order), and the total."""
+def code_kb(firmware_dir: Path) -> tuple[dict[str, float], dict[str, float]]:
+    """Heap each firmware module takes once imported (in import order), and the total; and
+    what interning their names and strings took (qstrs: count, KB of pools and text).
+    A module the list misses but one of them imports is charged to its importer and named
+    in "unlisted" (so the total never silently leaves code out). qstr pools double as they
+    fill: the module that needs a new pool is charged for all of it."""
     script = (
-        "import gc, asyncio, json, os, vfs\ngc.collect()\nb = gc.mem_alloc()\n"
+        "import gc, sys, asyncio, json, os, vfs\ngc.collect()\nb = gc.mem_alloc()\n"
         f"for m in {MODULES!r}:\n"
         "    __import__(m)\n    gc.collect()\n    a = gc.mem_alloc()\n"
         "    print(m, a - b)\n    b = a\n"
+        f"extra = [m for m in sys.modules if m.startswith('repcue_fw.') and m not in {MODULES!r}"
+        " and m not in ('repcue_fw.wire', 'repcue_fw.boards')]\n"
+        "print('unlisted', len(extra), ' '.join(extra))\n"
+        "import micropython\nmicropython.qstr_info()\n"
     )
     env = dict(os.environ, MICROPYPATH=f"{firmware_dir}:.frozen")
     out = subprocess.run(
         [micropython_binary(), "-c", script], capture_output=True, text=True, env=env, check=True
     )
-    sizes = {}
+    sizes: dict[str, float] = {}
+    qstrs: dict[str, float] = {}
     for line in out.stdout.splitlines():
-        name, size = line.split()
+        if line.startswith("qstr pool:"):  # n_pool=.., n_qstr=.., n_total_bytes=..
+            fields = dict(f.strip().split("=") for f in line.split(":", 1)[1].split(","))
+            qstrs["count"] = int(fields["n_qstr"])
+            qstrs["kb"] = round(int(fields["n_total_bytes"]) / 1024, 1)
+            continue
+        name, size, *rest = line.split()
+        if name == "unlisted":
+            if int(size):
+                print(f"warning: modules not in MODULES: {' '.join(rest)}", file=sys.stderr)
+            continue
         sizes[name.removeprefix("repcue_fw.")] = round(int(size) / 1024, 1)
     sizes["total"] = round(sum(sizes.values()), 1)
-    return sizes
+    return sizes, qstrs
+
+
+def previous_figures() -> dict[str, object]:
+    """The last run's summary (bench/results/heap.json), to print beside this run's."""
+    try:
+        loaded = json.loads((ROOT / "bench" / "results" / "heap.json").read_text())
+    except (OSError, ValueError):
+        return {}
+    return loaded if isinstance(loaded, dict) else {}
 
 
 def main() -> int:
     quick = "--quick" in sys.argv
     step_kb = 16 if quick else 4
     program = hundred_steps()
+    before = previous_figures()
     with tempfile.TemporaryDirectory(prefix="repcue-heap-") as tmp:
         bundle = Path(tmp) / "bundle"
         build(bundle)
@@ -208,12 +246,14 @@ def main() -> int:
             at_target = job(folder, TARGET_KB, program)
             at_goal = job(folder, GOAL_KB, program)
             _, _, mem = job(folder, HIGH_KB, program)
+            code, qstrs = code_kb(folder)
             results[name] = {
                 "min_heap_kb": min_kb,
                 "runs_at_96k": at_target[0],
                 "runs_at_64k": at_goal[0],
                 "why_not_96k": at_target[1],
-                "code_kb_by_module": code_kb(folder),
+                "code_kb_by_module": code,
+                "qstrs": qstrs,
                 "heap_in_use_after_session_kb": round(mem.get("alloc", 0) / 1024, 1),
                 "search": notes,
                 "seconds": round(time.monotonic() - t0, 1),
@@ -235,15 +275,29 @@ def main() -> int:
             print(f"        at 96K: {r['why_not_96k']}")
     by_module = mpy["code_kb_by_module"]
     assert isinstance(by_module, dict)
+    qstrs = mpy["qstrs"]
+    assert isinstance(qstrs, dict)
+    print(
+        f"interned names and strings (qstrs): {int(qstrs.get('count', 0))}, "
+        f"{qstrs.get('kb', 0)} KB of the code figures"
+    )
     runtime = round(float(mpy["heap_in_use_after_session_kb"]) - by_module["total"], 1)
     print(
         f"runtime data (heap in use after the session, less the code): {runtime} KB;"
         " a frozen build keeps the code in flash"
     )
-    print("heap per module (.mpy, KB):")
+    was = before.get("code_kb_by_module")
+    was_by_module: dict[str, float] = was if isinstance(was, dict) else {}
+    print(
+        f"heap per module (.mpy, KB; the last run's beside it, min heap then "
+        f"{before.get('min_heap_kb', '?')} KB):"
+    )
     for module, size in sorted(by_module.items(), key=lambda kv: -kv[1]):
-        if module != "total":
-            print(f"  {size:6.1f}  {module}")
+        then = was_by_module.get(module)
+        print(f"  {size:6.1f}  {'' if then is None else f'(was {then:5.1f})':12}  {module}")
+    for module, then in sorted(was_by_module.items()):
+        if module not in by_module:
+            print(f"     -    (was {then:5.1f})  {module}")
     summary = {
         "min_heap_kb": mpy["min_heap_kb"],
         "runs_at_96k": mpy["runs_at_96k"],
@@ -253,6 +307,8 @@ def main() -> int:
         "code_kb": by_module["total"],
         "code_kb_by_module": by_module,
         "heap_in_use_after_session_kb": mpy["heap_in_use_after_session_kb"],
+        "qstrs": int(qstrs.get("count", 0)),
+        "qstr_kb": qstrs.get("kb", 0),
         # what a frozen build (code in flash) would still need on this port: an estimate
         "runtime_kb": round(float(mpy["heap_in_use_after_session_kb"]) - by_module["total"], 1),
         "target_kb": TARGET_KB,

@@ -1,8 +1,10 @@
 # The app: wires board + journal + runner + link together and is the link's `services`.
 #
-#   main()          pick the board (pick_board), run until the host asks for the REPL
-#   run(board)      the app's tasks: runner, buttons, serial link (and BLE if the board's
-#                   config says "ble": true)
+#   main()          load the code, pick the board, honour the buttons held at power-up
+#                   (boot_mode: safe mode or factory reset), run until the host asks for
+#                   the REPL
+#   run(board, factory_reset)   the app's tasks: runner, buttons, serial link (and BLE if
+#                   the board's config says "ble": true)
 #   pick_board()    $REPCUE_BOARD / the config file's "board" / sys.platform
 #   App(board, journal, runner)   the services object of repcue_fw.link.Dispatcher
 #
@@ -22,7 +24,10 @@ import gc
 import os
 import sys
 
-from repcue_fw.engine import BTN_PAUSE, BTN_START
+from repcue_fw.engine import BTN_PAUSE, BTN_START, EngineError
+from repcue_fw.link import ProgramUpload
+from repcue_fw.wire import opcodes_core as op
+from repcue_fw.wire.program_core import ProgramBytes
 
 FIRMWARE_VERSION = "0.1.0"
 CONFIG_FILE = "/repcue.json"  # on a board's filesystem; the unix port uses $REPCUE_CONFIG
@@ -30,39 +35,25 @@ _CLOCK_REBASE_MS = const(600000)  # keep the wall-clock base within ticks_diff's
 _SERVE_RETRY_MS = const(200)
 _DEFAULT_COUNTDOWN_S = const(3)
 _PLATFORM_BOARDS = {"linux": "sim", "darwin": "sim", "esp32": "esp32c3", "rp2": "picow"}
-
-
-def _status(code, message, detail=0):
-    from repcue_fw.wire import opcodes
-
-    return opcodes.StatusError(code, message, detail)
-
-
-def _journal_status(exc):
-    # JournalError.code -> the link's status codes
-    from repcue_fw import journal
-    from repcue_fw.wire import opcodes as op
-
-    codes = {
-        journal.ERR_FULL: op.ST_STORAGE_FULL,
-        journal.ERR_IO: op.ST_STORAGE,
-        journal.ERR_BAD_PROGRAM: op.ST_BAD_PROGRAM,
-        journal.ERR_NOT_FOUND: op.ST_NOT_FOUND,
-    }
-    return _status(codes.get(exc.code, op.ST_INTERNAL), exc.message)
+# What run() needs, loaded before anything else is allocated (see _preload).
+_MODULES = ("repcue_fw.journal", "repcue_fw.runner", "repcue_fw.serial_link")
 
 
 class App:
-    def __init__(self, board, journal, runner):
-        from repcue_fw.link import ProgramUpload
+    """The link's services over the board, the journal and the runner. Journal errors
+    reach the host as they are: JournalError carries the link status as `status`."""
 
+    def __init__(self, board, journal, runner):
         self.board = board
         self.journal = journal
         self.runner = runner
         self._upload = ProgramUpload(self._install)
         self._epoch_s = 0  # wall clock at _epoch_ticks; 0: never set
         self._epoch_ticks = 0
-        self.settings = {"cue_strength": 100, "countdown_s": None, "buttons": None}
+        self.ble = None  # the BLE link when one runs: told when the pairing key changes
+        decoder = getattr(board, "decoder", None)
+        self._default_mapping = decoder.mapping if decoder is not None else None
+        self.settings = _defaults()
         self._load_settings()
         self._program_id = 0
         data = journal.program_bytes()
@@ -85,8 +76,6 @@ class App:
 
     # -- services: the link calls these ----------------------------------------------------
     def info(self):
-        from repcue_fw.wire import opcodes as op
-
         uid = self.board.unique_id()
         try:
             free_flash = self.journal.free_bytes()
@@ -124,28 +113,16 @@ class App:
         return self._upload.commit(crc)
 
     def _install(self, data):
-        from repcue_fw.journal import JournalError
-        from repcue_fw.wire import opcodes as op
-
         if self.runner.active:
-            raise _status(op.ST_BUSY, "a session is running")
-        try:
-            self._program_id = self.journal.install_program(data)
-        except JournalError as exc:
-            raise _journal_status(exc)
+            raise op.StatusError(op.ST_BUSY, "a session is running")
+        self._program_id = self.journal.install_program(data)
 
     def start(self):
-        from repcue_fw.cursor import EngineError
-        from repcue_fw.journal import JournalError
-        from repcue_fw.wire import opcodes as op
-
         try:
             return self.runner.start()
         except EngineError as exc:
             code = op.ST_BUSY if exc.field == "state" else op.ST_BAD_STATE
-            raise _status(code, exc.message)
-        except JournalError as exc:
-            raise _journal_status(exc)
+            raise op.StatusError(code, exc.message)
 
     def stop(self):
         self.runner.stop()
@@ -154,17 +131,11 @@ class App:
         return self.journal.list_sessions(after_id, max_n)
 
     def read_session(self, session_id, offset, n):
-        from repcue_fw.journal import JournalError
-
         try:
             return self.journal.read_session(session_id, offset, n)
-        except JournalError as exc:
-            raise _journal_status(exc)
         except OSError as exc:
-            from repcue_fw.wire import opcodes as op
-
-            if exc.args and exc.args[0] == 2:  # ENOENT
-                raise _status(op.ST_NOT_FOUND, "no session " + str(session_id), session_id)
+            if exc.args and exc.args[0] == 2:  # ENOENT: reclaimed meanwhile
+                raise op.StatusError(op.ST_NOT_FOUND, "no session", session_id)
             raise
 
     def ack_sessions(self, ids):
@@ -173,10 +144,10 @@ class App:
     def config_get(self):
         s = self.settings
         countdown = s["countdown_s"]
-        mapping = self.board_mapping()
+        decoder = getattr(self.board, "decoder", None)
         flat = bytearray()
-        if mapping is not None:
-            for gestures in mapping:
+        if decoder is not None:
+            for gestures in decoder.mapping:
                 for logical in gestures:
                     flat.append(logical)
         return {
@@ -186,42 +157,70 @@ class App:
         }
 
     def config_set(self, changes):
-        from repcue_fw.wire import opcodes as op
-
         if "buttons" in changes:
             flat = changes["buttons"]
             decoder = getattr(self.board, "decoder", None)
             if decoder is None or len(flat) != 3 * len(decoder.mapping):
-                raise _status(op.ST_BAD_REQUEST, "button map needs 3 codes per button")
-            mapping = []
-            for i in range(0, len(flat), 3):
-                mapping.append((flat[i], flat[i + 1], flat[i + 2]))
-            decoder.set_mapping(tuple(mapping))
+                raise op.StatusError(op.ST_BAD_REQUEST, "button map needs 3 codes per button")
+            self._set_mapping(decoder, flat)
             self.settings["buttons"] = list(flat)
-        if "cue_strength" in changes:
-            self.settings["cue_strength"] = changes["cue_strength"]
-        if "countdown_s" in changes:
-            self.settings["countdown_s"] = changes["countdown_s"]
+        for key in ("cue_strength", "countdown_s"):
+            if key in changes:
+                self.settings[key] = changes[key]
         self._apply_settings()
-        self._save_settings()
+        import json
+
+        path = self.journal.root + "/cfg"
+        with open(path + ".new", "w") as f:
+            json.dump(self.settings, f)
+        os.rename(path + ".new", path)  # littlefs rename: old or new, never half
         return self.config_get()
 
     def repl(self):
         self.board.reset_to_repl()
 
-    # -- settings (kept on flash beside the journal) ----------------------------------------
-    def board_mapping(self):
-        decoder = getattr(self.board, "decoder", None)
-        return decoder.mapping if decoder is not None else None
+    # -- pairing and factory reset (USB only: ble_link.AirServices hides them) --------------
+    def _keys(self):
+        from repcue_fw.ble_secure import KeyStore
 
-    def _settings_path(self):
-        return self.journal.root + "/cfg"
+        return KeyStore(self.journal.root)
+
+    def pair(self, key):
+        self._keys().save(key)
+        if self.ble is not None:
+            self.ble.reload_key()  # a central holding the old key is dropped
+
+    def unpair(self):
+        keys = self._keys()
+        held = keys.load() is not None
+        keys.clear()
+        if self.ble is not None:
+            self.ble.reload_key()
+        return held
+
+    def factory_reset(self):
+        """Forget the pairing key and the settings (sessions and the program stay)."""
+        self.unpair()
+        try:
+            os.remove(self.journal.root + "/cfg")
+        except OSError:
+            pass  # none saved
+        self.settings = _defaults()
+        decoder = getattr(self.board, "decoder", None)
+        if decoder is not None and self._default_mapping is not None:
+            decoder.set_mapping(self._default_mapping)
+        self._apply_settings()
+
+    # -- settings (kept on flash beside the journal) ----------------------------------------
+    def _set_mapping(self, decoder, flat):
+        # 3 logical codes (short, double, long press) per physical button
+        decoder.set_mapping(tuple(tuple(flat[i : i + 3]) for i in range(0, len(flat), 3)))
 
     def _load_settings(self):
         import json
 
         try:
-            with open(self._settings_path()) as f:
+            with open(self.journal.root + "/cfg") as f:
                 saved = json.load(f)
         except (OSError, ValueError):
             saved = {}
@@ -231,7 +230,7 @@ class App:
         flat = self.settings["buttons"]
         decoder = getattr(self.board, "decoder", None)
         if flat and decoder is not None and len(flat) == 3 * len(decoder.mapping):
-            decoder.set_mapping(tuple(tuple(flat[i : i + 3]) for i in range(0, len(flat), 3)))
+            self._set_mapping(decoder, flat)
         self._apply_settings()
 
     def _apply_settings(self):
@@ -239,26 +238,16 @@ class App:
         if set_strength is not None:
             set_strength(self.settings["cue_strength"])
 
-    def _save_settings(self):
-        import json
-
-        path = self._settings_path()
-        with open(path + ".new", "w") as f:
-            json.dump(self.settings, f)
-        os.rename(path + ".new", path)  # littlefs rename: old or new, never half
-
     def program_source(self):
         """The runner's program loader: the journal's program with the device's countdown
         setting as the default (a step's own countdown still wins)."""
-        from repcue_fw.wire import program as wire_program
-
         data = self.journal.program_bytes()
         if data is None:
             return None
-        program = wire_program.decode(data)
+        program = ProgramBytes(data)  # run in place from its bytes
         if self.settings["countdown_s"] is not None:
             program.countdown_s = self.settings["countdown_s"]
-        return program, wire_program.program_id(data)
+        return program, program.id
 
 
 async def _buttons(board, runner):
@@ -268,7 +257,7 @@ async def _buttons(board, runner):
         button = await buttons.get()
         if button == BTN_PAUSE and not runner.active:
             button = BTN_START
-        runner.press(button)
+        runner.press(button, buttons.last_ticks)  # timed at the press, not at this turn
 
 
 async def _housekeeping(app):
@@ -290,11 +279,12 @@ async def _serve(board, dispatcher):
 
 def _start_ble(app, journal, runner):
     # Only when the config asks ("ble": true): the BLE link has its own dispatcher (its
-    # own buffers and replay cache) over the same services, so serial and BLE both work.
+    # own buffers and replay cache) over the same services less the USB-only ones, so
+    # serial and BLE both work.
     from repcue_fw import ble_link, ble_secure
     from repcue_fw.link import Dispatcher
 
-    dispatcher = Dispatcher(app)
+    dispatcher = Dispatcher(ble_link.AirServices(app))
     runner.add_listener(dispatcher.post_event)
     info = app.info()
     link = ble_link.BleLink(
@@ -309,8 +299,8 @@ def _start_ble(app, journal, runner):
     return link
 
 
-async def run(board):
-    """Run the device until the REPL is requested."""
+async def run(board, factory_reset=False):
+    """Run the device until the REPL is requested (after a factory reset if asked)."""
     from repcue_fw.journal import Journal
     from repcue_fw.link import Dispatcher
     from repcue_fw.runner import Runner
@@ -319,6 +309,8 @@ async def run(board):
     loop.set_exception_handler(lambda _loop, ctx: board.log(repr(ctx.get("exception"))))
     journal = Journal(board.mount_storage())
     app = App(board, journal, None)
+    if factory_reset:
+        app.factory_reset()
     runner = Runner(board, journal, program_source=app.program_source, wall_clock=app.wall_s)
     app.runner = runner
     dispatcher = Dispatcher(app)
@@ -333,7 +325,8 @@ async def run(board):
         asyncio.create_task(_serve(board, dispatcher)),
     ]
     if board.config.get("ble"):
-        tasks.append(asyncio.create_task(_start_ble(app, journal, runner).run()))
+        app.ble = _start_ble(app, journal, runner)
+        tasks.append(asyncio.create_task(app.ble.run()))
     gc.collect()
     await board.wait_repl()
     for task in tasks:
@@ -363,15 +356,42 @@ def pick_board():
     name = name or config.get("board") or _PLATFORM_BOARDS.get(sys.platform)
     if not name:
         raise OSError("no board profile for platform " + sys.platform)
-    return load(name)(config)
+    board_class = load(name)
+    gc.collect()  # the code first, then the board's objects (see _preload)
+    return board_class(config)
+
+
+def _defaults():
+    return {"cue_strength": 100, "countdown_s": None, "buttons": None}
+
+
+def boot_mode(board):
+    """What the buttons held at power-up ask for: "factory" (every button: forget the
+    pairing key and the settings), "safe" (stay in the REPL) or "normal"."""
+    requested = getattr(board, "factory_reset_requested", None)
+    if requested is not None and requested():
+        return "factory"
+    return "safe" if board.safe_mode() else "normal"
+
+
+def _preload():
+    # Load the code run() needs before the board and the buffers are allocated, collecting
+    # after each module: what loading one module leaves free is then reused by the next
+    # instead of scattering small holes over the heap (measured with bench/heap.py: the
+    # smallest heap that runs drops by some 12 KB).
+    for name in _MODULES:
+        __import__(name)
+        gc.collect()
 
 
 def main():
+    _preload()
     board = pick_board()
-    if board.safe_mode():
+    mode = boot_mode(board)
+    if mode == "safe":
         return  # a button held at power-up: stay in the REPL
     try:
-        asyncio.run(run(board))
+        asyncio.run(run(board, mode == "factory"))
     except Exception as exc:
         board.log("app stopped: " + repr(exc))
         sys.print_exception(exc, sys.stderr)

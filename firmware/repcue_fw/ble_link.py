@@ -227,9 +227,12 @@ class BleLink:
         self._advertise()
 
     def reload_key(self):
-        """Read the pairing key again (after pairing or unpairing over USB)."""
+        """Read the pairing key again (after pairing or unpairing over USB). A central
+        that authenticated with the old key is disconnected: it holds the key no more."""
         key = self.keys.load() if self.keys is not None else None
         self._key = sec.Hmac(key) if key is not None else None
+        if self.session is not None and self.session.authenticated:
+            self._drop()
 
     @property
     def paired(self):

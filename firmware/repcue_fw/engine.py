@@ -1,7 +1,8 @@
 # The workout engine: pure logic over a clock and button presses. No I/O of its own: it
 # tells listeners what happens (listener(code, a, b), small ints only) and hands records to
 # the recorder (the journal). The runner drives it: poll() at each deadline, press() on a
-# button.
+# button. It runs the program from its bytes (see runnable()); engine.step, the current step,
+# is one wire.program_core.Node rewritten in place at every change: copy what you keep.
 #
 # Timing. Every change is scheduled on an absolute deadline: a step that ends on time ends at
 # exactly step_start + its planned ms, and the next step starts at that exact tick, not at
@@ -49,17 +50,17 @@ except ImportError:  # CPython on the host
 
 
 from repcue_fw import cues
-from repcue_fw.cursor import Cursor, EngineError, check, expected_ms
+from repcue_fw.cursor import Cursor, EngineError, expected_ms, planned_steps
 from repcue_fw.schedule import NX_END, Schedule
-from repcue_fw.wire.program import END_TIME, KIND_WORK, expanded_count
-from repcue_fw.wire.records import (
+from repcue_fw.wire.program_core import END_TIME, KIND_WORK, ProgramBytes
+from repcue_fw.wire.records_core import (
     END_FINISHED,
     END_LAP,
     END_SKIP,
     END_STOP,
     END_STOPPED,
 )
-from repcue_fw.wire.records import END_TIME as END_TIME_UP
+from repcue_fw.wire.records_core import END_TIME as END_TIME_UP
 
 BTN_START = const(1)
 BTN_PAUSE = const(2)
@@ -80,7 +81,7 @@ EV_REFUSED = const(9)  # a 0: the recorder refused the start (runner: 1, no prog
 EV_RECORD_ERROR = const(10)  # a step index, b 0: the recorder raised (see record_error)
 
 # Step end reasons (END_TIME_UP, END_LAP, END_SKIP, END_STOP) and session end reasons
-# (END_FINISHED, END_STOPPED) are the journal's, from wire/records.py.
+# (END_FINISHED, END_STOPPED) are the journal's, from wire/records_core.py.
 
 STALE_MS = const(500)
 MAX_LAPS = const(255)  # laps recorded per step; more are cued but not stored
@@ -91,17 +92,31 @@ _PAUSED = const(2)
 _DONE = const(3)
 
 
+def runnable(program):
+    """What the engine runs: a ProgramBytes as it is; program bytes, checked (WireError if
+    they do not decode); a Program object built in code (host, tests), checked and encoded
+    by repcue_fw.program_objects (EngineError naming the node the engine cannot run)."""
+    if isinstance(program, ProgramBytes):
+        return program
+    if isinstance(program, (bytes, bytearray)):
+        return ProgramBytes(program)
+    from repcue_fw import program_objects  # never on the device: it runs bytes
+
+    return program_objects.pack(program)
+
+
 class Engine:
     def __init__(self, program, program_id, clock, recorder=None, ghost=True):
-        check(program.nodes)
-        self.program = program
+        """program: see runnable(); program_id: what the recorder stores (its CRC-32)."""
+        program = runnable(program)
+        self.program = program  # countdown_s, halfway, last_rep: the program-wide settings
         self.program_id = program_id
         self.clock = clock
         self.recorder = recorder
         self.ghost = ghost
-        self.planned_steps = expanded_count(program.nodes)
+        self.planned_steps = planned_steps(program)
         self._listeners = []
-        self._cursor = Cursor(program.nodes)
+        self._cursor = Cursor(program)
         self._state = _IDLE
         self.running = False  # a session is in progress (paused included)
         self.paused = False
@@ -289,23 +304,25 @@ class Engine:
         if self._state == _PAUSED:
             self._close_pause(now)
         elapsed = self.clock.ticks_diff(now, self.step_start)
-        self._finish(END_STOP, elapsed, END_STOPPED)
+        self._finish(END_STOP, elapsed, END_STOPPED, self.step.kind, self.step.value)
 
     # -- steps -----------------------------------------------------------------------------
     def _change(self, at, reason):
         # The current step ends at tick `at`; the next starts at that same tick.
         elapsed = self.clock.ticks_diff(at, self.step_start)
+        # the cursor rewrites the step in place: keep what the record needs first
+        ended_kind = self.step.kind
+        ended_value = self.step.value
         step = self._cursor.next()
         if step is None:
-            self._finish(reason, elapsed, END_FINISHED)
+            self._finish(reason, elapsed, END_FINISHED, ended_kind, ended_value)
             return
         ended_index = self.step_index
-        ended = self.step
         self.active_ms += elapsed
         self._begin_step(step, at)  # the change cue goes out first, flash writes last
         self._emit(EV_STEP_END, ended_index, reason)
         self._emit(EV_STEP_START, self.step_index, step.kind)
-        self._record_step(ended_index, ended, reason, elapsed)
+        self._record_step(ended_index, ended_kind, ended_value, reason, elapsed)
 
     def _begin_step(self, step, at):
         # Make `step` current from tick `at`, lay out its deadlines and play its start cue.
@@ -327,9 +344,8 @@ class Engine:
             cue_id = cues.CUE_RECOVERY
         self._cue(cue_id)
 
-    def _finish(self, reason, elapsed, session_reason):
+    def _finish(self, reason, elapsed, session_reason, kind, value):
         index = self.step_index
-        step = self.step
         self.active_ms += elapsed
         self._state = _DONE
         self.running = False
@@ -340,7 +356,7 @@ class Engine:
         self._cue(cues.CUE_FINISH)
         self._emit(EV_STEP_END, index, reason)
         self._emit(EV_FINISH, session_reason, self.total_ms())
-        self._record_step(index, step, reason, elapsed)
+        self._record_step(index, kind, value, reason, elapsed)
         rec = self.recorder
         if rec is not None:
             try:
@@ -355,11 +371,11 @@ class Engine:
             except Exception as e:
                 self._record_failed(e, index)
 
-    def _record_step(self, index, step, reason, elapsed):
+    def _record_step(self, index, kind, value, reason, elapsed):
         rec = self.recorder
         if rec is not None:
             try:
-                rec.append_step(index, step.kind, reason, step.value, elapsed, self._laps)
+                rec.append_step(index, kind, reason, value, elapsed, self._laps)
             except Exception as e:
                 self._record_failed(e, index)
         if self._laps:

@@ -14,7 +14,7 @@
 # retries); oversized, unknown, malformed or wrong-version frames get an error response.
 #
 # The `services` object (the app, wired by the device engineer) provides the work. Each
-# method may raise opcodes.StatusError(status, message, detail) to answer with an error;
+# method may raise opcodes_core.StatusError(status, message, detail) to answer with an error;
 # other exceptions are mapped too (OSError -> ST_STORAGE or ST_STORAGE_FULL on ENOSPC,
 # MemoryError -> ST_NO_MEMORY, KeyError -> ST_NOT_FOUND, anything with an int `status`
 # attribute or named JournalFull -> that status / ST_STORAGE_FULL, else ST_INTERNAL).
@@ -39,6 +39,8 @@
 #   config_set(changes) -> the whole config dict after applying `changes` (same keys)
 #   repl() -> None: called by the link AFTER the REPL response went out; leave protocol
 #       mode (restore Ctrl-C, hand the port back)
+#   pair(key) -> None: store the 32-byte BLE pairing key;  unpair() -> True if one was
+#       deleted. The BLE link's dispatcher gets ble_link.AirServices, which hides these.
 #
 # Events: the app registers dispatcher.post_event as an engine listener (code, a, b);
 # while a host is subscribed they queue in a fixed ring and the link sends them.
@@ -52,26 +54,21 @@ except ImportError:  # CPython on the host
 
 import binascii
 
-from repcue_fw.wire import WireError, frame
-from repcue_fw.wire import opcodes as op
+from repcue_fw.wire import WireError
+from repcue_fw.wire import frame_core as frame
+from repcue_fw.wire import opcodes_core as op
 
 LEAVE_REPL = const(1)  # the host sent REPL
 LEAVE_BREAK = const(2)  # the break-in bytes (CR, Ctrl-C) arrived
 _LINK_CAPS = const(0x0011)  # CAP_EVENTS | CAP_REPL: what the dispatcher itself offers
-_STATUS_BODY = const(6)  # header + status: where a response's fields start
+_BODY = const(6)  # header + status: where a response's fields start
 _EV_RAW = const(18)  # header + event + CRC
 _ERR_RAW = const(79)  # header + error fields + longest message + CRC
 _ENOSPC = const(28)
 
 
-def _payload_error(exc):
-    # a WireError from a request decoder: its offset is into the frame buffer
-    off = exc.offset - frame.HEADER_LEN if exc.offset >= frame.HEADER_LEN else 0
-    return op.StatusError(op.ST_BAD_REQUEST, exc.message, off)
-
-
-def _map_exception(exc):
-    """Any exception a service raised -> StatusError."""
+def _status(exc):
+    """Any exception a service (or a request decoder) raised -> StatusError."""
     if isinstance(exc, op.StatusError):
         return exc
     if isinstance(exc, WireError):
@@ -91,205 +88,6 @@ def _map_exception(exc):
     if isinstance(exc, KeyError):
         return op.StatusError(op.ST_NOT_FOUND, "not found: " + str(exc), 0)
     return op.StatusError(op.ST_INTERNAL, name + ": " + str(exc), 0)
-
-
-def _service(disp, name):
-    fn = getattr(disp.services, name, None)
-    if fn is None:
-        raise op.StatusError(op.ST_UNSUPPORTED, "device has no " + name, 0)
-    return fn
-
-
-def _empty(buf, pos, end, what):
-    if pos != end:
-        raise WireError(what + " takes no payload", pos, what)
-
-
-# Handlers: (dispatcher, frame buffer, payload start, payload end) -> end of the response
-# body in dispatcher.raw (fields start at _STATUS_BODY). They raise StatusError/WireError.
-
-
-def _h_hello(d, buf, pos, end):
-    host_max = op.get_hello_req(buf, pos, end)
-    if host_max < frame.MIN_FRAME:
-        raise op.StatusError(
-            op.ST_BAD_REQUEST, "max_frame below " + str(frame.MIN_FRAME), frame.MIN_FRAME
-        )
-    d.peer_max = host_max if host_max < d.max_frame else d.max_frame
-    # a new host session: no subscription until it asks (HELLO itself is never replayed,
-    # and its response replaces the replay cache)
-    d.subscribed = False
-    d._ev_count = 0
-    return _info(d)
-
-
-def _info(d):
-    info = _service(d, "info")()
-    caps = info.get("caps", 0) | _LINK_CAPS
-    info["caps"] = caps
-    return op.put_info(d.raw, _STATUS_BODY, frame.PROTOCOL_VERSION, d.peer_max, d.max_frame, info)
-
-
-def _h_info(d, buf, pos, end):
-    _empty(buf, pos, end, "INFO")
-    return _info(d)
-
-
-def _h_set_time(d, buf, pos, end):
-    epoch_s = op.get_u32(buf, pos, end, "epoch_s")
-    return op.put_u32(d.raw, _STATUS_BODY, _service(d, "set_time")(epoch_s))
-
-
-def _h_echo(d, buf, pos, end):
-    n = end - pos
-    if _STATUS_BODY + n > d.limit():
-        raise op.StatusError(op.ST_TOO_BIG, "echo does not fit a response", d.limit())
-    d.raw[_STATUS_BODY : _STATUS_BODY + n] = d.decoder.mv[pos:end]
-    return _STATUS_BODY + n
-
-
-def _h_program_begin(d, buf, pos, end):
-    total_len, crc = op.get_program_begin_req(buf, pos, end)
-    return op.put_u32(d.raw, _STATUS_BODY, _service(d, "program_begin")(total_len, crc))
-
-
-def _h_program_chunk(d, buf, pos, end):
-    offset, data_pos = op.get_program_chunk_req(buf, pos, end)
-    held = _service(d, "program_chunk")(offset, d.decoder.mv[data_pos:end])
-    return op.put_u32(d.raw, _STATUS_BODY, held)
-
-
-def _h_program_commit(d, buf, pos, end):
-    crc = op.get_u32(buf, pos, end, "crc")
-    return op.put_u32(d.raw, _STATUS_BODY, _service(d, "program_commit")(crc))
-
-
-def _h_start(d, buf, pos, end):
-    _empty(buf, pos, end, "START")
-    return op.put_u32(d.raw, _STATUS_BODY, _service(d, "start")())
-
-
-def _h_stop(d, buf, pos, end):
-    _empty(buf, pos, end, "STOP")
-    _service(d, "stop")()
-    return _STATUS_BODY
-
-
-def _h_list_sessions(d, buf, pos, end):
-    after_id, max_n = op.get_list_sessions_req(buf, pos, end)
-    room = (d.limit() - _STATUS_BODY - 2) // op.SESSION_ENTRY_LEN
-    n = max_n if max_n < room else room
-    # one entry more than fits tells whether the host must ask again
-    entries = _service(d, "list_sessions")(after_id, n + 1)
-    count = len(entries)
-    more = count > n
-    if more:
-        count = n
-    return op.put_sessions(d.raw, _STATUS_BODY, entries, count, more)
-
-
-def _h_read_session(d, buf, pos, end):
-    session_id, offset, max_n = op.get_read_session_req(buf, pos, end)
-    room = d.limit() - _STATUS_BODY
-    n = max_n if max_n < room else room
-    data = _service(d, "read_session")(session_id, offset, n)
-    k = len(data)
-    if k > n:
-        raise op.StatusError(op.ST_INTERNAL, "read_session returned too much", k)
-    d.raw[_STATUS_BODY : _STATUS_BODY + k] = data
-    return _STATUS_BODY + k
-
-
-def _entry_at(d, session_id):
-    # the first session with an id >= session_id, as (id, size, complete), or None
-    entries = _service(d, "list_sessions")(session_id - 1 if session_id else 0, 1)
-    return entries[0] if entries else None
-
-
-def _h_read_sessions(d, buf, pos, end):
-    # Fill one frame with segments: the rest of session `session_id` from `offset`, then
-    # the sessions after it, so a sync pays one round trip per frame, not per session.
-    session_id, offset, max_n = op.get_read_sessions_req(buf, pos, end)
-    room = d.limit() - _STATUS_BODY - 1
-    if max_n < room:
-        room = max_n
-    read = _service(d, "read_session")
-    raw = d.raw
-    p = _STATUS_BODY + 1
-    stop = _STATUS_BODY + 1 + room
-    entry = _entry_at(d, session_id)
-    if entry is not None and entry[0] != session_id:
-        offset = 0  # that one is gone (acknowledged): start the next from its beginning
-    while entry is not None and stop - p > op.SEGMENT_HEADER_LEN:
-        sid = entry[0]
-        size = entry[1]
-        want = size - offset
-        if want > stop - p - op.SEGMENT_HEADER_LEN:
-            want = stop - p - op.SEGMENT_HEADER_LEN
-        data = read(sid, offset, want) if want > 0 else b""
-        n = len(data)
-        if n > want:
-            raise op.StatusError(op.ST_INTERNAL, "read_session returned too much", n)
-        q = op.put_segment_header(raw, p, sid, size, entry[2], offset, n)
-        raw[q : q + n] = data
-        p = q + n
-        offset += n
-        if offset < size and n == want:
-            break  # the frame is full mid-session
-        entry = _entry_at(d, sid + 1)
-        offset = 0
-    raw[_STATUS_BODY] = 1 if entry is not None else 0
-    return p
-
-
-def _h_ack_sessions(d, buf, pos, end):
-    ids = op.get_ack_sessions_req(buf, pos, end)
-    _service(d, "ack_sessions")(ids)
-    return _STATUS_BODY
-
-
-def _h_subscribe(d, buf, pos, end):
-    d.subscribed = op.get_subscribe_req(buf, pos, end)
-    if not d.subscribed:
-        d._ev_count = 0
-    return _STATUS_BODY
-
-
-def _h_config_get(d, buf, pos, end):
-    _empty(buf, pos, end, "CONFIG_GET")
-    return op.put_config(d.raw, _STATUS_BODY, _service(d, "config_get")())
-
-
-def _h_config_set(d, buf, pos, end):
-    changes = op.get_config_set_req(buf, pos, end)
-    return op.put_config(d.raw, _STATUS_BODY, _service(d, "config_set")(changes))
-
-
-def _h_repl(d, buf, pos, end):
-    _empty(buf, pos, end, "REPL")
-    d.leave = LEAVE_REPL  # the link leaves after this response is out
-    return _STATUS_BODY
-
-
-_HANDLERS = {
-    op.OP_HELLO: _h_hello,
-    op.OP_INFO: _h_info,
-    op.OP_SET_TIME: _h_set_time,
-    op.OP_ECHO: _h_echo,
-    op.OP_PROGRAM_BEGIN: _h_program_begin,
-    op.OP_PROGRAM_CHUNK: _h_program_chunk,
-    op.OP_PROGRAM_COMMIT: _h_program_commit,
-    op.OP_START: _h_start,
-    op.OP_STOP: _h_stop,
-    op.OP_LIST_SESSIONS: _h_list_sessions,
-    op.OP_READ_SESSION: _h_read_session,
-    op.OP_ACK_SESSIONS: _h_ack_sessions,
-    op.OP_READ_SESSIONS: _h_read_sessions,
-    op.OP_SUBSCRIBE: _h_subscribe,
-    op.OP_CONFIG_GET: _h_config_get,
-    op.OP_CONFIG_SET: _h_config_set,
-    op.OP_REPL: _h_repl,
-}
 
 
 class Dispatcher:
@@ -324,7 +122,6 @@ class Dispatcher:
         self._ev_mv = memoryview(self._ev_tx)
         self._err_raw = bytearray(_ERR_RAW)
         self._err_tx = bytearray(frame.encoded_size(_ERR_RAW))
-        self._err_mv = memoryview(self._err_tx)
         # statistics
         self.requests = 0
         self.replays = 0
@@ -354,11 +151,7 @@ class Dispatcher:
             dec = self.decoder
             if dec.seq >= 0:
                 self.response = self._error(
-                    dec.type,
-                    dec.seq,
-                    op.ST_TOO_BIG,
-                    self.max_frame,
-                    "frame longer than " + str(self.max_frame) + " bytes",
+                    dec.type, dec.seq, op.ST_TOO_BIG, self.max_frame, "frame too long"
                 )
         elif result == frame.BREAK:
             self.leave = LEAVE_BREAK
@@ -380,11 +173,7 @@ class Dispatcher:
         seq = dec.seq
         if dec.version != frame.PROTOCOL_VERSION:
             return self._error(
-                dec.type,
-                seq,
-                op.ST_VERSION,
-                frame.PROTOCOL_VERSION,
-                "protocol version " + str(dec.version) + " unsupported",
+                dec.type, seq, op.ST_VERSION, frame.PROTOCOL_VERSION, "unsupported version"
             )
         if dec.flags:
             return self._error(dec.type, seq, op.ST_BAD_REQUEST, dec.flags, "not a request")
@@ -392,21 +181,21 @@ class Dispatcher:
             self.replays += 1
             return self._tx_mv[: self._tx_len]
         self.requests += 1
-        handler = _HANDLERS.get(dec.type)
+        raw = self.raw
         try:
-            if handler is None:
-                raise op.StatusError(op.ST_UNKNOWN_OP, "unknown request", dec.type)
             try:
-                end = handler(self, dec.buf, frame.HEADER_LEN, dec.payload_end())
+                end = self._handle(dec.type, dec.buf, frame.HEADER_LEN, dec.payload_end())
             except WireError as exc:
-                raise _payload_error(exc)
-            self.raw[frame.HEADER_LEN] = op.ST_OK
+                # a request decoder's: its offset is into the frame buffer
+                off = exc.offset - frame.HEADER_LEN if exc.offset >= frame.HEADER_LEN else 0
+                raise op.StatusError(op.ST_BAD_REQUEST, exc.message, off)
+            raw[frame.HEADER_LEN] = op.ST_OK
         except Exception as exc:  # a service's failure is an answer, never a crash
-            err = _map_exception(exc)
+            err = _status(exc)
             self.errors += 1
-            end = op.put_error(self.raw, frame.HEADER_LEN, err.status, err.detail, err.message)
-        frame.put_header(self.raw, dec.type, frame.FLAG_RESPONSE, seq)
-        self._tx_len = frame.seal_into(self.raw, end, self._tx)
+            end = op.put_error(raw, frame.HEADER_LEN, err.status, err.detail, err.message)
+        frame.put_header(raw, dec.type, frame.FLAG_RESPONSE, seq)
+        self._tx_len = frame.seal_into(raw, end, self._tx)
         self._last_seq = seq
         self._last_crc = dec.crc
         return self._tx_mv[: self._tx_len]
@@ -419,7 +208,153 @@ class Dispatcher:
         end = op.put_error(raw, frame.HEADER_LEN, status, detail, message)
         frame.put_header(raw, ftype & 0xFF, frame.FLAG_RESPONSE, seq)
         n = frame.seal_into(raw, end, self._err_tx)
-        return self._err_mv[:n]
+        return memoryview(self._err_tx)[:n]
+
+    def _service(self, name):
+        fn = getattr(self.services, name, None)
+        if fn is None:
+            raise op.StatusError(op.ST_UNSUPPORTED, "device has no " + name, 0)
+        return fn
+
+    def _handle(self, t, buf, pos, end):
+        # One request: buf[pos:end] is its payload. Writes the response fields into
+        # self.raw from _BODY and returns where they end; raises StatusError/WireError.
+        raw = self.raw
+        if t == op.OP_READ_SESSIONS:
+            return self._read_sessions(buf, pos, end)
+        if t == op.OP_READ_SESSION:
+            session_id, offset, max_n = op.get_fixed(buf, pos, end, op.FMT_READ_SESSION, "read")
+            room = self.limit() - _BODY
+            n = max_n if max_n < room else room
+            data = self._service("read_session")(session_id, offset, n)
+            k = len(data)
+            if k > n:
+                raise op.StatusError(op.ST_INTERNAL, "read_session returned too much", k)
+            raw[_BODY : _BODY + k] = data
+            return _BODY + k
+        if t == op.OP_PROGRAM_CHUNK:
+            offset, at = op.get_program_chunk_req(buf, pos, end)
+            held = self._service("program_chunk")(offset, self.decoder.mv[at:end])
+            return op.put_u32(raw, _BODY, held)
+        if t == op.OP_HELLO:
+            host_max = op.get_fixed(buf, pos, end, op.FMT_HELLO, "hello")[0]
+            if host_max < frame.MIN_FRAME:
+                raise op.StatusError(op.ST_BAD_REQUEST, "max_frame too small", frame.MIN_FRAME)
+            self.peer_max = host_max if host_max < self.max_frame else self.max_frame
+            # a new host session: no subscription until it asks (HELLO itself is never
+            # replayed, and its response replaces the replay cache)
+            self.subscribed = False
+            self._ev_count = 0
+            return self._info()
+        if t == op.OP_LIST_SESSIONS:
+            after_id, max_n = op.get_fixed(buf, pos, end, op.FMT_LIST_SESSIONS, "list")
+            room = (self.limit() - _BODY - 2) // op.SESSION_ENTRY_LEN
+            n = max_n if max_n < room else room
+            # one entry more than fits tells whether the host must ask again
+            entries = self._service("list_sessions")(after_id, n + 1)
+            count = len(entries)
+            return op.put_sessions(raw, _BODY, entries, n if count > n else count, count > n)
+        if t == op.OP_ECHO:
+            n = end - pos
+            if _BODY + n > self.limit():
+                raise op.StatusError(op.ST_TOO_BIG, "echo does not fit", self.limit())
+            raw[_BODY : _BODY + n] = self.decoder.mv[pos:end]
+            return _BODY + n
+        if t == op.OP_SET_TIME:
+            epoch_s = op.get_u32(buf, pos, end, "epoch_s")
+            return op.put_u32(raw, _BODY, self._service("set_time")(epoch_s))
+        if t == op.OP_PROGRAM_COMMIT:
+            crc = op.get_u32(buf, pos, end, "crc")
+            return op.put_u32(raw, _BODY, self._service("program_commit")(crc))
+        if t == op.OP_PROGRAM_BEGIN:
+            total_len, crc = op.get_fixed(buf, pos, end, op.FMT_PROGRAM_BEGIN, "program_begin")
+            return op.put_u32(raw, _BODY, self._service("program_begin")(total_len, crc))
+        if t == op.OP_ACK_SESSIONS:
+            self._service("ack_sessions")(op.get_ack_sessions_req(buf, pos, end))
+            return _BODY
+        if t == op.OP_SUBSCRIBE:
+            self.subscribed = op.get_subscribe_req(buf, pos, end)
+            if not self.subscribed:
+                self._ev_count = 0
+            return _BODY
+        if t == op.OP_PAIR:
+            self._service("pair")(op.get_pair_req(buf, pos, end))
+            return _BODY
+        if t == op.OP_CONFIG_SET:
+            changes = op.get_config_set_req(buf, pos, end)
+            return op.put_config(raw, _BODY, self._service("config_set")(changes))
+        if (
+            t != op.OP_INFO
+            and t != op.OP_START
+            and t != op.OP_STOP
+            and t != op.OP_CONFIG_GET
+            and t != op.OP_REPL
+            and t != op.OP_UNPAIR
+        ):
+            raise op.StatusError(op.ST_UNKNOWN_OP, "unknown request", t)
+        # the rest take no payload
+        if pos != end:
+            raise WireError("no payload expected", pos, "payload")
+        if t == op.OP_INFO:
+            return self._info()
+        if t == op.OP_START:
+            return op.put_u32(raw, _BODY, self._service("start")())
+        if t == op.OP_STOP:
+            self._service("stop")()
+            return _BODY
+        if t == op.OP_CONFIG_GET:
+            return op.put_config(raw, _BODY, self._service("config_get")())
+        if t == op.OP_UNPAIR:
+            raw[_BODY] = 1 if self._service("unpair")() else 0
+            return _BODY + 1
+        self.leave = LEAVE_REPL  # OP_REPL: the link leaves after this response is out
+        return _BODY
+
+    def _info(self):
+        info = self._service("info")()
+        info["caps"] = info.get("caps", 0) | _LINK_CAPS
+        return op.put_info(
+            self.raw, _BODY, frame.PROTOCOL_VERSION, self.peer_max, self.max_frame, info
+        )
+
+    def _read_sessions(self, buf, pos, end):
+        # Fill one frame with segments: the rest of session `session_id` from `offset`, then
+        # the sessions after it, so a sync pays one round trip per frame, not per session.
+        session_id, offset, max_n = op.get_fixed(buf, pos, end, op.FMT_READ_SESSION, "read")
+        room = self.limit() - _BODY - 1
+        if max_n < room:
+            room = max_n
+        read = self._service("read_session")
+        listing = self._service("list_sessions")
+        raw = self.raw
+        p = _BODY + 1
+        stop = _BODY + 1 + room
+        # the first session with an id >= session_id, as (id, size, complete), or None
+        entries = listing(session_id - 1 if session_id else 0, 1)
+        entry = entries[0] if entries else None
+        if entry is not None and entry[0] != session_id:
+            offset = 0  # that one is gone (acknowledged): start the next from its beginning
+        while entry is not None and stop - p > op.SEGMENT_HEADER_LEN:
+            sid = entry[0]
+            size = entry[1]
+            want = size - offset
+            if want > stop - p - op.SEGMENT_HEADER_LEN:
+                want = stop - p - op.SEGMENT_HEADER_LEN
+            data = read(sid, offset, want) if want > 0 else b""
+            n = len(data)
+            if n > want:
+                raise op.StatusError(op.ST_INTERNAL, "read_session returned too much", n)
+            q = op.put_segment_header(raw, p, sid, size, entry[2], offset, n)
+            raw[q : q + n] = data
+            p = q + n
+            offset += n
+            if offset < size and n == want:
+                break  # the frame is full mid-session
+            entries = listing(sid, 1)
+            entry = entries[0] if entries else None
+            offset = 0
+        raw[_BODY] = 1 if entry is not None else 0
+        return p
 
     # ---- events -------------------------------------------------------------------
 
@@ -458,31 +393,36 @@ class Dispatcher:
 class ProgramUpload:
     """program_begin/chunk/commit for a services object: chunked, CRC-checked, resumable.
 
-    Bytes collect in one preallocated buffer; commit checks the CRC-32 of the whole upload
-    and (with validate) decodes it as a program before calling install(data), which must
-    store it atomically (Journal.install_program) and may raise StatusError (e.g. ST_BUSY).
-    A begin with the same length and CRC as an unfinished upload resumes it.
+    Bytes collect in a buffer allocated at the first begin (max_bytes); commit checks the
+    CRC-32 of the whole upload and (with validate) checks it as a program before calling
+    install(data), which must store it atomically (Journal.install_program) and may raise
+    StatusError (e.g. ST_BUSY). A begin with the same length and CRC as an unfinished upload
+    resumes it.
     """
 
     def __init__(self, install, max_bytes=1024, validate=True):
         self.install = install
         self.validate = validate
-        self.buf = bytearray(max_bytes)
+        self.max_bytes = max_bytes
+        self.buf = None  # made by the first begin: most boots never upload
         self.total = 0
         self.crc = 0
         self.received = 0
         self.active = False
         self.installed_crc = -1
+        self.installed_id = 0
 
     def begin(self, total_len, crc):
-        if total_len < 1 or total_len > len(self.buf):
+        if total_len < 1 or total_len > self.max_bytes:
             raise op.StatusError(
                 op.ST_BAD_REQUEST,
-                "program must be 1.." + str(len(self.buf)) + " bytes",
-                len(self.buf),
+                "program must be 1.." + str(self.max_bytes) + " bytes",
+                self.max_bytes,
             )
         if self.active and total_len == self.total and crc == self.crc:
             return self.received  # resume where the last link left off
+        if self.buf is None:
+            self.buf = bytearray(self.max_bytes)
         self.active = True
         self.total = total_len
         self.crc = crc
@@ -493,16 +433,10 @@ class ProgramUpload:
         if not self.active:
             raise op.StatusError(op.ST_BAD_STATE, "no upload in progress", 0)
         if offset > self.received:
-            raise op.StatusError(
-                op.ST_BAD_OFFSET,
-                "chunk at " + str(offset) + ", expected " + str(self.received),
-                self.received,
-            )
+            raise op.StatusError(op.ST_BAD_OFFSET, "chunk after a gap", self.received)
         end = offset + len(data)
         if end > self.total:
-            raise op.StatusError(
-                op.ST_BAD_REQUEST, "chunk runs past the announced length", self.total
-            )
+            raise op.StatusError(op.ST_BAD_REQUEST, "chunk past the announced length", self.total)
         self.buf[offset:end] = data
         if end > self.received:
             self.received = end
@@ -511,33 +445,28 @@ class ProgramUpload:
     def commit(self, crc):
         if not self.active:
             if crc == self.installed_crc:
-                return self._program_id()  # a repeated commit after a lost response
+                return self.installed_id  # a repeated commit after a lost response
             raise op.StatusError(op.ST_BAD_STATE, "no upload in progress", 0)
         if crc != self.crc:
             raise op.StatusError(op.ST_CRC, "commit CRC differs from begin", self.crc)
         if self.received != self.total:
-            raise op.StatusError(
-                op.ST_BAD_STATE,
-                "have " + str(self.received) + " of " + str(self.total) + " bytes",
-                self.received,
-            )
+            raise op.StatusError(op.ST_BAD_STATE, "upload incomplete", self.received)
         mv = memoryview(self.buf)[: self.total]
         if binascii.crc32(mv) & 0xFFFFFFFF != crc:
             self.active = False
             raise op.StatusError(op.ST_CRC, "uploaded bytes fail the CRC", 0)
         data = bytes(mv)
         if self.validate:
-            from repcue_fw.wire import program
+            from repcue_fw.wire.program_core import ProgramBytes
 
             try:
-                program.decode(data)
+                ProgramBytes(data)  # checks the whole encoding, builds nothing
             except WireError as exc:
                 self.active = False
                 raise op.StatusError(op.ST_BAD_PROGRAM, exc.message, max(exc.offset, 0))
         self.install(data)
         self.active = False
+        self.buf = None  # the journal holds it now
         self.installed_crc = crc
-        return self._program_id()
-
-    def _program_id(self):
-        return int.from_bytes(bytes(self.buf[self.total - 4 : self.total]), "little")
+        self.installed_id = int.from_bytes(data[-4:], "little")
+        return self.installed_id

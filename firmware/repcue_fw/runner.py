@@ -4,7 +4,13 @@
 #   runner.add_listener(fn)                  # fn(code, a, b) for every engine EV_* event
 #   asyncio.create_task(runner.run())        # the timing loop
 #   asyncio.create_task(runner.button_task())  # optional: awaits board.buttons.get()
-#   runner.press(BTN_LAP) / runner.start() / runner.stop()   # from button or link tasks
+#   runner.press(BTN_LAP, ticks) / runner.start() / runner.stop()   # from button or link tasks
+#
+# A press is timed at the tick the board saw it (buttons.last_ticks: the thumb going down, not
+# the moment a task got round to it), clamped to [the engine's last event, now]: the engine
+# cannot act before what it already announced. When a session ends the runner drops its
+# engine, so the decoded program and the cursor are garbage until the next start; the
+# session's figures stay in last_session.
 #
 # The loop sleeps until the engine's next absolute deadline with board.sleep_ms, then reads the
 # clock again and only polls once the deadline has really passed: sleep_ms can wake up to
@@ -12,17 +18,31 @@
 # cancels the sleep, see _poke). Cues go to board.cue(cue_id, pattern) the moment the engine
 # announces them, before any listener and before the journal writes.
 #
+# A long wait is slept in two goes, the first ending ahead of the deadline by 1/128 of the
+# wait + 2 ms: an OS may stretch a sleep by a fraction of its length (Linux's poll() timer
+# slack is 0.1 % of the timeout, so 2 ms on a 2 s wait, up to 100 ms), and only the last,
+# short sleep decides the lateness. One extra wake-up per deadline on a board.
+#
 # Hot path (sleep -> poll -> cue): the runner allocates nothing itself; its bound callback is
 # made once, patterns are constant tuples, event arguments are small ints. The board's
 # sleep_ms should return asyncio.sleep_ms(ms) directly (that object is reused by asyncio)
 # rather than be an `async def`, whose call allocates a generator per sleep.
+try:
+    from micropython import const
+except ImportError:  # CPython on the host
+
+    def const(x):
+        return x
+
+
 import asyncio
 
 from repcue_fw import cues
 from repcue_fw.engine import BTN_START, BTN_STOP, EV_CUE, EV_REFUSED, Engine, EngineError
-from repcue_fw.wire import program as wire_program
+from repcue_fw.wire.program_core import ProgramBytes
 
 REFUSED_NO_PROGRAM = 1  # EV_REFUSED a: no program installed (the engine sends a=0: journal)
+_COARSE_MS = const(64)  # waits longer than this are slept in two goes (see the header)
 
 
 class Runner:
@@ -38,7 +58,7 @@ class Runner:
         """board: the HAL (ticks_ms/ticks_add/ticks_diff, sleep_ms, cue, buttons).
         journal: the recorder handed to each engine, and (unless program_source is given)
         where the installed program comes from (program_bytes()).
-        program_source(): returns (Program, program_id) or None, instead of the journal.
+        program_source(): returns (ProgramBytes, program_id) or None, instead of the journal.
         engine_factory(program, program_id, clock, recorder, ghost): defaults to Engine.
         wall_clock(): epoch seconds, or 0 while the device has not been told the time."""
         self.board = board
@@ -47,7 +67,9 @@ class Runner:
         self._factory = engine_factory if engine_factory is not None else Engine
         self.ghost = ghost
         self.wall_clock = wall_clock
-        self.engine = None
+        self.engine = None  # the running session's engine; None when no session runs
+        # (session_id, end_reason, total_ms, late_max_ms, late_mean_ms) of the last session
+        self.last_session = None
         self.last_error = None  # what the last button START could not do
         self._listeners = []
         self._callback = self._on_event  # bound once, reused by every engine
@@ -92,11 +114,14 @@ class Runner:
         program, program_id = got
         engine = self._factory(program, program_id, self.board, self.journal, self.ghost)
         engine.add_listener(self._callback)
-        self.engine = engine
+        self.engine = engine  # before start(): the board's cue() reads engine.due
         if wall_s is None:
             wall_s = self.wall_clock() if self.wall_clock is not None else 0
         try:
             return engine.start(self.board.ticks_ms(), wall_s, uptime_ms)
+        except Exception:
+            self.engine = None  # refused: nothing runs, free the program
+            raise
         finally:
             self._poke()
 
@@ -104,11 +129,13 @@ class Runner:
         """Stop and save the running session (the long press). False if none runs."""
         return self.press(BTN_STOP)
 
-    def press(self, button):
-        """A logical button (BTN_*) now. START with no session running starts one (an error
-        is kept in last_error, not raised: a button has nobody to tell but the refused cue).
-        Returns True if the press did something."""
-        if not self.active:
+    def press(self, button, ticks=None):
+        """A logical button (BTN_*) pressed at board tick `ticks` (None: now). The tick is
+        clamped to [the engine's last event, now]. START with no session running starts one
+        now (an error is kept in last_error, not raised: a button has nobody to tell but the
+        refused cue). Returns True if the press did something."""
+        engine = self.engine
+        if engine is None or not engine.running:
             if button != BTN_START:
                 return False
             try:
@@ -117,15 +144,37 @@ class Runner:
                 self.last_error = e
                 return False
             return True
-        done = self.engine.press(button, self.board.ticks_ms())
+        board = self.board
+        now = board.ticks_ms()
+        if ticks is None or board.ticks_diff(ticks, now) > 0:
+            ticks = now
+        elif board.ticks_diff(ticks, engine.due) < 0:
+            ticks = engine.due  # the engine already announced a later event
+        done = engine.press(button, ticks)
+        if not engine.running:
+            self._retire(engine)
         self._poke()
         return done
 
     async def button_task(self):
-        """Feed presses from board.buttons (an object with `async get() -> BTN_*`)."""
+        """Feed presses from board.buttons (a ButtonQueue: `async get() -> BTN_*`, the
+        press tick then in `last_ticks`), each timed at its press tick."""
         buttons = self.board.buttons
         while not self._closed:
-            self.press(await buttons.get())
+            button = await buttons.get()
+            self.press(button, buttons.last_ticks)
+
+    def _retire(self, engine):
+        # The session is over: keep its figures, let the engine (program, cursor) go.
+        if self.engine is engine:
+            self.last_session = (
+                engine.session_id,
+                engine.end_reason,
+                engine.total_ms(),
+                engine.late_max_ms,
+                engine.late_mean_ms(),
+            )
+            self.engine = None
 
     def close(self):
         """End run() (the session, if any, is left as it is)."""
@@ -148,7 +197,8 @@ class Runner:
         data = self.journal.program_bytes()
         if data is None:
             return None
-        return wire_program.decode(data), wire_program.program_id(data)
+        program = ProgramBytes(data)
+        return program, program.id
 
     # -- the timing loop -------------------------------------------------------------------
     async def run(self):
@@ -166,6 +216,8 @@ class Runner:
                     continue
                 wait_ms = board.ticks_diff(deadline, board.ticks_ms())
                 if wait_ms > 0:
+                    if wait_ms > _COARSE_MS:
+                        wait_ms -= (wait_ms >> 7) + 2  # land ahead of the OS's timer slack
                     self._sleeping = True
                     try:
                         await board.sleep_ms(wait_ms)
@@ -177,5 +229,7 @@ class Runner:
                         self._poked = False
                     continue  # re-check: early wake-up, or a press moved the deadline
                 engine.poll(board.ticks_ms())
+                if not engine.running:
+                    self._retire(engine)
         finally:
             self._task = None

@@ -1,9 +1,10 @@
 """The runner in the real micropython binary, on a small fake board whose clock is real time
 (time.ticks_ms): cues arrive in order, never before their deadline, button presses wake the
-sleeping loop, and starts are refused without a program or with a full journal.
+sleeping loop and are timed at their press tick, starts are refused without a program or with
+a full journal, and a finished session's engine is dropped.
 
-No timed assertions: only order, never-early, and that the run finished (each scenario lasts
-a few seconds of real time at most)."""
+No timed assertions: only order, never-early, exact splits of presses stamped with a known
+tick, and that the run finished (each scenario lasts a few seconds of real time at most)."""
 
 from __future__ import annotations
 
@@ -27,17 +28,20 @@ from repcue_fw.wire import program as wp
 from repcue_fw.wire.program import Program, Repeat
 
 class Buttons:
+    # the HAL's button queue reduced to what the runner uses: get() and last_ticks
     def __init__(self):
         self.queue = []
         self.flag = asyncio.Event()
+        self.last_ticks = 0
     def put(self, btn):
-        self.queue.append(btn)
+        self.queue.append((btn, time.ticks_ms()))
         self.flag.set()
     async def get(self):
         while not self.queue:
             self.flag.clear()
             await self.flag.wait()
-        return self.queue.pop(0)
+        btn, self.last_ticks = self.queue.pop(0)
+        return btn
 
 class Board:
     name = "fake"
@@ -65,6 +69,7 @@ class Journal:
         self.data = data
         self.full = full
         self.calls = []
+        self.steps = []  # [elapsed_ms, laps_ms] per recorded step
     def program_bytes(self):
         return self.data
     def begin_session(self, pid, wall_s, up):
@@ -74,6 +79,7 @@ class Journal:
         return 3
     def append_step(self, index, kind, reason, planned, elapsed, laps):
         self.calls.append(["step", index, reason, list(laps) != []])
+        self.steps.append([elapsed, list(laps)])
     def end_session(self, total, paused, pauses, late_max, late_mean, reason):
         self.calls.append(["end", pauses, reason])
 
@@ -123,7 +129,7 @@ t0 = time.ticks_ms()
 sid = asyncio.run(main())
 print(json.dumps({"sid": sid, "cues": board.cues, "codes": [e[0] for e in events],
     "journal": journal.calls, "took": time.ticks_diff(time.ticks_ms(), t0),
-    "late_max": runner.engine.late_max_ms}))
+    "engine": runner.engine is None, "last": runner.last_session}))
 """)
     names = [c[0] for c in r["cues"]]
     assert names == [
@@ -149,6 +155,11 @@ print(json.dumps({"sid": sid, "cues": board.cues, "codes": [e[0] for e in events
     assert codes.index(4) < codes.index(8)  # the lap before the first step end
     # Woken by the skip: far less than the 60 s step it was sleeping on.
     assert r["took"] < 30_000
+    # finished on time in the run loop: the engine (and its program) is dropped
+    assert r["engine"] is True
+    sid, reason, total_ms, late_max_ms, _late_mean_ms = r["last"]
+    assert (sid, reason) == (3, 0)  # END_FINISHED
+    assert total_ms >= 2_000 and late_max_ms >= 0
 
 
 def test_button_task_starts_and_the_long_press_stops() -> None:
@@ -172,15 +183,71 @@ async def main():
 t0 = time.ticks_ms()
 active = asyncio.run(main())
 print(json.dumps({"active": active, "cues": [c[0] for c in board.cues],
-    "journal": journal.calls, "finished": runner.engine.finished,
+    "journal": journal.calls, "engine": runner.engine, "last": runner.last_session,
     "took": time.ticks_diff(time.ticks_ms(), t0)}))
 """)
     assert r["active"] is True
     assert r["cues"] == ["work", "finish"]
     assert r["journal"][1] == ["step", 0, 3, False]  # END_STOP
     assert r["journal"][2] == ["end", 0, 1]  # stopped
-    assert r["finished"] is True
+    assert r["engine"] is None  # stopped by a press: dropped too
+    assert r["last"][:2] == [3, 1]  # the journal stub's session 3, END_STOPPED
     assert r["took"] < 30_000
+
+
+def test_presses_are_timed_at_their_press_tick_clamped_to_the_last_event_and_now() -> None:
+    r = mpy("""
+from repcue_fw.boards.base import ButtonQueue
+p = Program([work_t(60), rec_t(60)])
+board, journal, runner, events = make(wp.encode(p))
+board.buttons = ButtonQueue()  # the HAL's queue: each press carries its tick
+out = {}
+
+async def main():
+    loop = asyncio.create_task(runner.run())
+    btask = asyncio.create_task(runner.button_task())
+    seen = time.ticks_ms()
+    board.buttons.push(BTN_START, time.ticks_add(seen, -500))  # a start happens now
+    await asyncio.sleep_ms(30)
+    t0 = runner.engine.start_ticks
+    out["start_after_push"] = time.ticks_diff(t0, seen) >= 0
+    await asyncio.sleep_ms(120)
+    # pressed at +40, handled ~80 ms later: the split is the press's, not the handling's
+    board.buttons.push(BTN_LAP, time.ticks_add(t0, 40))
+    await asyncio.sleep_ms(20)
+    # stamped before the engine's last event (the lap at +40): taken as +40
+    board.buttons.push(BTN_LAP, time.ticks_add(t0, 30))
+    await asyncio.sleep_ms(20)
+    # a tick in the future cannot be: taken as now
+    board.buttons.push(BTN_LAP, time.ticks_add(time.ticks_ms(), 60000))
+    await asyncio.sleep_ms(20)
+    stop_at = time.ticks_add(time.ticks_ms(), -5)
+    board.buttons.push(BTN_STOP, stop_at)
+    await asyncio.sleep_ms(20)
+    out["stop_ms"] = time.ticks_diff(stop_at, t0)
+    runner.close()
+    await loop
+    btask.cancel()
+
+asyncio.run(main())
+out["splits"] = [e[2] for e in events if e[0] == EV_LAP]
+out["steps"] = journal.steps
+out["finish"] = [e[1:] for e in events if e[0] == EV_FINISH]
+out["engine"] = runner.engine
+out["last"] = runner.last_session
+print(json.dumps(out))
+""")
+    assert r["start_after_push"] is True
+    first, clamped, future = r["splits"]
+    assert first == 40
+    assert clamped == 0
+    assert 0 < future < 60_000
+    stop_ms = r["stop_ms"]
+    # the stop lands on its own press tick: the step's elapsed time and the session total
+    assert r["steps"] == [[stop_ms, [40, 0, future]]]
+    assert r["finish"] == [[1, stop_ms]]  # END_STOPPED, total ms
+    assert r["engine"] is None
+    assert r["last"][:3] == [3, 1, stop_ms]
 
 
 def test_refused_without_a_program_and_with_a_full_journal() -> None:

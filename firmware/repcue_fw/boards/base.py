@@ -1,5 +1,10 @@
 # What every board shares: the button event queue, protocol-mode / REPL hand-over, the
 # engine-event hook and the error log. Board modules subclass BoardBase.
+#
+# Wake-ups here are asyncio.Event, not ThreadSafeFlag: everything that sets them runs in a
+# task (a board's IRQ only wakes its own scanner task through a ThreadSafeFlag, see hw.py).
+# On the unix port a task waiting on a ThreadSafeFlag puts a non-fd object in the poll set,
+# and every scheduler pass then polls in 1 ms steps (~1.1 ms a pass instead of ~2 us).
 try:
     from micropython import const
 except ImportError:  # CPython on the host
@@ -23,8 +28,10 @@ _QUEUE_SIZE = const(8)
 class ButtonQueue:
     """Bounded queue of logical button events (button, press_ticks).
 
-    push() never allocates, so a scheduled IRQ hand-off may call it; when the queue is full
-    the newest event is dropped and counted (a runner that stalls must not grow the heap).
+    push() never allocates; call it from a task (the gesture decoder's), not from an IRQ or
+    a micropython.schedule() callback: it wakes get() through an asyncio.Event. When the
+    queue is full the newest event is dropped and counted (a runner that stalls must not
+    grow the heap).
     """
 
     def __init__(self, size=_QUEUE_SIZE):
@@ -35,7 +42,7 @@ class ButtonQueue:
         self._count = 0
         self.dropped = 0
         self.last_ticks = 0
-        self._flag = asyncio.ThreadSafeFlag()
+        self._flag = asyncio.Event()  # set by push(), from tasks only
 
     def push(self, button, ticks):
         if self._count >= self._size:
@@ -65,6 +72,7 @@ class ButtonQueue:
         """Wait for the next event and return its logical button (BTN_*); the tick it was
         pressed at is then in `last_ticks`."""
         while not self._count:
+            self._flag.clear()
             await self._flag.wait()
         i = self._head
         self._head = (i + 1) % self._size
@@ -88,7 +96,7 @@ class BoardBase:
         self.display = None
         self.protocol_mode = False
         self.repl_requested = False
-        self._repl_flag = asyncio.ThreadSafeFlag()
+        self._repl_flag = asyncio.Event()  # reset_to_repl() runs in link/control tasks
         self.last_error = None
         self.runner = None
 
@@ -181,4 +189,5 @@ class BoardBase:
     async def wait_repl(self):
         """Return once reset_to_repl() has been called."""
         while not self.repl_requested:
+            self._repl_flag.clear()
             await self._repl_flag.wait()

@@ -143,6 +143,18 @@ class HwBoard(BoardBase):
         # First button held at power-up: skip the app and leave the REPL on the port.
         return self._pins[0].value() == 0
 
+    def factory_reset_requested(self):
+        # Every button held at power-up (A and B on the two-button profiles): the app
+        # deletes the BLE pairing key and the settings, then starts as usual. A one-button
+        # build has no combination (its one button held is safe mode).
+        pins = self._pins
+        if len(pins) < 2:
+            return False
+        for pin in pins:
+            if pin.value() != 0:
+                return False
+        return True
+
     def unique_id(self):
         return machine.unique_id()
 

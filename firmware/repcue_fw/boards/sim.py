@@ -5,9 +5,11 @@
 #   tick, e.g. 2**30 - 5000 to cross the wrap early), ctl (control socket path), flash
 #   (image file), flash_blocks, flash_block_size, cut_at / torn (power loss, see sim_flash),
 #   id (hex device id), mapping (physical buttons -> logical), battery (percent).
-# Cues and engine events go to the control channel with their ticks; button presses come
-# from it (logical presses, or physical holds that go through the same gesture decoder as
-# a real board). No control socket: the board still runs, silently.
+# Cues and engine events go to the control channel with their ticks (a cue also carries the
+# tick it was due at and its lateness: "late" in ms and, on the real clock, "lus" in us of
+# virtual time); button presses come from it (logical presses, or physical holds that go
+# through the same gesture decoder as a real board). No control socket: the board still
+# runs, silently.
 # Control requests (handle()): press {b, at?}, hold {i, ms, at?}, advance {ms} (stepped
 # clock), settle, now, ping, autopilot {on, noise, seed, pace_s_per_km, open_s}, repl,
 # cut {after} (power fails at the Nth next flash program/erase), mem. Replies carry t
@@ -15,6 +17,7 @@
 # replies with alloc and free (heap bytes, after a collection).
 import asyncio
 import binascii
+import time
 
 from repcue_fw.boards import buttons as _buttons
 from repcue_fw.boards.base import BoardBase
@@ -183,9 +186,17 @@ class Board(BoardBase):
         record = {"k": "cue", "c": cue_id, "p": list(pattern)}
         engine = self.runner.engine if self.runner is not None else None
         if engine is not None:
-            now = self.clock.ticks_ms()
-            record["due"] = engine.due
-            record["late"] = self.clock.ticks_diff(now, engine.due)
+            clock = self.clock
+            due = engine.due
+            if clock.mode == "real":
+                # lateness to the microsecond: the due tick is the start of its virtual ms
+                vus = time.ticks_diff(time.ticks_us(), clock._t0_us) * clock.speed
+                late = clock.ticks_diff(clock.ticks_at(vus // 1000), due)
+                record["lus"] = late * 1000 + vus % 1000
+            else:
+                late = clock.ticks_diff(clock.ticks_ms(), due)
+            record["due"] = due
+            record["late"] = late
         self._send(record)
 
     def on_event(self, code, a, b):

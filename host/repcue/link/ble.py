@@ -104,6 +104,31 @@ async def scan_devices(
     return sorted(out, key=lambda d: -d.rssi)
 
 
+def radio_reachable() -> bool:
+    """Whether a scan can work here: a virtual radio runs (this process, or `repcue sim
+    serve --ble`), or the system has a Bluetooth adapter (Linux: one under
+    /sys/class/bluetooth; macOS and Windows always have the API, so we try)."""
+    import sys
+    from pathlib import Path
+
+    from repcue.ble import radio as vradio
+
+    if vradio.running_radio() is not None:
+        return True
+    if sys.platform.startswith("linux"):
+        folder = Path("/sys/class/bluetooth")
+        return folder.is_dir() and any(folder.glob("hci*"))
+    return sys.platform in ("darwin", "win32")
+
+
+def list_nearby(timeout_s: float = 2.0, keys: KeyStore | None = None) -> list[NearbyDevice] | None:
+    """For `repcue devices`: the repcue devices advertising nearby (with whether `keys`
+    holds their key), or None when no radio is reachable."""
+    if not radio_reachable():
+        return None
+    return asyncio.run(scan_devices(timeout_s, keys=keys if keys is not None else KeyStore()))
+
+
 class BleTransport:
     """One repcue device over BLE; see the module docstring."""
 

@@ -155,6 +155,16 @@ class DeviceClient:
         payload = _wire("config", op.config_set_req, mask, *values)
         return msg.decode_config(await self._call(op.OP_CONFIG_SET, payload))
 
+    # ---- pairing (USB serial only: the device refuses these over BLE) ----------------
+
+    async def pair(self, key: bytes) -> None:
+        """Store a 32-byte BLE pairing key on the device (replacing any old one)."""
+        await self._call(op.OP_PAIR, _wire("pairing key", op.pair_req, bytes(key)))
+
+    async def unpair(self) -> bool:
+        """Delete the device's BLE pairing key; True if it held one."""
+        return msg.decode_flag(await self._call(op.OP_UNPAIR), "UNPAIR")
+
     # ---- program upload -----------------------------------------------------------
 
     async def upload_program(self, data: bytes) -> AsyncIterator[int]:

@@ -111,6 +111,14 @@ def decode_u32(body: bytes, what: str) -> int:
     return value
 
 
+def decode_flag(body: bytes, what: str) -> bool:
+    try:
+        value: int = op.get_flag(body, 0, len(body), what)
+    except WireError as err:
+        raise _malformed(what, err) from err
+    return bool(value)
+
+
 def decode_sessions(body: bytes) -> tuple[list[SessionEntry], bool]:
     try:
         entries, more = op.get_sessions(body, 0, len(body))

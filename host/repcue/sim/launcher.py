@@ -27,7 +27,9 @@ import time
 import tty
 from pathlib import Path
 from types import TracebackType
+from typing import TYPE_CHECKING
 
+from repcue.errors import RepcueError
 from repcue.sim import registry
 from repcue.sim.control import ControlClient
 from repcue.sim.options import (
@@ -38,6 +40,9 @@ from repcue.sim.options import (
     firmware_root,
     micropython_binary,
 )
+
+if TYPE_CHECKING:
+    from repcue.ble.virtual import VirtualAir
 
 BOOT_TIMEOUT_S = 10.0
 _FALLBACK_MAIN = "from repcue_fw import app\napp.main()\n"
@@ -57,6 +62,7 @@ class VirtualDevice:
         self._stderr_file: Path | None = None
         self.flash_path: Path | None = None
         self.boots = 0
+        self.air: VirtualAir | None = None  # the virtual radio, with SimOptions(ble=True)
 
     # -- lifecycle --------------------------------------------------------------------------
     def __enter__(self) -> VirtualDevice:
@@ -91,6 +97,8 @@ class VirtualDevice:
             listener.bind(str(self._workdir / "ctl.sock"))
             listener.listen(1)
             self._listener = listener
+            if self.options.ble:
+                self._start_air()
             self._boot(timeout_s)
             registry.register(self)
         except BaseException:
@@ -109,6 +117,8 @@ class VirtualDevice:
         env["MICROPYPATH"] = f"{root}:.frozen"
         env["REPCUE_BOARD"] = "sim"
         env["REPCUE_CONFIG"] = str(config_path)
+        if self.air is not None:
+            env = self.air.firmware_env(env)  # the `bluetooth` stand-in and its bridge
         argv = [micropython_binary()]
         if self.options.heap_kb:
             argv += ["-X", f"heapsize={self.options.heap_kb}K"]
@@ -131,6 +141,31 @@ class VirtualDevice:
             self.control.wait_for(lambda r: r.get("k") == "boot", timeout_s)
         except SimError as err:
             raise SimError(f"virtual device did not boot: {self.stderr_tail()}") from err
+
+    def _start_air(self) -> None:
+        # imported here: bumble is only loaded for a device that has a radio
+        from repcue.ble.radio import default_radio_path, running_radio_at
+        from repcue.ble.virtual import VirtualAir
+
+        assert self._workdir is not None
+        path = self.options.ble_radio or default_radio_path()
+        if running_radio_at(path):
+            raise SimError(
+                f"another virtual radio is on the air at {path}: stop it, or pick another "
+                "path (--radio, $REPCUE_BLE_RADIO)"
+            )
+        air = VirtualAir(self._workdir, radio_path=path)
+        try:
+            air.start()
+        except RepcueError as err:
+            raise SimError(f"the virtual radio did not start: {err}") from err
+        self.air = air
+
+    @property
+    def ble_name(self) -> str:
+        """The name the firmware advertises (its config name, else repcue- and the last two
+        id bytes)."""
+        return "repcue-" + self.device_id[-4:]
 
     def _accept(self, timeout_s: float) -> ControlClient:
         assert self._listener is not None and self.proc is not None
@@ -202,6 +237,9 @@ class VirtualDevice:
         if self._listener is not None:
             self._listener.close()
             self._listener = None
+        if self.air is not None:
+            self.air.stop()
+            self.air = None
         if self._workdir is not None:
             shutil.rmtree(self._workdir, ignore_errors=True)
             self._workdir = None

@@ -66,6 +66,12 @@ class SimOptions:
     cut_at: int = 0  # power fails during the Nth flash program/erase (0: never)
     firmware_dir: Path | None = None  # main.py + repcue_fw/ (.py or .mpy); None: this package
     extra_env: dict[str, str] = field(default_factory=dict)
+    # BLE: the firmware also serves its GATT service on a virtual radio (repcue.ble.virtual
+    # VirtualAir) that other processes reach at ble_radio (None: the default radio path);
+    # ble_link: the link's tunables for tests (lock_after, lock_base_ms, auth_deadline_ms)
+    ble: bool = False
+    ble_radio: Path | None = None
+    ble_link: dict[str, int] = field(default_factory=dict)
 
     def validate(self) -> None:
         if self.speed < 1:
@@ -116,6 +122,8 @@ class SimOptions:
         }
         if self.autopilot is not None:
             config["autopilot"] = self.autopilot.to_config()
+        if self.ble:
+            config["ble"] = dict(self.ble_link) if self.ble_link else True
         return config
 
 

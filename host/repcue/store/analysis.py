@@ -81,11 +81,11 @@ def _decode_program(program_bytes: bytes) -> Any | None:
 
 def planned_steps(program_bytes: bytes, count: int) -> list[PlannedStep]:
     """The first `count` steps of the unrolled program."""
-    program = _decode_program(program_bytes)
-    if program is None:
-        return []
-    # The engine's own cursor: its order is what the recorded step indexes count.
-    cursor = Cursor(program.nodes)
+    try:
+        # The engine's own cursor, over the bytes: its order is what the step indexes count.
+        cursor = Cursor(program_bytes)
+    except WireError:
+        return []  # checked when stored; a bad blob only costs the planned column
     out: list[PlannedStep] = []
     while len(out) < count:
         step = cursor.next()
