@@ -329,8 +329,13 @@ class Dispatcher:
         raw = self.raw
         p = _BODY + 1
         stop = _BODY + 1 + room
-        # the first session with an id >= session_id, as (id, size, complete), or None
-        entries = listing(session_id - 1 if session_id else 0, 1)
+        # List once per frame (a directory scan per session made the device slower than a
+        # 115200 baud line): every session that could start in this frame, plus one more so
+        # the "more" flag is right. Entries are (id, size, complete), ids >= session_id.
+        entries = listing(
+            session_id - 1 if session_id else 0, (stop - p) // op.SEGMENT_HEADER_LEN + 1
+        )
+        k = 0
         entry = entries[0] if entries else None
         if entry is not None and entry[0] != session_id:
             offset = 0  # that one is gone (acknowledged): start the next from its beginning
@@ -350,8 +355,8 @@ class Dispatcher:
             offset += n
             if offset < size and n == want:
                 break  # the frame is full mid-session
-            entries = listing(sid, 1)
-            entry = entries[0] if entries else None
+            k += 1
+            entry = entries[k] if k < len(entries) else None
             offset = 0
         raw[_BODY] = 1 if entry is not None else 0
         return p
