@@ -146,10 +146,15 @@ async def test_virtual_air_in_a_thread_serves_firmware_and_other_processes(
     air.start()
     script = tmp_path / "boot.py"
     script.write_text(BOOT_SCRIPT)
-    (tmp_path / "cfg.json").write_text('{"id": "51a1a1a1a1"}')
+    (tmp_path / "cfg.json").write_text('{"id": "51a1a1a1a1", "ble": true}')
     env = dict(os.environ, MICROPYPATH=f"{firmware_root()}:.frozen", REPCUE_BOARD="sim")
     env["REPCUE_CONFIG"] = str(tmp_path / "cfg.json")
-    proc = subprocess.Popen([micropython_binary(), str(script)], env=air.firmware_env(env))
+    proc = subprocess.Popen(
+        [micropython_binary(), str(script)],
+        env=air.firmware_env(env),
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+    )
     try:
         radio = remote_radio(air.radio_path)
         device = await BleakScanner.find_device_by_name(

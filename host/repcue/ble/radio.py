@@ -323,20 +323,27 @@ def default_radio_path() -> Path:
     return Path(tempfile.gettempdir()) / f"repcue-{getpass.getuser()}" / "ble-radio.sock"
 
 
+def running_radio_at(path: Path) -> bool:
+    """True when a RadioServer answers at path (not just a stale socket file)."""
+    if not path.exists():
+        return False
+    probe = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        probe.settimeout(0.5)
+        probe.connect(str(path))
+    except OSError:
+        return False  # a stale socket file from a run that died
+    finally:
+        probe.close()
+    return True
+
+
 def running_radio() -> Radio | None:
     """The radio installed in this process, else the one a RadioServer offers at
     $REPCUE_BLE_RADIO or the default path (only if something answers there)."""
     if _installed is not None:
         return _installed
     path = default_radio_path()
-    if not path.exists():
+    if not running_radio_at(path):
         return None
-    probe = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    try:
-        probe.settimeout(0.5)
-        probe.connect(str(path))
-    except OSError:
-        return None  # a stale socket file from a run that died
-    finally:
-        probe.close()
     return remote_radio(str(path))

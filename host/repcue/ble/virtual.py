@@ -1,21 +1,21 @@
-"""A virtual device on the virtual radio: the real firmware, reached over BLE only.
+"""A virtual device on the virtual radio: the real firmware, reached over BLE.
 
     async with VirtualBleDevice(radio, pair_key=key) as vdev:   # boots, waits for adverts
         async with DeviceClient(BleTransport(vdev.name, keys=keys)) as dev: ...
 
-It runs the firmware (app + journal + runner + ble_link) in the `micropython` unix port
-with device/mpy on its path, so `import bluetooth` is the stand-in, bridged into a Bumble
-peripheral on `radio` by a BridgeServer. The sim board keeps its flash in an image file,
-so kill() + start() is a power cut with the data kept.
-
-Until app.run() starts the BLE link itself (see the ble_link module header for the few
-lines it takes), BOOT_SCRIPT wires the same parts as app.run() and adds the link.
+It runs the firmware's own boot path (main.py: app.main(), which starts the BLE link
+because the board config says "ble") in the `micropython` unix port with device/mpy on its
+path, so `import bluetooth` is the stand-in, bridged into a Bumble peripheral on `radio`
+by a BridgeServer. Its serial port is a raw pty (`pty_path`), as a board's USB port:
+pair_key is written there with PAIR at first boot, as `repcue pair` does. The sim board
+keeps its flash in an image file, so kill() + start() is a power cut with the data kept.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import fcntl
 import json
 import os
 import shutil
@@ -23,6 +23,7 @@ import signal
 import subprocess
 import tempfile
 import threading
+import tty
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -32,59 +33,15 @@ from repcue.ble.radio import RadioServer, VirtualRadio, default_radio_path
 from repcue.ble.server import BridgeServer
 from repcue.errors import TransportError
 
+# what a board's main.py does (firmware/main.py), for a firmware dir without one
 BOOT_SCRIPT = """\
-import asyncio, json, os, sys, time
-from repcue_fw import app as appmod, ble_link, ble_secure
-from repcue_fw.journal import Journal
-from repcue_fw.link import Dispatcher
-from repcue_fw.runner import Runner
+import sys
+from repcue_fw import app
 
-
-def report(_loop, ctx):
-    exc = ctx.get("exception")
-    if exc is not None:
-        sys.print_exception(exc, sys.stderr)
-
-
-async def run(board):
-    asyncio.get_event_loop().set_exception_handler(report)
-    journal = Journal(board.mount_storage())
-    app = appmod.App(board, journal, None)
-    runner = Runner(board, journal, program_source=app.program_source, wall_clock=app.wall_s)
-    app.runner = runner
-    board.attach(runner)
-    runner.add_listener(board.on_event)
-    dispatcher = Dispatcher(ble_link.AirServices(app))
-    runner.add_listener(dispatcher.post_event)
-    keys = ble_secure.KeyStore(journal.root)
-    key = os.getenv("REPCUE_BLE_PAIR_KEY")
-    if key == "-":
-        keys.clear()
-    elif key:
-        keys.save(bytes.fromhex(key))  # what pairing over USB writes
-    info = app.info()
-    opts = json.loads(os.getenv("REPCUE_BLE_OPTS") or "{}")
-    guard = ble_secure.Guard(  # radio time is real time, whatever the sim clock does
-        time, lock_after=opts.get("lock_after", 5), lock_base_ms=opts.get("lock_base_ms", 2000)
-    )
-    link = ble_link.BleLink(
-        dispatcher, info["name"], keys=keys, device_id=info["device_id"],
-        board=board.name, firmware=appmod.FIRMWARE_VERSION, guard=guard,
-        auth_deadline_ms=opts.get("auth_deadline_ms", ble_link.AUTH_DEADLINE_MS),
-    )
-    board.start()
-    link.start()
-    tasks = [
-        asyncio.create_task(runner.run()),
-        asyncio.create_task(appmod._buttons(board, runner)),
-        asyncio.create_task(link.run()),
-    ]
-    await board.wait_repl()
-    for task in tasks:
-        task.cancel()
-
-
-asyncio.run(run(appmod.pick_board()))
+try:
+    app.main()
+except Exception as exc:
+    sys.print_exception(exc, sys.stderr)
 """
 
 
@@ -134,6 +91,9 @@ class VirtualBleDevice:
         self.proc: subprocess.Popen[bytes] | None = None
         self.bridge: PeripheralBridge | None = None
         self.boots = 0
+        self._master: int | None = None
+        self._slave: int | None = None
+        self.pty_path = ""  # the firmware's serial port (open it like /dev/ttyACM0)
 
     @property
     def name(self) -> str:
@@ -160,6 +120,7 @@ class VirtualBleDevice:
             "speed": self.speed,
             "flash": str(self.flash),
             "id": self.device_id,
+            "ble": dict(self.link_options) if self.link_options else True,
         }
         if self.autopilot is not None:
             config["autopilot"] = self.autopilot
@@ -169,11 +130,28 @@ class VirtualBleDevice:
         env["MICROPYPATH"] = f"{firmware_root()}:.frozen"
         env["REPCUE_BOARD"] = "sim"
         env["REPCUE_CONFIG"] = str(config_path)
-        env = with_stand_in(env, self.server.path)
-        env["REPCUE_BLE_OPTS"] = json.dumps(self.link_options)
-        if self.pair_key is not None and self.boots == 0:
-            env["REPCUE_BLE_PAIR_KEY"] = self.pair_key.hex() if self.pair_key else "-"
-        return env
+        return with_stand_in(env, self.server.path)
+
+    def _open_pty(self) -> None:
+        # raw before the firmware starts; O_NONBLOCK on the master, which the firmware's
+        # stdin/stdout share (its asyncio streams must never block); our slave handle keeps
+        # the port from hanging up while no host has it open
+        master, slave = os.openpty()
+        tty.setraw(slave)
+        flags = fcntl.fcntl(master, fcntl.F_GETFL)
+        fcntl.fcntl(master, fcntl.F_SETFL, flags | os.O_NONBLOCK)
+        self._master, self._slave = master, slave
+        self.pty_path = os.ttyname(slave)
+
+    async def _pair_over_serial(self, key: bytes) -> None:
+        from repcue.link.client import DeviceClient
+        from repcue.link.serial import SerialTransport
+
+        async with DeviceClient(SerialTransport(self.pty_path)) as usb:
+            if key:
+                await usb.pair(key)
+            else:
+                await usb.unpair()
 
     async def start(self, timeout_s: float = 15.0) -> PeripheralBridge:
         """Boot the firmware; return once it advertises."""
@@ -183,6 +161,7 @@ class VirtualBleDevice:
             raise TransportError("virtual BLE device already running")
         if self.boots == 0:
             await self.server.start()
+            self._open_pty()
         script = self._workdir / "boot.py"
         script.write_text(BOOT_SCRIPT)
         argv = [micropython_binary()]
@@ -194,8 +173,8 @@ class VirtualBleDevice:
         with stderr:
             self.proc = subprocess.Popen(
                 [*argv, str(script)],
-                stdin=subprocess.DEVNULL,
-                stdout=subprocess.DEVNULL,
+                stdin=self._master,
+                stdout=self._master,
                 stderr=stderr,
                 env=env,
                 cwd=self._workdir,
@@ -209,6 +188,8 @@ class VirtualBleDevice:
         except TimeoutError as err:
             raise TransportError(f"virtual BLE device did not boot: {self.stderr_tail()}") from err
         self.bridge = bridge
+        if self.pair_key is not None and self.boots == 1:
+            await self._pair_over_serial(self.pair_key)
         return bridge
 
     def stderr_tail(self, max_chars: int = 2000) -> str:
@@ -244,6 +225,11 @@ class VirtualBleDevice:
     async def stop(self) -> None:
         await self._end(signal.SIGTERM)
         await self.server.close()
+        for fd in (self._master, self._slave):
+            if fd is not None:
+                with contextlib.suppress(OSError):
+                    os.close(fd)
+        self._master = self._slave = None
         shutil.rmtree(self._workdir, ignore_errors=True)
 
 

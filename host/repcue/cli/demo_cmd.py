@@ -28,6 +28,7 @@ from repcue.sim.launcher import VirtualDevice
 from repcue.sim.options import AutopilotOptions, SimOptions
 from repcue.store import open_store
 from repcue.store.analysis import session_report
+from repcue.sync import SyncResult
 
 DEMO_TEMPLATE = "fartlek-random"
 DEMO_SEED = "7"
@@ -44,6 +45,11 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     demo.add_argument(
         "--speed", type=int, default=DEMO_SPEED, help=f"clock speed-up (default {DEMO_SPEED})"
     )
+    demo.add_argument(
+        "--ble",
+        action="store_true",
+        help="pair over the serial port, then upload, run and sync over the virtual BLE link",
+    )
     add_db_argument(demo)
     demo.set_defaults(func=cmd_demo)
 
@@ -53,7 +59,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
     out = Console(stderr=args.json, highlight=False)
     with tempfile.TemporaryDirectory(prefix="repcue-demo-") as scratch:
         db = args.db or str(Path(scratch) / "demo.db")
-        report = asyncio.run(_demo(args.speed, db, out))
+        ble_scratch = Path(scratch) if getattr(args, "ble", False) else None
+        report = asyncio.run(_demo(args.speed, db, out, ble_scratch))
     if args.json:
         sys.stdout.write(json.dumps(report, indent=2) + "\n")
     else:
@@ -61,10 +68,17 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return 0
 
 
-async def _demo(speed: int, db: str, out: Console) -> dict[str, object]:
+async def _demo(
+    speed: int, db: str, out: Console, ble_scratch: Path | None = None
+) -> dict[str, object]:
     text = get_template(DEMO_TEMPLATE).render({"seed": DEMO_SEED})
     options = SimOptions(speed=speed, autopilot=AutopilotOptions(noise_frac=0.04, seed=3))
     out.print(f"starting a virtual device (clock x{speed})")
+    if ble_scratch is not None:
+        from repcue.cli.demo_ble import run_over_ble
+
+        ble_result = await run_over_ble(options, text, db, ble_scratch, out, DEMO_TIMEOUT_S)
+        return _report(db, ble_result)
     device = VirtualDevice(options)
     await asyncio.to_thread(device.start)
     try:
@@ -81,6 +95,10 @@ async def _demo(speed: int, db: str, out: Console) -> dict[str, object]:
             result = await run_sync(client, db, out)
     finally:
         await asyncio.to_thread(device.stop)
+    return _report(db, result)
+
+
+def _report(db: str, result: SyncResult) -> dict[str, object]:
     if not result.added_rows:
         raise RepcueError("the demo session did not reach the store")
     with open_store(db) as store:

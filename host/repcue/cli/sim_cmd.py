@@ -1,4 +1,9 @@
-"""`repcue sim serve`: run the virtual device until Ctrl-C and print its serial port."""
+"""`repcue sim serve`: run the virtual device until Ctrl-C and print its serial port.
+
+With --ble the firmware also advertises on a virtual radio that other processes reach
+(`repcue info --device ble:NAME` in another shell finds it at the default radio path, or
+at --radio / $REPCUE_BLE_RADIO).
+"""
 
 from __future__ import annotations
 
@@ -43,6 +48,19 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     serve.add_argument(
         "--noise", type=float, default=0.0, metavar="FRAC", help="autopilot spread, e.g. 0.05"
     )
+    serve.add_argument(
+        "--ble",
+        action="store_true",
+        help="also advertise over a virtual Bluetooth LE radio (--device ble:NAME reaches it)",
+    )
+    serve.add_argument(
+        "--radio",
+        type=Path,
+        metavar="SOCKET",
+        default=None,
+        help="where other processes reach the virtual radio (default: $REPCUE_BLE_RADIO, "
+        "else a socket in the user runtime dir)",
+    )
     serve.add_argument("--quiet", action="store_true", help="do not print cues and events")
     serve.add_argument("--json", action="store_true", help="print the port as JSON, then events")
     serve.set_defaults(func=cmd_serve)
@@ -56,6 +74,8 @@ def _options(args: argparse.Namespace) -> SimOptions:
         heap_kb=args.heap,
         ticks_start_ms=args.ticks_start,
         autopilot=autopilot,
+        ble=args.ble,
+        ble_radio=args.radio,
     )
 
 
@@ -92,12 +112,20 @@ def cmd_serve(args: argparse.Namespace) -> int:
                 "speed": options.speed,
                 "pid": device.proc.pid if device.proc else None,
             }
+            if device.air is not None:
+                info["ble_name"] = device.ble_name
+                info["radio"] = device.air.radio_path
             sys.stdout.write(json.dumps(info) + "\n")
             sys.stdout.flush()
         else:
             console.print(f"virtual device {device.device_id} on [bold]{device.pty_path}[/bold]")
             where = options.flash or "a temporary image"
             console.print(f"flash: {where}; clock x{options.speed}; Ctrl-C stops it")
+            if device.air is not None:
+                console.print(
+                    f"BLE: advertising as [bold]{device.ble_name}[/bold] "
+                    f"(--device ble:{device.ble_name}; radio {device.air.radio_path})"
+                )
         if not args.quiet:
             ctl.add_listener(lambda r: _echo(r, args.json, console))
         while device.running:
@@ -107,6 +135,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
     except KeyboardInterrupt:
         return 0
     finally:
+        # a second SIGTERM must not cut the clean-up short (it removes the radio socket)
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
         device.stop()
         signal.signal(signal.SIGTERM, previous)
 

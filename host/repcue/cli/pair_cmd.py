@@ -1,0 +1,76 @@
+"""`repcue pair` / `repcue unpair`: the BLE pairing key, written over USB serial."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+
+from rich.console import Console
+
+from repcue.ble.keys import KeyStore
+from repcue.ble.pairing import pair_over_usb, unpair_over_usb
+from repcue.config import add_device_argument, resolve_device_spec
+from repcue.link.spec import open_device
+
+
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    pair = sub.add_parser(
+        "pair",
+        help="give the device (over USB serial) and this computer a new Bluetooth key",
+        description="Write a fresh random 256-bit key to the device over USB serial and "
+        "to this computer's key store (a 0600 file in the user config dir, or $REPCUE_KEYS). "
+        "Afterwards --device ble:NAME is authenticated. Pairing again replaces the key.",
+    )
+    add_device_argument(pair)
+    pair.add_argument("--json", action="store_true", help="print one JSON object")
+    pair.set_defaults(func=cmd_pair)
+
+    unpair = sub.add_parser(
+        "unpair", help="delete the Bluetooth key on the device (over USB serial) and here"
+    )
+    add_device_argument(unpair)
+    unpair.add_argument("--json", action="store_true", help="print one JSON object")
+    unpair.set_defaults(func=cmd_unpair)
+
+
+def cmd_pair(args: argparse.Namespace) -> int:
+    async def main() -> int:
+        keys = KeyStore()
+        async with open_device(resolve_device_spec(args.device)) as client:
+            result = await pair_over_usb(client, keys)
+        if args.json:
+            _print_json(
+                {"device_id": result.device_id, "name": result.name, "keys": result.key_path}
+            )
+        else:
+            Console(highlight=False).print(
+                f"paired {result.name} ({result.device_id}); key saved in {result.key_path}. "
+                f"Reach it with --device ble:{result.name}"
+            )
+        return 0
+
+    return asyncio.run(main())
+
+
+def cmd_unpair(args: argparse.Namespace) -> int:
+    async def main() -> int:
+        keys = KeyStore()
+        async with open_device(resolve_device_spec(args.device)) as client:
+            result, held = await unpair_over_usb(client, keys)
+        if args.json:
+            _print_json({"device_id": result.device_id, "name": result.name, "had_key": held})
+        else:
+            state = "key deleted" if held else "it held no key"
+            Console(highlight=False).print(
+                f"unpaired {result.name} ({result.device_id}): {state}; "
+                "only USB serial reaches it now"
+            )
+        return 0
+
+    return asyncio.run(main())
+
+
+def _print_json(value: object) -> None:
+    sys.stdout.write(json.dumps(value, indent=2) + "\n")
