@@ -57,7 +57,7 @@ def add_device_argument(parser: argparse.ArgumentParser) -> None:
         metavar="SPEC",
         default=None,
         help=(
-            "serial:PATH, serial:auto, sim: or sim:FLASH.img "
+            "serial:PATH, serial:auto, ble:NAME, ble:auto, sim: or sim:FLASH.img "
             f"(default: ${DEVICE_ENV}, else {DEFAULT_DEVICE})"
         ),
     )
