@@ -13,14 +13,19 @@ bench/results/plan_codec.json.
 from __future__ import annotations
 
 import json
+import sys
 import time
 from pathlib import Path
 
-from repcue.plan import check
-from repcue.plan.profile import parse_profile
-from repcue_fw.wire import program as wp
-
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from tests.host.plan_examples import ISSUE_2_EXAMPLES  # noqa: E402
+
+from repcue.plan import check  # noqa: E402
+from repcue.plan.profile import parse_profile  # noqa: E402
+from repcue_fw.wire import program as wp  # noqa: E402
+
 RESULTS = ROOT / "bench" / "results" / "plan_codec.json"
 
 TARGET_6X800_BYTES = 64
@@ -28,19 +33,7 @@ TARGET_BYTES_PER_STEP = 6.0
 SIX_BY_800 = "10min wu, 6x800m @5k w/ 90s jog, 10min cd"
 EXAMPLES = [
     SIX_BY_800,
-    "10min wu, 8x(1min hard, 1min easy), 10min cd",
-    "6x800m @5k w/ 90s jog",
-    "6 x 800, 90s rec",
-    "10x200m @mile / 200m jog",
-    "3x(4x400m @3k, 60s) 3min between sets",
-    "200-400-600-800-600-400-200 @5k w/ equal jog",
-    "2-4-6-4-2min @5k w/ 1-1.5-2-1.5min jog",
-    "40/20 x 20min",
-    "fartlek 20min: 8 surges 30-90s, seed 7",
-    "tempo 20min @threshold",
-    "hills 8x45s hard, jog down",
-    "strides 6x20s / 60s walk",
-    "2x(10x200m / 200m jog) 5min between",
+    *ISSUE_2_EXAMPLES,
     "40x(200m, 200m jog)",
 ]
 PROFILE = parse_profile('[races]\n5k = "20:00"\n')

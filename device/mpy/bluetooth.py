@@ -15,18 +15,15 @@
 #     truncated by the stack (the bridge counts them)
 #   - advertising and scan-response payloads over 31 bytes raise OSError(EINVAL)
 #
-# Bridge messages: u16 length (LE, of type + body), u8 type, body. Calls carry JSON and get
-# a JSON reply; the hot paths (notify, write, events) are binary.
+# The bridge socket itself (framing, calls, the pump) is _bluetooth_bridge.py.
 #
 # MicroPython: no contextlib, f-strings or typing here.
 # ruff: noqa: SIM105, B904
 import json
-import os
-import select
-import socket
 import struct
 
 import micropython
+from _bluetooth_bridge import BridgeSocket, _err
 from micropython import const
 
 FLAG_BROADCAST = const(0x0001)
@@ -43,17 +40,13 @@ _IRQ_GATTS_INDICATE_DONE = const(20)
 _IRQ_MTU_EXCHANGED = const(21)
 
 _ENOENT = const(2)
-_EIO = const(5)
-_EAGAIN = const(11)
 _ENOMEM = const(12)
 _EINVAL = const(22)
 _ENOTCONN = const(107)
-_ETIMEDOUT = const(110)
 
 TX_BUFFERS = const(8)  # notifications the stack holds per connection before ENOMEM
 DEFAULT_ATTR_LEN = const(20)  # MP_BLUETOOTH_DEFAULT_ATTR_LEN
 MAX_ADV = const(31)
-_CALL_TIMEOUT_MS = const(5000)
 
 # message types
 M_CALL = const(0x01)
@@ -118,12 +111,9 @@ class _Value:
         self.dropped = 0  # bytes of central writes that did not fit
 
 
-def _err(code):
-    return OSError(code)
-
-
-class BLE:
+class BLE(BridgeSocket):
     _instance = None
+    _CALL_TYPE = M_CALL
 
     def __new__(cls):
         # BLE() is a singleton on every port
@@ -153,75 +143,6 @@ class BLE:
         self._config = {"mtu": 23, "gap_name": "MPY BTSTACK", "rxbuf": 1024}
         self.stats = {"notify_enomem": 0, "write_dropped": 0}
 
-    # -- socket plumbing -------------------------------------------------------------------
-    def _connect(self):
-        path = os.getenv("REPCUE_BLE_SOCKET")
-        if not path:
-            raise _err(_ENOENT)  # no radio: the port has no controller
-        s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        s.connect(struct.pack("<H", socket.AF_UNIX) + path.encode() + b"\x00")
-        s.setblocking(False)
-        self._sock = s
-        self._poll = select.poll()
-        self._poll.register(s, select.POLLIN)
-
-    def _send(self, mtype, body):
-        s = self._sock
-        if s is None:
-            raise _err(_EIO)
-        msg = struct.pack("<HB", len(body) + 1, mtype) + body
-        mv = memoryview(msg)
-        off = 0
-        out = None
-        while off < len(msg):
-            try:
-                n = s.write(mv[off:])
-            except OSError as exc:
-                if exc.args[0] != _EAGAIN:
-                    self._lost()
-                    raise _err(_EIO)
-                n = None
-            if n is None:
-                if out is None:
-                    out = select.poll()
-                    out.register(s, select.POLLOUT)
-                out.poll(100)
-                continue
-            off += n
-
-    def _call(self, op, args):
-        self._call_id += 1
-        cid = self._call_id
-        args["op"] = op
-        args["id"] = cid
-        self._send(M_CALL, json.dumps(args).encode())
-        waited = 0
-        while cid not in self._replies:
-            if self._sock is None:
-                raise _err(_EIO)
-            if not self._poll.poll(50):
-                waited += 50
-                if waited >= _CALL_TIMEOUT_MS:
-                    raise _err(_ETIMEDOUT)
-                continue
-            self._read_some()
-        reply = self._replies.pop(cid)
-        if "err" in reply:
-            raise _err(reply["err"])
-        return reply.get("r")
-
-    def _read_some(self):
-        try:
-            data = self._sock.read(4096)
-        except OSError:
-            data = b""
-        if data is None:
-            return
-        if not data:
-            self._lost()
-            return
-        self._feed(data)
-
     def _lost(self):
         # the bridge went away: like a controller that died, every link is gone
         s = self._sock
@@ -236,45 +157,6 @@ class BLE:
         self._credits = {}
         self._mtu = {}
         self._active = False
-
-    async def _pump(self):
-        import asyncio
-
-        reader = asyncio.StreamReader(self._sock)
-        while self._sock is not None:
-            try:
-                data = await reader.read(4096)
-            except OSError:
-                data = b""
-            if self._sock is None:
-                break
-            if not data:
-                self._lost()
-                break
-            self._feed(data)
-        self._pump_task = None
-
-    def _start_pump(self):
-        if self._pump_task is None and self._sock is not None:
-            import asyncio
-
-            self._pump_task = asyncio.create_task(self._pump())
-
-    def _feed(self, data):
-        rx = self._rx
-        rx.extend(data)
-        pos = 0
-        n = len(rx)
-        while n - pos >= 3:
-            size = rx[pos] | (rx[pos + 1] << 8)
-            if n - pos - 2 < size:
-                break
-            mtype = rx[pos + 2]
-            body = bytes(rx[pos + 3 : pos + 2 + size])
-            pos += 2 + size
-            self._on_message(mtype, body)
-        if pos:
-            self._rx = rx[pos:]
 
     def _on_message(self, mtype, body):
         if mtype == M_REPLY:

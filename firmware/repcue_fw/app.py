@@ -277,45 +277,6 @@ async def _serve(board, dispatcher):
         await asyncio.sleep_ms(_SERVE_RETRY_MS)  # the port went away: wait for a host
 
 
-def _ble_available():
-    from repcue_fw import ble_link
-
-    return ble_link.available()  # a port without `bluetooth` runs serial only
-
-
-def _start_ble(app, journal, runner):
-    # Only when the config asks ("ble": true, or a dict of the link's tunables:
-    # lock_after, lock_base_ms, auth_deadline_ms): the BLE link has its own dispatcher (its
-    # own buffers and replay cache) over the same services less the USB-only ones, so
-    # serial and BLE both work. The guard runs on real time, whatever a sim clock does.
-    import time
-
-    from repcue_fw import ble_link, ble_secure
-    from repcue_fw.link import Dispatcher
-
-    opts = app.board.config.get("ble")
-    if not isinstance(opts, dict):
-        opts = {}
-    dispatcher = Dispatcher(ble_link.AirServices(app))
-    runner.add_listener(dispatcher.post_event)
-    info = app.info()
-    guard = ble_secure.Guard(
-        time, lock_after=opts.get("lock_after", 5), lock_base_ms=opts.get("lock_base_ms", 2000)
-    )
-    link = ble_link.BleLink(
-        dispatcher,
-        info["name"],
-        keys=ble_secure.KeyStore(journal.root),
-        device_id=info["device_id"],
-        board=app.board.name,
-        firmware=FIRMWARE_VERSION,
-        guard=guard,
-        auth_deadline_ms=opts.get("auth_deadline_ms", ble_link.AUTH_DEADLINE_MS),
-    )
-    link.start()
-    return link
-
-
 async def run(board, factory_reset=False):
     """Run the device until the REPL is requested (after a factory reset if asked)."""
     from repcue_fw.journal import Journal
@@ -341,9 +302,12 @@ async def run(board, factory_reset=False):
         asyncio.create_task(_housekeeping(app)),
         asyncio.create_task(_serve(board, dispatcher)),
     ]
-    if board.config.get("ble") and _ble_available():
-        app.ble = _start_ble(app, journal, runner)
-        tasks.append(asyncio.create_task(app.ble.run()))
+    if board.config.get("ble"):
+        from repcue_fw import ble_boot  # loaded only where the config asks for BLE
+
+        if ble_boot.available():
+            app.ble = ble_boot.start(app, journal, runner, FIRMWARE_VERSION)
+            tasks.append(asyncio.create_task(app.ble.run()))
     gc.collect()
     await board.wait_repl()
     for task in tasks:

@@ -33,25 +33,26 @@ import asyncio
 import time
 
 from repcue_fw import ble_secure as sec
+from repcue_fw.ble_gatt import (  # noqa: F401  (re-exported: the service and advertising)
+    BATTERY_LEVEL_UUID,
+    BATTERY_UUID,
+    DIS_UUID,
+    MANUFACTURER,
+    RX_UUID,
+    SERVICE_UUID,
+    TX_UUID,
+    adv_payloads,
+    available,
+    register_services,
+    uuid_le,
+)
+from repcue_fw.ble_records import RecordsIn
 from repcue_fw.wire import frame
-from repcue_fw.wire import opcodes as op
-
-SERVICE_UUID = "7a1c0001-2f6d-4b8e-a3c5-726570637565"
-RX_UUID = "7a1c0002-2f6d-4b8e-a3c5-726570637565"
-TX_UUID = "7a1c0003-2f6d-4b8e-a3c5-726570637565"
-DIS_UUID = const(0x180A)
-BATTERY_UUID = const(0x180F)
-BATTERY_LEVEL_UUID = const(0x2A19)
-MANUFACTURER = "repcue"
 
 _IRQ_CENTRAL_CONNECT = const(1)
 _IRQ_CENTRAL_DISCONNECT = const(2)
 _IRQ_GATTS_WRITE = const(3)
 _IRQ_MTU_EXCHANGED = const(21)
-
-_FLAG_READ = const(0x0002)
-_FLAG_WRITE_NO_RESPONSE = const(0x0004)
-_FLAG_NOTIFY = const(0x0010)
 
 _ENOMEM = const(12)
 _ATT_HEADER = const(3)
@@ -82,38 +83,7 @@ class AirServices:
         return getattr(self._services, name)
 
 
-def uuid_le(text):
-    """A 128-bit UUID string as the little-endian bytes advertising data carries."""
-    raw = bytes.fromhex(text.replace("-", ""))
-    return bytes(reversed(raw))
-
-
-def adv_payloads(name, service_uuid=SERVICE_UUID):
-    """(advertising data, scan response): flags + our service UUID + the name, <= 31 bytes
-    each. A name too long for the first goes whole into the second (and shortened into
-    the first)."""
-    adv = bytearray(b"\x02\x01\x06")  # LE general discoverable, no BR/EDR
-    adv += bytes((17, 0x07)) + uuid_le(service_uuid)
-    nb = name.encode()
-    room = 31 - len(adv) - 2
-    if len(nb) <= room:
-        adv += bytes((len(nb) + 1, 0x09)) + nb
-        return bytes(adv), b""
-    adv += bytes((room + 1, 0x08)) + nb[:room]
-    nb = nb[:29]
-    return bytes(adv), bytes((len(nb) + 1, 0x09)) + nb
-
-
-def available():
-    """True when this port has a `bluetooth` module (the unix port needs the stand-in)."""
-    try:
-        import bluetooth  # noqa: F401
-    except ImportError:
-        return False
-    return True
-
-
-class BleLink:
+class BleLink(RecordsIn):
     """Serves the protocol to one BLE central at a time."""
 
     def __init__(
@@ -192,36 +162,14 @@ class BleLink:
     # -- set-up ---------------------------------------------------------------------------
     def start(self):
         """Power the radio, register the services, start advertising (synchronous)."""
-        from bluetooth import UUID
-
         ble = self.ble
         ble.active(True)
         ble.config(gap_name=self.name, mtu=self.mtu_pref)
         ble.irq(self._irq)
-        repcue = (
-            UUID(SERVICE_UUID),
-            ((UUID(RX_UUID), _FLAG_WRITE_NO_RESPONSE), (UUID(TX_UUID), _FLAG_NOTIFY)),
+        rx, tx, battery = register_services(
+            ble, self._rx_size, self.board, self.device_id, self.firmware
         )
-        dis = (
-            UUID(DIS_UUID),
-            (
-                (UUID(0x2A29), _FLAG_READ),
-                (UUID(0x2A24), _FLAG_READ),
-                (UUID(0x2A25), _FLAG_READ),
-                (UUID(0x2A26), _FLAG_READ),
-            ),
-        )
-        battery = (UUID(BATTERY_UUID), ((UUID(BATTERY_LEVEL_UUID), _FLAG_READ | _FLAG_NOTIFY),))
-        handles = ble.gatts_register_services((repcue, dis, battery))
-        self._rx_handle, self._tx_handle = handles[0]
-        mfr, model, serial, fw = handles[1]
-        self._battery_handle = handles[2][0]
-        ble.gatts_set_buffer(self._rx_handle, self._rx_size, True)
-        ble.gatts_write(mfr, MANUFACTURER.encode())
-        ble.gatts_write(model, self.board.encode())
-        ble.gatts_write(serial, _hex(self.device_id).encode())
-        ble.gatts_write(fw, self.firmware.encode())
-        ble.gatts_write(self._battery_handle, b"\x64")
+        self._rx_handle, self._tx_handle, self._battery_handle = rx, tx, battery
         self.reload_key()
         self._adv = adv_payloads(self.name)
         self._advertise()
@@ -354,135 +302,6 @@ class BleLink:
         self._rx_pending = False
         self._advertise()
 
-    # -- records in ------------------------------------------------------------------------
-    async def _on_bytes(self, data):
-        reader = self._reader
-        pos = 0
-        n = len(data)
-        while pos < n and self.conn >= 0 and not self._closing:
-            pos = reader.push(data, pos, n)
-            if reader.bad:
-                await self._refuse(sec.ERR_MALFORMED, 0, True)
-                return
-            if reader.ready:
-                await self._on_record(reader.type, reader.BODY, reader.BODY + reader.length)
-
-    async def _on_record(self, rtype, start, end):
-        session = self.session
-        buf = self._reader.buf
-        if rtype == sec.REC_SECURE:
-            if not session.authenticated:
-                await self._fail(sec.ERR_AUTH_REQUIRED, False)
-                return
-            ok, code = session.open(buf, start, end, sec.DIR_HOST)
-            if not ok:
-                await self._fail(code, True, True)
-                return
-            await self._dispatch(buf, start + sec.CTR_LEN, end - sec.MAC_LEN)
-        elif rtype == sec.REC_PLAIN:
-            if session.authenticated:
-                await self._fail(sec.ERR_BAD_MAC, True, True)  # a MAC-stripped frame
-                return
-            await self._plain(buf, start, end)
-        elif rtype == sec.REC_CHALLENGE:
-            await self._challenge(buf, start, end)
-        elif rtype == sec.REC_PROOF:
-            if session.authenticated or session.nonce_dev is None:
-                await self._fail(sec.ERR_STATE, False)
-                return
-            if not session.prove(self._key, memoryview(buf)[start:end]):
-                self.guard.fail()
-                await self._fail(sec.ERR_BAD_PROOF, False)
-                return
-            self.guard.succeed()
-            await self._send_record(sec.REC_AUTH_OK, b"")
-        else:
-            await self._fail(sec.ERR_MALFORMED, True, True)
-
-    async def _challenge(self, buf, start, end):
-        session = self.session
-        if self._key is None:
-            await self._fail(sec.ERR_NOT_PAIRED, False)
-            return
-        left = self.guard.remaining_ms()
-        if left:
-            await self._refuse(sec.ERR_LOCKED, left, True)
-            return
-        if session.authenticated or end - start != sec.NONCE_LEN:
-            await self._fail(sec.ERR_STATE, False)
-            return
-        nonce_dev = self.urandom(sec.NONCE_LEN)
-        tag = session.challenge(self._key, memoryview(buf)[start:end], nonce_dev)
-        await self._send_record(sec.REC_CHALLENGE_RSP, nonce_dev + tag)
-
-    async def _plain(self, buf, start, end):
-        # before authentication only HELLO reaches the dispatcher; the rest is refused
-        pre = self._pre
-        pos = start
-        while pos < end and self.conn >= 0:
-            begin = pos
-            pos, result = pre.push(buf, pos, end)
-            if result == frame.FRAME and pre.type == op.OP_HELLO and not pre.flags:
-                await self._dispatch_plain(buf, begin, pos)
-            elif result == frame.FRAME or (result == frame.OVERSIZE and pre.seq >= 0):
-                out = self._auth_error(pre.type, pre.seq)
-                await self._send_record(sec.REC_PLAIN, out)
-                await self._fail(0, False)
-
-    def _auth_error(self, ftype, seq):
-        raw = self._err_raw
-        msg = "pair over USB first" if self._key is None else "authenticate first"
-        end = op.put_error(raw, frame.HEADER_LEN, op.ST_AUTH, 0, msg)
-        frame.put_header(raw, ftype & 0xFF, frame.FLAG_RESPONSE, seq)
-        n = frame.seal_into(raw, end, self._err_tx)
-        return memoryview(self._err_tx)[:n]
-
-    async def _dispatch_plain(self, buf, pos, end):
-        d = self.dispatcher
-        while pos < end and self.conn >= 0:
-            pos = d.receive(buf, pos, end)
-            d.leave = 0  # REPL and break-in mean nothing over the air
-            if d.response is not None:
-                await self._send_record(sec.REC_PLAIN, d.response)
-
-    async def _dispatch(self, buf, pos, end):
-        d = self.dispatcher
-        while pos < end and self.conn >= 0:
-            pos = d.receive(buf, pos, end)
-            d.leave = 0
-            if d.response is not None:
-                await self._send_secure(d.response)
-
-    async def _fail(self, code, fatal, counts=False):
-        """Refuse one record; count it; drop the connection when it was fatal or one too
-        many. `counts` adds it to the guard's streak (MAC failures look like an attack)."""
-        session = self.session
-        self.refused += 1
-        if counts:
-            self.guard.fail()
-        if session is not None:
-            session.failures += 1
-            if session.failures >= self.guard.per_conn:
-                fatal = True
-        if code:
-            await self._send_record(sec.REC_ERROR, sec.error_body(code, 0, b""))
-        if fatal:
-            self._drop()
-
-    async def _refuse(self, code, detail, drop):
-        self.refused += 1
-        await self._send_record(sec.REC_ERROR, sec.error_body(code, detail, b""))
-        if drop:
-            self._drop()
-
-    def _drop(self):
-        if self.conn >= 0 and not self._closing:
-            self._closing = True  # ignore the central until its disconnect IRQ
-            try:
-                self.ble.gap_disconnect(self.conn)
-            except OSError:
-                pass
-
     # -- records out -----------------------------------------------------------------------
     async def _send_record(self, rtype, body):
         n = len(body)
@@ -519,10 +338,3 @@ class BleLink:
             self.packets_out += 1
             await asyncio.sleep_ms(0)  # let cues, buttons and the stack's credits run
         return True
-
-
-def _hex(raw):
-    out = ""
-    for b in raw:
-        out += "%02x" % b
-    return out

@@ -24,10 +24,9 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from bumble import att, gatt, hci
-from bumble.core import UUID
 from bumble.device import AdvertisingType, Connection, Device
 
-from repcue.ble import proto
+from repcue.ble import gatt_table, proto
 
 if TYPE_CHECKING:
     from repcue.ble.server import BridgeServer
@@ -36,7 +35,6 @@ _log = logging.getLogger(__name__)
 
 _ATT_HEADER = 3  # opcode + handle before a notification's or write command's value
 _MAX_ATTR = 512
-_PROPS = 0x3F  # MicroPython FLAG_* bits 0-5 are the ATT characteristic properties
 
 
 @dataclass
@@ -228,61 +226,12 @@ class PeripheralBridge:
         self.values.clear()
         self.flags.clear()
         self.attributes.clear()
-        services = []
-        for suuid, chars in spec:
-            characteristics = []
-            for cuuid, flags, descs in chars:
-                descriptors = [self._descriptor(duuid, dflags) for duuid, dflags in descs]
-                characteristics.append(self._characteristic(cuuid, flags, descriptors))
-            services.append(gatt.Service(_uuid(suuid), characteristics))
+        services = gatt_table.build_services(spec, self._read, self._write)
         device.add_services(services)
         self.services = services
-        handles: list[list[list[int]]] = []
-        for (_suuid, chars), service in zip(spec, services, strict=True):
-            row = []
-            for (_cuuid, flags, descs), char in zip(chars, service.characteristics, strict=True):
-                self.attributes[char.handle] = char
-                self.flags[char.handle] = flags
-                entry = [char.handle]
-                for (_duuid, dflags), desc in zip(descs, char.descriptors, strict=True):
-                    self.attributes[desc.handle] = desc
-                    self.flags[desc.handle] = dflags
-                    entry.append(desc.handle)
-                row.append(entry)
-            handles.append(row)
+        handles = gatt_table.map_handles(spec, services, self.attributes, self.flags)
         self.registered.set()
         return handles
-
-    def _characteristic(
-        self, uuid: str, flags: int, descriptors: list[gatt.Descriptor]
-    ) -> gatt.Characteristic[Any]:
-        props = gatt.Characteristic.Properties(flags & _PROPS)
-        perms = gatt.Characteristic.Permissions(0)
-        if flags & proto.FLAG_READ:
-            perms |= gatt.Characteristic.READABLE
-        if flags & (proto.FLAG_WRITE | proto.FLAG_WRITE_NO_RESPONSE):
-            perms |= gatt.Characteristic.WRITEABLE
-        char: gatt.Characteristic[Any] = gatt.Characteristic(
-            _uuid(uuid), props, perms, None, descriptors=descriptors
-        )
-        char.value = gatt.CharacteristicValue(
-            read=lambda connection: self._read(char, flags),
-            write=lambda connection, value: self._write(connection, char, flags, value),
-        )
-        return char
-
-    def _descriptor(self, uuid: str, flags: int) -> gatt.Descriptor:
-        perms = gatt.Descriptor.Permissions(0)
-        if flags & proto.FLAG_READ:
-            perms |= gatt.Descriptor.READABLE
-        if flags & (proto.FLAG_WRITE | proto.FLAG_WRITE_NO_RESPONSE):
-            perms |= gatt.Descriptor.WRITEABLE
-        desc = gatt.Descriptor(_uuid(uuid), perms)
-        desc.value = gatt.CharacteristicValue(
-            read=lambda connection: self._read(desc, flags),
-            write=lambda connection, value: self._write(connection, desc, flags, value),
-        )
-        return desc
 
     def _read(self, attribute: gatt.Characteristic[Any] | gatt.Descriptor, flags: int) -> bytes:
         if not flags & proto.FLAG_READ:
@@ -392,11 +341,3 @@ class PeripheralBridge:
             else:
                 await device.notify_subscriber(connection, attribute, value)
         self._send(proto.E_CREDIT, struct.pack("<HH", conn, 1))
-
-
-def _uuid(text: str) -> UUID:
-    """The stand-in writes 16/32-bit UUIDs as 0x180a, 128-bit ones with dashes."""
-    if text.startswith("0x"):
-        value = int(text, 16)
-        return UUID.from_16_bits(value) if value <= 0xFFFF else UUID.from_32_bits(value)
-    return UUID(text)

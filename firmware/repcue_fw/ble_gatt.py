@@ -1,0 +1,98 @@
+# The BLE link's face on the air: our GATT service (RX, TX), Device Information and
+# Battery, registered with the stack, and the advertising payloads (ble_link.py serves
+# the protocol over them and re-exports these names).
+#
+#   service  7a1c0001-2f6d-4b8e-a3c5-726570637565
+#     RX     7a1c0002-...  write without response: host -> device record bytes
+#     TX     7a1c0003-...  notify: device -> host record bytes
+#   plus Device Information (0x180A: manufacturer, model = board, serial = device id,
+#   firmware revision) and Battery (0x180F, level: read + notify).
+try:
+    from micropython import const
+except ImportError:  # CPython on the host
+
+    def const(x):
+        return x
+
+
+SERVICE_UUID = "7a1c0001-2f6d-4b8e-a3c5-726570637565"
+RX_UUID = "7a1c0002-2f6d-4b8e-a3c5-726570637565"
+TX_UUID = "7a1c0003-2f6d-4b8e-a3c5-726570637565"
+DIS_UUID = const(0x180A)
+BATTERY_UUID = const(0x180F)
+BATTERY_LEVEL_UUID = const(0x2A19)
+MANUFACTURER = "repcue"
+
+_FLAG_READ = const(0x0002)
+_FLAG_WRITE_NO_RESPONSE = const(0x0004)
+_FLAG_NOTIFY = const(0x0010)
+
+
+def uuid_le(text):
+    """A 128-bit UUID string as the little-endian bytes advertising data carries."""
+    raw = bytes.fromhex(text.replace("-", ""))
+    return bytes(reversed(raw))
+
+
+def adv_payloads(name, service_uuid=SERVICE_UUID):
+    """(advertising data, scan response): flags + our service UUID + the name, <= 31 bytes
+    each. A name too long for the first goes whole into the second (and shortened into
+    the first)."""
+    adv = bytearray(b"\x02\x01\x06")  # LE general discoverable, no BR/EDR
+    adv += bytes((17, 0x07)) + uuid_le(service_uuid)
+    nb = name.encode()
+    room = 31 - len(adv) - 2
+    if len(nb) <= room:
+        adv += bytes((len(nb) + 1, 0x09)) + nb
+        return bytes(adv), b""
+    adv += bytes((room + 1, 0x08)) + nb[:room]
+    nb = nb[:29]
+    return bytes(adv), bytes((len(nb) + 1, 0x09)) + nb
+
+
+def available():
+    """True when this port has a `bluetooth` module (the unix port needs the stand-in)."""
+    try:
+        import bluetooth  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def register_services(ble, rx_size, board, device_id, firmware):
+    """Register the three services on an active `ble`, fill their values; give back the
+    (RX, TX, battery level) value handles. RX is an append buffer of rx_size bytes."""
+    from bluetooth import UUID
+
+    repcue = (
+        UUID(SERVICE_UUID),
+        ((UUID(RX_UUID), _FLAG_WRITE_NO_RESPONSE), (UUID(TX_UUID), _FLAG_NOTIFY)),
+    )
+    dis = (
+        UUID(DIS_UUID),
+        (
+            (UUID(0x2A29), _FLAG_READ),
+            (UUID(0x2A24), _FLAG_READ),
+            (UUID(0x2A25), _FLAG_READ),
+            (UUID(0x2A26), _FLAG_READ),
+        ),
+    )
+    battery = (UUID(BATTERY_UUID), ((UUID(BATTERY_LEVEL_UUID), _FLAG_READ | _FLAG_NOTIFY),))
+    handles = ble.gatts_register_services((repcue, dis, battery))
+    rx_handle, tx_handle = handles[0]
+    mfr, model, serial, fw = handles[1]
+    battery_handle = handles[2][0]
+    ble.gatts_set_buffer(rx_handle, rx_size, True)
+    ble.gatts_write(mfr, MANUFACTURER.encode())
+    ble.gatts_write(model, board.encode())
+    ble.gatts_write(serial, _hex(device_id).encode())
+    ble.gatts_write(fw, firmware.encode())
+    ble.gatts_write(battery_handle, b"\x64")
+    return rx_handle, tx_handle, battery_handle
+
+
+def _hex(raw):
+    out = ""
+    for b in raw:
+        out += "%02x" % b
+    return out
