@@ -1,14 +1,16 @@
 """Power-cut bench: 200+ power losses at random flash writes while the journal records
-sessions, installs programs and reclaims synced sessions, in the real MicroPython VM.
+sessions, installs programs, acknowledges synced sessions (its ack log) and reclaims them,
+in the real MicroPython VM.
 
 Each trial boots the journal on a simulated NOR flash image (boards/sim_flash.py) armed to
 lose power at a random program/erase (torn or clean), runs the workload until the power
 goes, then reboots and checks: the flash mounts and the journal opens (else a boot
 failure), every session that was completed before the cut is still there byte for byte
 (unless the host had acknowledged it, which allows reclaiming it), the session being
-recorded came back complete (power_lost) with every step whose append had returned, and the
-installed program is the old one or the new one. The image carries over between trials.
-Some reboots are armed too, so cuts also land in the boot-time recovery.
+recorded came back complete (power_lost) with every step whose append had returned, the
+installed program is the old one or the new one, and the acked set is old-or-new (every ack
+that returned holds, no session is acked that was never sent). The image carries over
+between trials. Some reboots are armed too, so cuts also land in the boot-time recovery.
 
 Prints the figures with their targets; the last line is one JSON object, also written to
 bench/results/power_cut.json.
@@ -62,7 +64,7 @@ stats = {}
 for key in ("cuts", "torn_cuts", "recovery_cuts", "boot_failures", "sessions_lost",
             "steps_lost", "program_mixups", "unexpected_errors", "sessions_completed",
             "sessions_recovered", "sessions_reclaimed", "steps_written", "installs",
-            "journal_full", "flash_ops"):
+            "journal_full", "flash_ops", "acks", "ack_cuts", "acks_wrong"):
     stats[key] = 0
 problems = []
 
@@ -81,6 +83,9 @@ PROGRAMS = [program(2), program(6), program(40),
 # What the host side knows.
 done = {}           # session id -> (size, crc32) of a completed session
 acked = set()       # ids whose ack may have reached the flash
+ack_done = set()    # ids whose ack returned: acked after any later cut (until reclaimed)
+acking = False      # j.ack in flight
+cur = None          # the flash of the workload, to aim a cut at an ack or a start
 installed = None    # bytes of the last install that returned
 candidate = None    # bytes of an install in flight
 open_sid = 0        # session being recorded, 0 when none
@@ -138,15 +143,27 @@ def as_tuple(d):
 
 
 def sync(j, ids):
+    global acking
     for i in ids:
         acked.add(i)
     if ids:
+        if cur is not None and rng.below(3) == 0:
+            # aim a cut into the ack-log append (an ack is only a few flash ops)
+            cur.cut_at = cur.ops + 1 + rng.below(6)
+        acking = True
         j.ack(ids)
+        acking = False
+        stats["acks"] += 1
+        for i in ids:
+            ack_done.add(i)
 
 
 def record(j):
     global open_sid, durable, inflight, beginning
     beginning = True
+    if cur is not None and rng.below(8) == 0:
+        # aim a cut at the start: reclaiming acked sessions and compacting the ack log
+        cur.cut_at = cur.ops + 1 + rng.below(16)
     try:
         sid = j.begin_session(PID, rng.below(2) * 1700000000, rng.below(1 << 30))
     except JournalFull:
@@ -184,7 +201,7 @@ def workload(j):
     global installed, candidate
     while True:
         action = rng.below(10)
-        if action < 1 and not host_away:
+        if action < 2 and not host_away:
             # the host syncs some of the sessions (not the newest two): so the flash
             # fills up with acked and unsynced sessions mixed, and runs full now and then
             ids = sorted(done)
@@ -236,6 +253,7 @@ def verify(j):
     for sid in sorted(done):
         if sid not in listed:
             del done[sid]
+            ack_done.discard(sid)
             if sid in acked:
                 acked.discard(sid)
                 stats["sessions_reclaimed"] += 1
@@ -246,6 +264,15 @@ def verify(j):
         if (size, crc) != done[sid]:
             problem("sessions_lost", "completed session %d changed" % sid)
             done[sid] = (size, crc)
+    for sid in sorted(listed):
+        # the acked set is old-or-new: every ack that returned, none never sent
+        if j.acked(sid):
+            if sid not in acked:
+                problem("acks_wrong", "session %d acked but never acknowledged" % sid)
+        elif sid in ack_done:
+            problem("acks_wrong", "session %d lost its ack" % sid)
+        elif sid in acked:
+            acked.discard(sid)  # its ack was cut off: it must not be reclaimed now
     newest = max(listed) if listed else 0
     for sid in sorted(listed):
         if sid not in done:
@@ -270,6 +297,7 @@ def new_image():
         pass
     done.clear()
     acked.clear()
+    ack_done.clear()
     installed = None
 
 
@@ -284,15 +312,19 @@ for trial in range(CUTS):
     j = None
     try:
         j = boot(bdev)
+        cur = bdev
         workload(j)
     except Exception as e:
         if not bdev.cut:
             problem("unexpected_errors", "error without a power cut: %r" % (e,))
+    cur = None
     beginning_at_cut = beginning
     beginning = False
     if bdev.cut:
         stats["cuts"] += 1
+        stats["ack_cuts"] += 1 if acking else 0
         stats["torn_cuts"] += 1 if torn else 0
+    acking = False
     shutdown(bdev, j)
     j = None
     gc.collect()
@@ -389,16 +421,19 @@ def main() -> None:
     print(f"power cuts:            {totals['cuts']:6d}   (target >= 200)")
     print(f"  torn writes/erases:  {totals['torn_cuts']:6d}")
     print(f"  during boot recovery:{totals['recovery_cuts']:6d}")
+    print(f"  during an ack:       {totals['ack_cuts']:6d}")
     print(f"sessions_lost:         {totals['sessions_lost']:6d}   (target 0)")
     print(f"boot_failures:         {totals['boot_failures']:6d}   (target 0)")
     print(f"steps_lost:            {totals['steps_lost']:6d}   (target 0)")
     print(f"program_mixups:        {totals['program_mixups']:6d}   (target 0)")
+    print(f"acks_wrong:            {totals['acks_wrong']:6d}   (target 0)")
     print(f"unexpected_errors:     {totals['unexpected_errors']:6d}   (target 0)")
     print(f"sessions completed:    {totals['sessions_completed']:6d}")
     print(f"sessions recovered:    {totals['sessions_recovered']:6d}   (closed as power_lost)")
     print(f"sessions reclaimed:    {totals['sessions_reclaimed']:6d}   (acked, space reused)")
     print(f"steps written:         {totals['steps_written']:6d}")
     print(f"programs installed:    {totals['installs']:6d}")
+    print(f"acks (requests):       {totals['acks']:6d}")
     print(f"starts refused (full): {totals['journal_full']:6d}   (flash full of unsynced sessions)")
     print(f"flash program/erase:   {totals['flash_ops']:6d}")
     print(f"elapsed:               {elapsed_s:6.1f} s")
@@ -411,8 +446,11 @@ def main() -> None:
         "steps_lost": totals["steps_lost"],
         "program_mixups": totals["program_mixups"],
         "unexpected_errors": totals["unexpected_errors"],
+        "acks_wrong": totals["acks_wrong"],
         "torn_cuts": totals["torn_cuts"],
         "recovery_cuts": totals["recovery_cuts"],
+        "ack_cuts": totals["ack_cuts"],
+        "acks": totals["acks"],
         "sessions_completed": totals["sessions_completed"],
         "sessions_recovered": totals["sessions_recovered"],
         "sessions_reclaimed": totals["sessions_reclaimed"],

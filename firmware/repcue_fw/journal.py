@@ -6,12 +6,19 @@
 #   journal_boot      recovery at boot (closing what a power cut left open), the id counter
 #   journal_record    recording: begin_session / append_step / end_session
 #   journal_space     free space, reclaiming acknowledged sessions
-#   journal_sessions  the link's view: list, read and acknowledge sessions
+#   journal_sessions  the link's view: list and read sessions
+#   journal_acks      the ack log: which sessions the host has acknowledged
 # Record bytes: wire/records_core.py.
 import binascii
 import os
 
-from repcue_fw import journal_boot, journal_record, journal_sessions, journal_space
+from repcue_fw import (
+    journal_acks,
+    journal_boot,
+    journal_record,
+    journal_sessions,
+    journal_space,
+)
 from repcue_fw.journal_files import (  # noqa: F401  (re-exported: the journal's one import)
     ENOSPC,
     ERR_BAD_PROGRAM,
@@ -56,6 +63,7 @@ class Journal:
         self.block_size = os.statvfs(root)[0]
         self.reserve_bytes = reserve_bytes or 4 * self.block_size
         self._next = 1  # the next session id (journal_boot sets it)
+        self._acked = set()  # ids of complete sessions the host acknowledged (journal_acks)
         self.recovered = journal_boot.recover(self)
 
     # recording: the engine's recorder interface
@@ -68,10 +76,10 @@ class Journal:
 
     # sessions for the link
     list_sessions = journal_sessions.list_sessions
-    acked = journal_sessions.acked
+    acked = journal_acks.acked
     read_session_into = journal_sessions.read_session_into
     read_session = journal_sessions.read_session
-    ack = journal_sessions.ack
+    ack = journal_acks.ack
 
     @property
     def session_open(self):

@@ -1,12 +1,12 @@
 # The journal's recovery: the session-id counter, and closing what a power cut left open.
 #
 # At boot (recover): an install cut short is dropped (the old program stays), temp copies of
-# a cut-short repair are removed, the next id is the larger of the seq file's and the
-# highest id on flash plus one (ids are never reused), and every session still open (s/N.o)
-# is closed: its valid prefix of records is kept (a torn tail is cut off by copying the
-# prefix aside and renaming it back), a power_lost end record is appended if it has none,
-# and it is renamed complete. scan() and truncate() also serve the recorder when it reopens
-# a session after a failed write.
+# a cut-short repair are removed, the ack log is read (journal_acks), the next id is the
+# larger of the seq file's and the highest id on flash or in the ack log plus one (ids are
+# never reused), and every session still open (s/N.o) is closed: its valid prefix of
+# records is kept (a torn tail is cut off by copying the prefix aside and renaming it back),
+# a power_lost end record is appended if it has none, and it is renamed complete. scan()
+# and truncate() also serve the recorder when it reopens a session after a failed write.
 try:
     from micropython import const
 except ImportError:  # CPython
@@ -17,7 +17,9 @@ except ImportError:  # CPython
 
 import os
 
+from repcue_fw import journal_acks
 from repcue_fw.journal_files import (
+    S_ACKED,
     S_DONE,
     S_OPEN,
     S_TEMP,
@@ -66,12 +68,21 @@ def recover(j):
     j._seqbuf = bytearray(_SEQ_LEN)
     remove(j.root + "/prog.new")  # an install cut short: the old program stays
     top = 0
+    present = set()  # complete sessions: the ack log counts only these
     for entry in os.ilistdir(j._dir):
-        sid = parse_name(entry[0])[0]
+        sid, state = parse_name(entry[0])
         if sid > top:
             top = sid
+        if state == S_DONE:
+            present.add(sid)
+        elif state == S_ACKED:
+            present.add(sid)
+            j._acked.add(sid)  # acked by rename (older firmware)
     for sid in ids(j, S_TEMP):  # a repair cut short: the open file is still whole
         remove(path(j, sid, S_TEMP))
+    logged = journal_acks.load(j, present)
+    if top < logged:
+        top = logged  # ids are never reused: a stale id in the log never acks a new session
     j._next = read_seq(j)
     if j._next <= top:
         j._next = top + 1

@@ -4,11 +4,13 @@
 #   prog        the installed program (written to prog.new, then renamed over prog)
 #   seq         the next session id (u32 + CRC-16), so ids are never reused after a reclaim
 #   s/N.o       session N being recorded (or cut off by a power loss: closed at boot)
-#   s/N         session N complete, not yet acknowledged by the host
-#   s/N.a       session N complete and acknowledged: the only kind ever reclaimed
+#   acks        the ack log: ids of complete sessions the host acknowledged (journal_acks);
+#               only those are ever reclaimed
+#   s/N         session N complete (acknowledged if its id is in acks)
+#   s/N.a       session N complete and acknowledged by rename (older firmware; still read)
 #   s/N.r       a copy being made while repairing session N (removed at boot)
-# A session's state is its name, changed by littlefs's atomic rename: the acked set costs
-# no bytes of its own and cannot be torn.
+# Recording and repair change a session's state by littlefs's atomic rename; acknowledging
+# is one append to acks per request, not a rename per session.
 try:
     from micropython import const
 except ImportError:  # CPython

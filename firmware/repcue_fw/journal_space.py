@@ -1,10 +1,11 @@
 # The journal's space: free bytes, and reclaiming acknowledged sessions (oldest first) when
 # a new session or program needs room. Unsynced sessions are never dropped: with nothing
-# acknowledged left to reclaim, JournalFull says to sync first.
+# acknowledged left to reclaim, JournalFull says to sync first. The ack log is compacted
+# after a reclaim (journal_acks).
 import os
 
-from repcue_fw import journal_sessions
-from repcue_fw.journal_files import S_ACKED, S_DONE, JournalFull, ids, path
+from repcue_fw import journal_acks, journal_sessions
+from repcue_fw.journal_files import S_ACKED, S_DONE, JournalFull, parse_name, path
 
 
 def free_bytes(j):
@@ -16,15 +17,30 @@ def make_room(j, need_bytes):
     """Reclaim acknowledged sessions, oldest first, until need_bytes are free."""
     if free_bytes(j) >= need_bytes:
         return
-    acked = ids(j, S_ACKED)
-    acked.sort()
-    for sid in acked:
-        if j._reader_id == sid:
-            journal_sessions.forget_reader(j)
-        os.remove(path(j, sid, S_ACKED))
-        if free_bytes(j) >= need_bytes:
-            return
-    unsynced = len(ids(j, S_DONE))
+    acked = j._acked
+    found = []  # (id, state) of the acked sessions on flash
+    unsynced = 0
+    for entry in os.ilistdir(j._dir):
+        sid, state = parse_name(entry[0])
+        if state == S_ACKED or (state == S_DONE and sid in acked):
+            found.append((sid, state))
+        elif state == S_DONE:
+            unsynced += 1
+    found.sort()
+    logged = False  # a session of the ack log was removed: compact it
+    try:
+        for sid, state in found:
+            if j._reader_id == sid:
+                journal_sessions.forget_reader(j)
+            os.remove(path(j, sid, state))
+            acked.discard(sid)
+            if state == S_DONE:
+                logged = True
+            if free_bytes(j) >= need_bytes:
+                return
+    finally:
+        if logged:
+            journal_acks.compact(j)
     raise JournalFull(
         "flash full: " + str(unsynced) + " sessions are not synced yet; sync to free space"
     )

@@ -90,6 +90,11 @@ def _status(exc):
     return op.StatusError(op.ST_INTERNAL, name + ": " + str(exc), 0)
 
 
+def _next_entry(listing, after_id):
+    found = listing(after_id, 1)
+    return found[0] if found else None
+
+
 class Dispatcher:
     """Decodes requests, calls the services, encodes responses; all buffers made once."""
 
@@ -329,14 +334,10 @@ class Dispatcher:
         raw = self.raw
         p = _BODY + 1
         stop = _BODY + 1 + room
-        # List once per frame (a directory scan per session made the device slower than a
-        # 115200 baud line): every session that could start in this frame, plus one more so
-        # the "more" flag is right. Entries are (id, size, complete), ids >= session_id.
-        entries = listing(
-            session_id - 1 if session_id else 0, (stop - p) // op.SEGMENT_HEADER_LEN + 1
-        )
-        k = 0
-        entry = entries[0] if entries else None
+        # One session at a time, each listed as it is reached: the journal probes the next
+        # id (an open it keeps for the read that follows), so a frame costs what it carries,
+        # not a scan of every session on flash. Entries are (id, size, complete).
+        entry = _next_entry(listing, session_id - 1 if session_id else 0)
         if entry is not None and entry[0] != session_id:
             offset = 0  # that one is gone (acknowledged): start the next from its beginning
         while entry is not None and stop - p > op.SEGMENT_HEADER_LEN:
@@ -355,8 +356,7 @@ class Dispatcher:
             offset += n
             if offset < size and n == want:
                 break  # the frame is full mid-session
-            k += 1
-            entry = entries[k] if k < len(entries) else None
+            entry = _next_entry(listing, sid)  # also tells whether there is more
             offset = 0
         raw[_BODY] = 1 if entry is not None else 0
         return p

@@ -154,6 +154,17 @@ try:
         out["prog"] = binascii.hexlify(f.read()).decode()
 except OSError:
     pass
+from repcue_fw.wire import records_core as rc
+out["acks"] = []
+try:
+    with open("/flash/acks", "rb") as f:
+        log = f.read()
+    for i in range(0, len(log) - 5, 6):
+        if rc.crc16(log, i, i + 4) != log[i + 4] | (log[i + 5] << 8):
+            break
+        out["acks"].append(int.from_bytes(log[i:i + 4], "little"))
+except OSError:
+    pass
 print(json.dumps(out))
 """
 
@@ -175,5 +186,8 @@ def read_flash(image: Path) -> FlashState:
         stem, dot, tail = name.partition(".")
         if stem.isdigit() and dot + tail in states:
             states[dot + tail][int(stem)] = int(size)
+    for sid in raw["acks"]:  # the ack log: acked sessions keep the name s/N
+        if sid in states[""]:
+            states[".a"][sid] = states[""].pop(sid)
     prog = raw["prog"]
     return FlashState(states[""], states[".a"], states[".o"], bytes.fromhex(prog) if prog else None)

@@ -270,6 +270,32 @@ def test_ids_are_never_reused_after_every_session_is_reclaimed(tmp_path: Path) -
     assert after == before[-1] + 1
 
 
+def test_listing_steps_over_short_and_long_gaps_of_reclaimed_ids(tmp_path: Path) -> None:
+    # Sessions are listed by probing the ids after the cursor; past a run of missing ids
+    # (more than journal_sessions._MAX_GAP) the journal falls back to a directory scan.
+    (ids, whole, after1, paged, after_gap, open_one), *_ = mpy(
+        tmp_path,
+        "from repcue_fw import journal_space\n"
+        "bdev, j = boot(blocks=64)\n"
+        "ids = [record(j, STEPS[:1]) for _ in range(20)]\n"
+        "j.ack(ids[1:4] + ids[5:17])\n"
+        "try:\n"
+        "    journal_space.make_room(j, j.free_bytes() + 64 * 4096)\n"  # reclaims every acked one
+        "except JournalFull:\n"
+        "    pass\n"
+        "sid = j.begin_session(1, 0, 0)\n"
+        "ls = lambda *a: [[e[0], e[2]] for e in j.list_sessions(*a)]\n"
+        "emit([ids, ls(), ls(1), ls(1, 2), ls(6, 2), ls(ids[-1])])\n",
+    )
+    kept = [ids[0], ids[4], *ids[17:]]
+    new_id = ids[-1] + 1
+    assert [sid for sid, _ in whole] == [*kept, new_id]
+    assert after1 == [[sid, True] for sid in kept[1:]] + [[new_id, False]]
+    assert paged == [[ids[4], True], [ids[17], True]]  # a gap of 3, then one of 12
+    assert after_gap == [[ids[17], True], [ids[18], True]]
+    assert open_one == [[new_id, False]]  # the session being recorded: incomplete
+
+
 def test_ack_skips_the_open_session_and_survives_a_remount(tmp_path: Path) -> None:
     (n, acked), *_ = mpy(
         tmp_path,
@@ -429,3 +455,98 @@ def test_a_long_session_records_in_a_small_heap_without_growing(tmp_path: Path) 
     assert grown <= 256  # bytes still held after 1500 appends (no per-step growth)
     assert size == listed
     assert 1500 * 9 <= size <= 1500 * 14 + 40
+
+
+def test_one_ack_of_many_ids_is_one_small_write(tmp_path: Path) -> None:
+    (ops_ack, ops_repeat, n, again, log_size, acked), *_ = mpy(
+        tmp_path,
+        "bdev, j = boot(blocks=48)\n"
+        "ids = [record(j, STEPS[:1]) for _ in range(40)]\n"
+        "ops = bdev.ops\n"
+        "n = j.ack(ids)\n"
+        "ops_ack = bdev.ops - ops\n"
+        "ops = bdev.ops\n"
+        "again = j.ack(ids)\n"
+        "ops_repeat = bdev.ops - ops\n"
+        "size = os.stat('/flash/rc/acks')[6]\n"
+        "down(bdev, j)\n"
+        "bdev, j = boot(blocks=48)\n"
+        "emit([ops_ack, ops_repeat, n, again, size, [j.acked(s) for s in ids]])\n",
+    )
+    assert n == 40 and again == 0
+    assert ops_repeat == 0  # repeats cost no flash writes
+    assert ops_ack <= 8  # one commit for all 40 ids (a rename each: 40 commits or more)
+    assert log_size == 40 * 6
+    assert all(acked)
+
+
+def test_a_torn_ack_log_tail_is_dropped_and_rewritten(tmp_path: Path) -> None:
+    (before, after, later, size), *_ = mpy(
+        tmp_path,
+        "bdev, j = boot()\n"
+        "a = record(j, STEPS[:1]); b = record(j, STEPS[:1]); c = record(j, STEPS[:1])\n"
+        "j.ack([a])\n"
+        "down(bdev, j)\n"
+        "bdev = sim_flash.SimFlash(IMG, 4096, 32)\n"
+        "sim_flash.mount(bdev, '/flash')\n"
+        "with open('/flash/rc/acks', 'ab') as f:\n"
+        "    f.write(bytes([b, 0, 0, 0, 0x12]))\n"  # a torn record: no whole CRC
+        "vfs.umount('/flash'); bdev.close()\n"
+        "bdev, j = boot()\n"
+        "before = [j.acked(s) for s in (a, b, c)]\n"
+        "j.ack([c])\n"
+        "down(bdev, j)\n"
+        "bdev, j = boot()\n"
+        "emit([before, [j.acked(s) for s in (a, b, c)], record(j, STEPS[:1]),\n"
+        "      os.stat('/flash/rc/acks')[6]])\n",
+    )
+    assert before == [True, False, False]
+    assert after == [True, False, True]  # appended after the rewritten log: still read
+    assert later == 4
+    assert size == 12
+
+
+def test_reclaim_compacts_the_ack_log_and_reads_acks_by_rename(tmp_path: Path) -> None:
+    (legacy, reclaimed, size, listing), *_ = mpy(
+        tmp_path,
+        "bdev, j = boot(blocks=16)\n"
+        "ids = [record(j, STEPS) for _ in range(3)]\n"
+        "os.rename('/flash/rc/s/%d' % ids[0], '/flash/rc/s/%d.a' % ids[0])\n"  # older firmware
+        "down(bdev, j)\n"
+        "bdev, j = boot(blocks=16)\n"
+        "legacy = [j.acked(s) for s in ids]\n"
+        "j.ack(ids[1:2])\n"
+        "j.reserve_bytes = j.free_bytes() + 3 * 4096 * 4\n"  # more than can be freed
+        "try:\n"
+        "    j.begin_session(1, 0, 0)\n"
+        "except JournalFull:\n"
+        "    pass\n"
+        "try:\n"
+        "    size = os.stat('/flash/rc/acks')[6]\n"
+        "except OSError:\n"
+        "    size = -1\n"
+        "emit([legacy, [j.acked(s) for s in ids], size, [e[0] for e in j.list_sessions()]])\n",
+    )
+    assert legacy == [True, False, False]
+    assert reclaimed == [False, False, False]
+    assert size == -1  # nothing acked is left: the log is gone
+    assert listing == [3]  # the unacked session stays
+
+
+def test_a_stale_id_in_the_ack_log_never_acks_a_new_session(tmp_path: Path) -> None:
+    (new_id, acked), *_ = mpy(
+        tmp_path,
+        "bdev, j = boot()\n"
+        "a = record(j, STEPS[:1]); b = record(j, STEPS[:1])\n"
+        "j.ack([a, b])\n"
+        "down(bdev, j)\n"
+        "bdev = sim_flash.SimFlash(IMG, 4096, 32)\n"
+        "sim_flash.mount(bdev, '/flash')\n"
+        "os.remove('/flash/rc/s/%d' % a); os.remove('/flash/rc/s/%d' % b)\n"  # reclaimed,
+        "os.remove('/flash/rc/seq')\n"  # the log not yet compacted, and the counter lost
+        "vfs.umount('/flash'); bdev.close()\n"
+        "bdev, j = boot()\n"
+        "sid = record(j, STEPS[:1])\n"
+        "emit([sid, j.acked(sid)])\n",
+    )
+    assert new_id == 3 and acked is False
