@@ -116,9 +116,9 @@ def counting(dev: DeviceClient) -> list[int]:
     count = [0]
     request = dev.channel.request
 
-    async def counted(opcode: int, payload: bytes = b"") -> bytes:
+    async def counted(opcode: int, payload: bytes = b"", *, pipelined: bool = False) -> bytes:
         count[0] += 1
-        return await request(opcode, payload)
+        return await request(opcode, payload, pipelined=pipelined)
 
     dev.channel.request = counted  # type: ignore[method-assign]
     return count

@@ -220,9 +220,11 @@ class _Run:
             batch, self.to_ack = self.to_ack, []
             await self.client.ack_sessions(batch)
             self.acked.extend(batch)
-            self.store.mark_acked(self.device_id, batch)
+            await asyncio.to_thread(self.store.mark_acked, self.device_id, batch)
         if self.cursor_candidate > self.cursor_saved:
-            self.store.set_sync_cursor(self.device_id, self.cursor_candidate)
+            await asyncio.to_thread(
+                self.store.set_sync_cursor, self.device_id, self.cursor_candidate
+            )
             self.cursor_saved = self.cursor_candidate
 
     async def handle(self, entry: SessionEntryLike, raw: bytes | None = None) -> None:
@@ -268,7 +270,8 @@ class _Run:
             except ProtocolError as err:
                 self.leave_behind(SyncFailure(sid, str(err)), sid)
                 return
-            row_id = self.store.add_session(self.device_id, session, raw)  # commits
+            # Commits (an fsync) off the event loop, so the link keeps reading meanwhile.
+            row_id = await asyncio.to_thread(self.store.add_session, self.device_id, session, raw)
             if row_id is None:  # a concurrent sync stored it first
                 self.already.append(sid)
             else:

@@ -42,12 +42,12 @@ def cut_at(dev: DeviceClient, boundary: int, *, after_answer: bool) -> list[int]
     seen = [0]
     request: Request = dev.channel.request
 
-    async def cutting(opcode: int, payload: bytes = b"") -> bytes:
+    async def cutting(opcode: int, payload: bytes = b"", *, pipelined: bool = False) -> bytes:
         seen[0] += 1
         number = seen[0]  # requests overlap (a read ahead waits while an ACK goes out)
         if number == boundary and not after_answer:
             raise DisconnectedError(f"link cut before request {boundary}")
-        body = await request(opcode, payload)
+        body = await request(opcode, payload, pipelined=pipelined)
         if number == boundary:
             raise DisconnectedError(f"link cut after the answer to request {boundary}")
         return body

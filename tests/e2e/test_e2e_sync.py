@@ -22,9 +22,9 @@ def opcodes_sent(dev: DeviceClient) -> list[int]:
     sent: list[int] = []
     request = dev.channel.request
 
-    async def logged(opcode: int, payload: bytes = b"") -> bytes:
+    async def logged(opcode: int, payload: bytes = b"", *, pipelined: bool = False) -> bytes:
         sent.append(opcode)
-        return await request(opcode, payload)
+        return await request(opcode, payload, pipelined=pipelined)
 
     dev.channel.request = logged  # type: ignore[method-assign]
     return sent

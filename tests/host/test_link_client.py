@@ -243,6 +243,60 @@ async def test_resends_after_a_lost_request_and_drops_stale_answers() -> None:
         fake.close()
 
 
+class HoldFirst:
+    """A fake device that keeps its answer to the first request after HELLO until another
+    frame arrives: a client that overlaps requests gets both answers at once; one that
+    does not must time out and resend before its next request can go."""
+
+    def __init__(self) -> None:
+        self.seqs: list[int] = []  # request seqs in the order they arrived
+        self.held = b""
+
+    def __call__(self, fr: wf.Frame) -> bytes:
+        if fr.type == op.OP_HELLO:
+            return wf.encode(fr.type, 1, fr.seq, hello_body())
+        self.seqs.append(fr.seq)
+        body = {op.OP_READ_SESSION: b"\x00abc", op.OP_SET_TIME: b"\x00\x00\x00\x00\x00"}
+        answer = wf.encode(fr.type, 1, fr.seq, body.get(fr.type, b"\x00"))
+        if len(self.seqs) == 1:
+            self.held = answer
+            return b""
+        out, self.held = self.held + answer, b""
+        return out
+
+
+class OneAtATime(SerialTransport):
+    pipeline_depth = 1  # as over BLE
+
+
+@pytest.mark.parametrize(
+    ("transport", "second_pipelined", "overlap"),
+    [(SerialTransport, True, True), (SerialTransport, False, False), (OneAtATime, True, False)],
+    ids=["read+ack-overlap", "plain-request-waits", "depth-1-transport"],
+)
+async def test_only_pipelined_requests_overlap_where_the_transport_allows(
+    transport: type[SerialTransport], second_pipelined: bool, overlap: bool
+) -> None:
+    device = HoldFirst()
+    fake = FakeDevice(device)
+    try:
+        async with DeviceClient(transport(fake.path), timeout_s=0.3) as dev:
+            await dev.hello()
+            read = anext(dev.read_session(4, size_bytes=3))
+            second = dev.ack_sessions([4]) if second_pipelined else dev.set_time(5)
+            data, _ = await asyncio.gather(read, second)
+        assert data == b"abc"
+        first = device.seqs[0]
+        if overlap:  # both out before the first answer: nothing timed out
+            assert device.seqs == [first, first + 1]
+            assert dev.channel.resends == 0 and dev.channel.most_in_flight == 2
+        else:  # the second went only after the first was resent and answered
+            assert device.seqs == [first, first, first + 1]
+            assert dev.channel.resends == 1 and dev.channel.most_in_flight == 1
+    finally:
+        fake.close()
+
+
 @pytest.mark.parametrize("max_frame", [160, 500, 4096])
 async def test_read_sessions_yields_whole_sessions(device: MpyDevice, max_frame: int) -> None:
     async with DeviceClient(SerialTransport(device.serial_path), max_frame=max_frame) as dev:

@@ -4,6 +4,13 @@ Each request carries a fresh sequence number and is resent unchanged on timeout 
 device answers a repeat from its cache, so nothing runs twice). Answers with another
 sequence number are stale and dropped. Every wait races the link's end, so a dropped
 cable raises DisconnectedError instead of hanging.
+
+Pipelining: over a transport whose `pipeline_depth` is 2 (a byte stream such as serial,
+where a second request simply waits in the device's input), a request marked `pipelined`
+may go out while another pipelined one awaits its answer: the device answers in order, so
+an ACK travels while a READ_SESSIONS answer streams back and the line does not idle. Only
+requests that are harmless to run twice may be pipelined: the device caches one answer,
+so the resend of the older of two overlapping requests runs it again.
 """
 
 from __future__ import annotations
@@ -53,8 +60,11 @@ class Channel:
         self.frame_limit: int = wf.MIN_FRAME  # raised by the client after HELLO
         self._decoder = wf.Decoder(max_frame, detect_break=False)
         self._seq = 0
-        self._lock = asyncio.Lock()
-        self._pending: tuple[int, asyncio.Future[wf.Frame]] | None = None
+        self.pipeline_depth = max(1, int(getattr(transport, "pipeline_depth", 1)))
+        self._admission = asyncio.Condition()
+        self._in_flight = 0
+        self._shared = False  # what is in flight is all pipelined
+        self._pending: dict[int, asyncio.Future[wf.Frame]] = {}
         self.events: asyncio.Queue[msg.DeviceEvent] = asyncio.Queue(event_queue)
         self._disconnected = asyncio.Event()
         self._cause: BaseException | None = None
@@ -65,6 +75,7 @@ class Channel:
         # statistics
         self.resends = 0
         self.stale_responses = 0
+        self.most_in_flight = 0
         self.events_lost = 0
 
     async def open(self) -> None:
@@ -96,8 +107,9 @@ class Channel:
         except Exception as err:  # the transport's end, whatever form it takes
             self._cause = err
             self._disconnected.set()
-            if self._pending is not None and not self._pending[1].done():
-                self._pending[1].set_exception(self.lost())
+            for fut in self._pending.values():
+                if not fut.done():
+                    fut.set_exception(self.lost())
 
     def _on_frame(self, fr: wf.Frame) -> None:
         if fr.flags & (wf.FLAG_RESPONSE | wf.FLAG_EVENT):
@@ -114,12 +126,12 @@ class Channel:
                 self.events_lost += 1
             self.events.put_nowait(event)
             return
-        pending = self._pending
-        if pending is None or not fr.flags & wf.FLAG_RESPONSE or fr.seq != pending[0]:
+        fut = self._pending.get(fr.seq) if fr.flags & wf.FLAG_RESPONSE else None
+        if fut is None:
             self.stale_responses += 1  # e.g. a late answer to a request we resent
             return
-        if not pending[1].done():
-            pending[1].set_result(fr)
+        if not fut.done():
+            fut.set_result(fr)
 
     def lost(self) -> DisconnectedError:
         err = DisconnectedError(f"{self.transport.description}: link lost")
@@ -150,9 +162,11 @@ class Channel:
             raise self.lost()
         raise WaitTimeout
 
-    async def request(self, opcode: int, payload: bytes = b"") -> bytes:
+    async def request(self, opcode: int, payload: bytes = b"", *, pipelined: bool = False) -> bytes:
         """Send one request and return its response body after ST_OK.
 
+        pipelined: the request changes nothing when run twice (a read, an ACK), so it may
+        overlap another pipelined request where the transport allows (module docstring).
         Raises DeviceError for an error status, RepcueTimeoutError after every retry,
         DisconnectedError when the link drops, ProtocolError for nonsense.
         """
@@ -164,19 +178,42 @@ class Channel:
                 f"{name} request of {len(payload)} bytes exceeds the "
                 f"{self.frame_limit}-byte frame limit"
             )
-        async with self._lock:
-            self._seq = (self._seq + 1) & 0xFFFF
-            wire = wf.encode(opcode, 0, self._seq, payload)
+        await self._admit(pipelined)
+        try:
+            self._seq = seq = (self._seq + 1) & 0xFFFF
+            wire = wf.encode(opcode, 0, seq, payload)
             fut: asyncio.Future[wf.Frame] = asyncio.get_running_loop().create_future()
-            self._pending = (self._seq, fut)
+            self._pending[seq] = fut
             try:
                 response = await self._exchange(opcode, wire, fut)
             finally:
-                self._pending = None
+                del self._pending[seq]
+        finally:
+            await self._leave()
         return self._body(opcode, response)
 
+    async def _admit(self, pipelined: bool) -> None:
+        # Alone on the line, or beside other pipelined requests up to the depth.
+        def may_go() -> bool:
+            if self._in_flight == 0:
+                return True
+            return pipelined and self._shared and self._in_flight < self.pipeline_depth
+
+        async with self._admission:
+            await self._admission.wait_for(may_go)
+            self._shared = pipelined if self._in_flight == 0 else self._shared
+            self._in_flight += 1
+            self.most_in_flight = max(self.most_in_flight, self._in_flight)
+
+    async def _leave(self) -> None:
+        async with self._admission:
+            self._in_flight -= 1
+            self._admission.notify_all()
+
     async def _exchange(self, opcode: int, wire: bytes, fut: asyncio.Future[wf.Frame]) -> wf.Frame:
-        wait_s = self.timeout_s + (len(wire) + self.frame_limit) * 10 / _SLOW_BAUD
+        # room for the answers ahead of ours, too, when requests overlap
+        answers = self.frame_limit * self.pipeline_depth
+        wait_s = self.timeout_s + (len(wire) + answers) * 10 / _SLOW_BAUD
         for attempt in range(self.retries + 1):
             data = b"\x00" + wire if self._flush else wire
             self._flush = False
@@ -184,17 +221,23 @@ class Channel:
                 await self.race(self.transport.send(data), self.timeout_s * 5)
                 return await self.race(asyncio.shield(fut), wait_s)
             except WaitTimeout:
+                if self._answered_by_repl():
+                    break  # a REPL will not start speaking frames: say so now, not after retries
                 self._flush = True  # the device may hold half a frame: end it first
                 if attempt < self.retries:
                     self.resends += 1
         raise self._timeout_error(opcode)
+
+    def _answered_by_repl(self) -> bool:
+        sample = bytes(self._noise)
+        return not self._frames_seen and any(hint in sample for hint in _REPL_HINTS)
 
     def _timeout_error(self, opcode: int) -> Exception:
         name = op.OP_NAMES.get(opcode, str(opcode))
         where = self.transport.description
         sample = bytes(self._noise)
         if not self._frames_seen and sample.strip(b"\x00"):
-            if any(hint in sample for hint in _REPL_HINTS):
+            if self._answered_by_repl():
                 return NoFirmwareError(
                     f"{where} answers with a MicroPython REPL, not the repcue firmware "
                     "(install it with `repcue firmware install`)",

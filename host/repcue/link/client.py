@@ -84,12 +84,12 @@ class DeviceClient:
         """The negotiated frame limit (MIN_FRAME before hello())."""
         return self.channel.frame_limit
 
-    async def _call(self, opcode: int, payload: bytes = b"") -> bytes:
+    async def _call(self, opcode: int, payload: bytes = b"", *, pipelined: bool = False) -> bytes:
         # every connection starts with a handshake: it settles the frame size and turns a
         # protocol mismatch into a clear error before anything else is attempted
         if self.info is None and opcode != op.OP_HELLO:
             await self.hello()
-        return await self.channel.request(opcode, payload)
+        return await self.channel.request(opcode, payload, pipelined=pipelined)
 
     async def _ensure_hello(self) -> None:
         if self.info is None:
@@ -206,7 +206,9 @@ class DeviceClient:
         cursor = after_id
         while True:
             request = _wire("cursor", op.list_sessions_req, cursor, 255)
-            page, more = msg.decode_sessions(await self._call(op.OP_LIST_SESSIONS, request))
+            page, more = msg.decode_sessions(
+                await self._call(op.OP_LIST_SESSIONS, request, pipelined=True)
+            )
             out.extend(page)
             if not more or not page:
                 return out
@@ -226,7 +228,7 @@ class DeviceClient:
         want = self.channel.frame_limit - wf.OVERHEAD - 1
         while size_bytes is None or offset < size_bytes:
             request = _wire("read", op.read_session_req, session_id, offset, want)
-            data = await self._call(op.OP_READ_SESSION, request)
+            data = await self._call(op.OP_READ_SESSION, request, pipelined=True)
             if len(data) > want:
                 raise ProtocolError(f"device sent {len(data)} bytes for a {want}-byte read")
             if data:
@@ -250,7 +252,7 @@ class DeviceClient:
         while True:
             request = _wire("cursor", op.read_sessions_req, cursor[0], cursor[1], 0xFFFF)
             try:
-                body = await self._call(op.OP_READ_SESSIONS, request)
+                body = await self._call(op.OP_READ_SESSIONS, request, pipelined=True)
             except DeviceError as err:
                 if err.code != op.ST_UNKNOWN_OP or current is not None:
                     raise
@@ -289,13 +291,15 @@ class DeviceClient:
             yield entry, b"".join(chunks)
 
     async def ack_sessions(self, ids: Sequence[int]) -> None:
-        """Tell the device the host has stored these sessions (it may then reclaim them)."""
+        """Tell the device the host has stored these sessions (it may then reclaim them).
+        Pipelined: acking twice is harmless, so it may travel while a read is answered."""
         await self._ensure_hello()
         per_frame = min(op.MAX_ACK_IDS, (self.channel.frame_limit - wf.OVERHEAD - 1) // 4)
         ids = list(ids)
         for start in range(0, len(ids), per_frame):
             batch = ids[start : start + per_frame]
-            await self._call(op.OP_ACK_SESSIONS, _wire("ids", op.ack_sessions_req, batch))
+            request = _wire("ids", op.ack_sessions_req, batch)
+            await self._call(op.OP_ACK_SESSIONS, request, pipelined=True)
 
     # ---- events -------------------------------------------------------------------
 

@@ -87,6 +87,10 @@ def _open_error(port: str, err: Exception) -> TransportError:
 class SerialTransport:
     """``serial:PATH`` / ``serial:auto``: one port, opened exclusively."""
 
+    # A byte stream: a second request waits in the device's input while it answers the
+    # first, so two pipelined requests may overlap (repcue.link.channel).
+    pipeline_depth = 2
+
     def __init__(
         self, port: str, *, baud: int = DEFAULT_BAUD, write_timeout_s: float = 5.0
     ) -> None:

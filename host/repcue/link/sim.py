@@ -53,6 +53,8 @@ async def _maybe_await(value: Any) -> Any:
 class SimTransport:
     """A virtual device that lives exactly as long as this transport is open."""
 
+    pipeline_depth = SerialTransport.pipeline_depth  # its pty is a serial port
+
     def __init__(
         self,
         flash_path: str | None = None,

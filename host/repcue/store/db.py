@@ -46,7 +46,11 @@ class Store:
             raise StoreError(f"cannot create the folder for {where}: {err.strerror}") from err
         try:
             # isolation_level=None: no implicit transactions; every write is ours, explicit.
-            self._conn = sqlite3.connect(where, timeout=BUSY_TIMEOUT_S, isolation_level=None)
+            # check_same_thread=False: sync commits from a worker thread (its fsyncs must not
+            # stall the link's event loop), one call at a time; sqlite3 is built serialized.
+            self._conn = sqlite3.connect(
+                where, timeout=BUSY_TIMEOUT_S, isolation_level=None, check_same_thread=False
+            )
         except sqlite3.Error as err:
             raise StoreError(f"cannot open {where}: {err}") from err
         try:
