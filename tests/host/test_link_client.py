@@ -209,6 +209,8 @@ async def test_what_answers_is_told_apart(
             with pytest.raises(expected) as info:
                 await dev.hello()
         assert info.value.exit_code in (5, 8, 9)
+        if isinstance(info.value, NoFirmwareError) and b">>>" in info.value.sample:
+            assert dev.channel.resends == 0  # a REPL is told at the first timeout
         if expected is VersionMismatchError:
             assert "protocol version 2" in str(info.value)
     finally:
