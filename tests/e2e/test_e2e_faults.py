@@ -7,12 +7,10 @@ is not stored. 10,000 random and mutated frames leave the firmware answering HEL
 from __future__ import annotations
 
 import asyncio
-import time
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-import serial
 
 from repcue.errors import DisconnectedError
 from repcue.link.faults import FaultPlan, PtyFaultProxy
@@ -22,8 +20,8 @@ from repcue_fw.wire import frame as wf
 from repcue_fw.wire import program as wp
 from tests.e2e.conftest import TEMPLATE_SESSIONS, StartDevice
 from tests.e2e.rig import TWENTY_STEPS, client, read_flash
+from tests.faults_helpers import NOISY, flood
 from tests.host.test_link_client import hundred_steps
-from tests.host.test_link_faults import NOISY, _fuzz_frames
 
 CopyImage = Callable[[str], Path]
 
@@ -140,23 +138,7 @@ async def test_ten_thousand_random_and_mutated_frames_then_hello(
         heap_before = (await dev.device_info()).free_heap
     collected_before = int(ctl.request("mem")["free"])
 
-    def flood() -> int:
-        answered = 0
-        with serial.Serial(device.pty_path, timeout=0) as port:
-            batch = bytearray()
-            for frame in _fuzz_frames(10_000, seed=4242):
-                batch += frame
-                if len(batch) > 4096:
-                    port.write(batch)
-                    batch.clear()
-                    answered += len(port.read(65536))
-            port.write(batch)
-            deadline = time.monotonic() + 0.5
-            while time.monotonic() < deadline:
-                answered += len(port.read(65536))
-        return answered
-
-    answered_bytes = await asyncio.to_thread(flood)
+    answered_bytes = await asyncio.to_thread(flood, device.pty_path, 10_000, seed=4242, drain_s=0.5)
     assert answered_bytes > 10_000  # it answered the frames it could verify
     async with client(device.pty_path, timeout_s=2) as dev:
         info = await dev.hello()

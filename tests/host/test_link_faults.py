@@ -9,15 +9,13 @@ import random
 from collections.abc import Iterator
 
 import pytest
-import serial
 
 from repcue.errors import DisconnectedError
 from repcue.link import DeviceClient
 from repcue.link.faults import FaultInjector, FaultPlan, PtyFaultProxy
 from repcue.link.serial import SerialTransport
-from repcue_fw.wire import frame as wf
-from repcue_fw.wire import opcodes as op
 from repcue_fw.wire import program as wp
+from tests.faults_helpers import NOISY, flood
 from tests.firmware.test_link_rig import MpyDevice, session_bytes
 from tests.host.test_link_client import hundred_steps
 
@@ -39,22 +37,6 @@ def test_injector_is_deterministic_and_counts() -> None:
     assert inj.stats.bytes_in == len(data) and inj.stats.bytes_out == len(out)
     off = FaultInjector(plan, random.Random(3), enabled=False)
     assert off.mangle(data) == (data, 0.0)
-
-
-# Per-byte rates that spoil roughly one 512-byte frame in six: rough, yet a sync must
-# still finish, only slower.
-NOISY = [
-    FaultPlan(seed=1, drop_per_byte=3e-4),
-    FaultPlan(seed=2, corrupt_per_byte=3e-4),
-    FaultPlan(seed=3, duplicate_per_chunk=0.2, delay_per_chunk=0.2, max_delay_s=0.05),
-    FaultPlan(
-        seed=4,
-        drop_per_byte=1.5e-4,
-        corrupt_per_byte=1.5e-4,
-        duplicate_per_chunk=0.1,
-        delay_per_chunk=0.1,
-    ),
-]
 
 
 @pytest.mark.parametrize("plan", NOISY, ids=["drop", "corrupt", "dup+delay", "all"])
@@ -108,30 +90,6 @@ async def test_a_read_cut_midway_continues_from_its_offset(device: MpyDevice) ->
     assert bytes(got) == expected
 
 
-def _fuzz_frames(count: int, seed: int) -> Iterator[bytes]:
-    """Random garbage, random valid-CRC requests, mutated and oversize frames; never the
-    REPL request or the break-in bytes (both leave protocol mode by design)."""
-    rng = random.Random(seed)
-    ops = [o for o in op.OP_NAMES if o != op.OP_REPL] + [0x00, 0x7F, 0xFF]
-    for i in range(count):
-        kind = rng.randrange(4)
-        if kind == 0:
-            data = bytearray(rng.randrange(1, 256) for _ in range(rng.randrange(80)))
-        else:
-            payload = rng.randbytes(rng.randrange(60))
-            if kind == 3 and rng.random() < 0.2:
-                payload = rng.randbytes(1100)  # oversize for the device's 1024
-            flags = rng.randrange(4) if rng.random() < 0.1 else 0
-            raw = bytearray(wf.encode(rng.choice(ops), flags, i & 0xFFFF, payload))
-            if kind == 1:
-                for _ in range(rng.randrange(1, 4)):
-                    raw[rng.randrange(len(raw) - 1)] = rng.randrange(256)
-            data = raw[:-1] if raw[-1] == 0 else raw
-        if len(data) >= 2 and data[1] == 0x03 and data[0] in (0x03, 0x0D):
-            data[1] = 0x04
-        yield bytes(data) + b"\x00"
-
-
 async def test_ten_thousand_random_frames_then_hello(device: MpyDevice) -> None:
     async with DeviceClient(SerialTransport(device.serial_path), timeout_s=2) as dev:
         await dev.hello()
@@ -139,20 +97,7 @@ async def test_ten_thousand_random_frames_then_hello(device: MpyDevice) -> None:
         heap_before = (await dev.device_info()).free_heap
 
     # throw them through pyserial while a thread drains whatever the device answers
-    def flood() -> int:
-        answered = 0
-        with serial.Serial(device.serial_path, timeout=0) as port:
-            batch = bytearray()
-            for frame in _fuzz_frames(10_000, seed=99):
-                batch += frame
-                if len(batch) > 4096:
-                    port.write(batch)
-                    batch.clear()
-                    answered += len(port.read(65536))
-            port.write(batch)
-        return answered
-
-    answered_bytes = await asyncio.to_thread(flood)
+    answered_bytes = await asyncio.to_thread(flood, device.serial_path, 10_000, seed=99)
     assert answered_bytes > 10_000  # it answered the frames it could verify
     async with DeviceClient(SerialTransport(device.serial_path), timeout_s=2) as dev:
         info = await dev.hello()

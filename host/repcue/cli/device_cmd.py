@@ -20,13 +20,15 @@ from repcue.cli.history_cmd import print_session
 from repcue.cli.plan_cmd import read_plan, render_report
 from repcue.config import add_db_argument, add_device_argument, resolve_device_spec
 from repcue.link.client import DeviceClient
+from repcue.link.resume import DEFAULT_RETRIES, ClientSource, ReconnectPolicy, upload_resumable
 from repcue.link.serial import find_boards
 from repcue.link.spec import open_device
 from repcue.plan import FORMATS, Format, check, load_profile
 from repcue.plan.report import PlanReport
 from repcue.store import open_store
 from repcue.store.analysis import session_report
-from repcue.sync import SyncProgress, SyncResult, sync
+from repcue.sync import SyncProgress, SyncResult
+from repcue.sync_resume import sync_resumable
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -60,7 +62,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     upload.add_argument("--format", choices=FORMATS, default="auto", help="plan format")
     add_device_argument(upload)
     add_db_argument(upload)
-    upload.set_defaults(func=lambda a: _run(a, _upload))
+    _add_retries_argument(upload)
+    upload.set_defaults(func=lambda a: _run_resumable(a, _upload))
 
     for name, what in (("start", "press start on the device"), ("stop", "stop and save")):
         p = sub.add_parser(name, help=what)
@@ -70,11 +73,32 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     sync_p = sub.add_parser("sync", help="pull finished sessions into the local store")
     add_device_argument(sync_p)
     add_db_argument(sync_p)
+    _add_retries_argument(sync_p)
     sync_p.add_argument("--json", action="store_true", help="print one JSON object")
-    sync_p.set_defaults(func=lambda a: _run(a, _sync))
+    sync_p.set_defaults(func=lambda a: _run_resumable(a, _sync))
+
+
+def _retries(text: str) -> int:
+    if not text.isdigit():
+        raise argparse.ArgumentTypeError(f"expected a whole number of 0 or more, not {text!r}")
+    return int(text)
+
+
+def _add_retries_argument(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--retries",
+        type=_retries,
+        default=DEFAULT_RETRIES,
+        metavar="N",
+        help=f"reconnect and resume up to N times when the link drops (default {DEFAULT_RETRIES}"
+        "; 0: never)",
+    )
 
 
 Action = Callable[[argparse.Namespace, DeviceClient, Console], Awaitable[int]]
+ResumableAction = Callable[
+    [argparse.Namespace, ClientSource, ReconnectPolicy, Console], Awaitable[int]
+]
 
 
 def _run(args: argparse.Namespace, action: Action) -> int:
@@ -83,6 +107,21 @@ def _run(args: argparse.Namespace, action: Action) -> int:
     async def main() -> int:
         async with open_device(resolve_device_spec(args.device)) as client:
             return await action(args, client, Console(highlight=False))
+
+    return asyncio.run(main())
+
+
+def _run_resumable(args: argparse.Namespace, action: ResumableAction) -> int:
+    """Run an action that opens the device itself, again after each link loss; each
+    reconnect is one line on stderr."""
+    spec = resolve_device_spec(args.device)
+    err = Console(stderr=True, highlight=False)
+    policy = ReconnectPolicy(
+        retries=args.retries, notice=lambda line: err.print(line, markup=False, soft_wrap=True)
+    )
+
+    async def main() -> int:
+        return await action(args, lambda: open_device(spec), policy, Console(highlight=False))
 
     return asyncio.run(main())
 
@@ -167,7 +206,7 @@ async def _time_sync(args: argparse.Namespace, client: DeviceClient, out: Consol
 
 
 async def upload_plan(
-    client: DeviceClient,
+    device: ClientSource,
     text: str,
     name: str,
     *,
@@ -175,17 +214,30 @@ async def upload_plan(
     fmt: Format,
     db: str | None,
     out: Console,
+    policy: ReconnectPolicy | None = None,
 ) -> PlanReport:
     """Check, upload and remember one plan. A bad plan never leaves the host: check()
-    raises PlanError before a byte is sent."""
+    raises PlanError before a byte is sent. Given a client factory, a dropped link is
+    reconnected and the upload resumed as the policy allows."""
     report = check(text, fmt=fmt, profile=load_profile(profile_path), name=name)
-    render_report(out, report)
-    info = await client.hello()
-    await client.set_time(int(time.time()))
+    connections = 0
+
+    async def on_connect(client: DeviceClient) -> None:
+        nonlocal connections
+        connections += 1
+        if connections == 1:  # the report once the device answers, as every command does
+            render_report(out, report)
+        await client.set_time(int(time.time()))
+
     with _bar(out, "upload") as bar:
         task = bar.add_task("upload", total=len(report.program))
-        async for sent in client.upload_program(report.program):
-            bar.update(task, completed=sent)
+        info = await upload_resumable(
+            device,
+            report.program,
+            policy=policy,
+            on_progress=lambda sent: bar.update(task, completed=sent),
+            on_connect=on_connect,
+        )
     with open_store(db) as store:
         store.upsert_device(
             info.device_id, name=info.name, board=info.board, firmware_version=info.firmware_version
@@ -196,10 +248,19 @@ async def upload_plan(
     return report
 
 
-async def _upload(args: argparse.Namespace, client: DeviceClient, out: Console) -> int:
+async def _upload(
+    args: argparse.Namespace, device: ClientSource, policy: ReconnectPolicy, out: Console
+) -> int:
     text, name = read_plan(args.plan)
     await upload_plan(
-        client, text, name, profile_path=args.profile, fmt=args.format, db=args.db, out=out
+        device,
+        text,
+        name,
+        profile_path=args.profile,
+        fmt=args.format,
+        db=args.db,
+        out=out,
+        policy=policy,
     )
     return 0
 
@@ -216,8 +277,11 @@ async def _stop(args: argparse.Namespace, client: DeviceClient, out: Console) ->
     return 0
 
 
-async def run_sync(client: DeviceClient, db: str | None, out: Console) -> SyncResult:
-    """Sync with a progress bar; the store is opened and closed here."""
+async def run_sync(
+    device: ClientSource, db: str | None, out: Console, policy: ReconnectPolicy | None = None
+) -> SyncResult:
+    """Sync with a progress bar; the store is opened and closed here. Given a client
+    factory, a dropped link is reconnected and the sync run again as the policy allows."""
     with open_store(db) as store, _bar(out, "sync") as bar:
         task = bar.add_task("sync", total=None)
 
@@ -226,11 +290,13 @@ async def run_sync(client: DeviceClient, db: str | None, out: Console) -> SyncRe
             total = None if p.batched else p.bytes_total or None
             bar.update(task, completed=p.bytes_done, total=total)
 
-        return await sync(client, store, on_progress=progress)
+        return await sync_resumable(device, store, policy=policy, on_progress=progress)
 
 
-async def _sync(args: argparse.Namespace, client: DeviceClient, out: Console) -> int:
-    result = await run_sync(client, args.db, out)
+async def _sync(
+    args: argparse.Namespace, device: ClientSource, policy: ReconnectPolicy, out: Console
+) -> int:
+    result = await run_sync(device, args.db, out, policy)
     with open_store(args.db) as store:
         added = [store.session(row) for row in result.added_rows]
         reports = [session_report(store, s) for s in added if s is not None]
