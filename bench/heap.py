@@ -5,15 +5,29 @@ HELLO, take a 100-step program over the link (dispatcher + journal install), rec
 whole session of it (engine + runner + journal; the autopilot laps the distance steps),
 then list and read the session back over the link. A heap size "runs" if all of that
 completes with nothing logged as an error. Binary search per deployment form:
-  mpy     the `repcue firmware build` bundle (.mpy), what goes on a board's filesystem
+  romfs   the bundle's repcue_fw/ as a ROMFS image (`repcue firmware build --romfs`) mounted
+          at /rom, as on a board with a ROMFS partition: .mpy bytecode runs in place
+  mpy     the `repcue firmware build` bundle (.mpy) on the filesystem: the unix port (and a
+          board) copies each module's bytecode into the heap at import
   source  the .py files, compiled by the board at import time
-On this 64-bit unix port code objects sit in the heap (on a board a frozen build keeps
-them in flash) and GC blocks and pointers are twice a 32-bit board's, so these figures
-overstate a board's needs; `code_kb` is what the imported modules alone take (per module
+
+How the ROMFS figure is accounted: on a board the image is in flash and takes no RAM. The
+unix port cannot map a file outside its GC heap, so the virtual device reads the image
+into one buffer in the heap at boot, before anything else, and keeps it there for its
+life; the launcher passes `-X heapsize` = the heap tried + what that one buffer takes
+(its size in whole GC blocks plus their share of the allocation tables). `min_heap_kb` is
+the heap beside the image (the board's RAM); `heapsize_passed_kb` is the -X heapsize
+actually passed at that minimum, `romfs_image_kb` the image's size. Everything else the
+firmware holds (qstrs, function and class objects, module dicts, buffers) is counted.
+
+On this 64-bit unix port GC blocks and pointers are twice a 32-bit board's, so these
+figures overstate a board's needs; `code_kb` is what the imported .mpy modules alone take
+(`code_kb_romfs` the same imported from the image: without the bytecode; per module
 roughly: a module that makes the interpreter grow a qstr pool is charged for all of it;
 `qstrs`/`qstr_kb` say how much of it is interned names and strings), `runtime_kb` what the
 job holds beyond the code. The per-module table prints the last run's figures beside this
-run's (read from bench/results/heap.json before it is rewritten).
+run's (read from bench/results/heap.json before it is rewritten). A run in which a form
+fails even at the largest heap writes no results file.
 
 Target: runs in 96 KB; goal 64 KB (an nRF52832-class watch).
 Usage: python bench/heap.py [--quick]   (last line: one JSON object; also bench/results/heap.json)
@@ -37,7 +51,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from repcue.firmware_build import build  # noqa: E402
-from repcue.sim import AutopilotOptions, SimError, SimOptions, VirtualDevice  # noqa: E402
+from repcue.sim import AutopilotOptions, SimError, SimOptions, VirtualDevice, romfs  # noqa: E402
 from repcue.sim.autopilot import run_to_finish  # noqa: E402
 from repcue.sim.options import micropython_binary  # noqa: E402
 from repcue_fw.wire import frame, records  # noqa: E402
@@ -85,10 +99,17 @@ class Link:
         self.ser.close()
 
 
-def job(firmware_dir: Path, heap_kb: int, program: bytes) -> tuple[bool, str, dict[str, int]]:
-    """Run the whole job at this heap size: (ran, why not, memory figures)."""
+def job(
+    firmware_dir: Path, heap_kb: int, program: bytes, use_romfs: bool = False
+) -> tuple[bool, str, dict[str, int]]:
+    """Run the whole job at this heap size (with use_romfs: beside the image): (ran, why
+    not, memory figures; with use_romfs, alloc leaves out the image's buffer)."""
     options = SimOptions(
-        clock="stepped", heap_kb=heap_kb, firmware_dir=firmware_dir, autopilot=AutopilotOptions()
+        clock="stepped",
+        heap_kb=heap_kb,
+        firmware_dir=firmware_dir,
+        autopilot=AutopilotOptions(),
+        romfs=use_romfs,
     )
     dev = VirtualDevice(options)
     try:
@@ -122,7 +143,9 @@ def job(firmware_dir: Path, heap_kb: int, program: bytes) -> tuple[bool, str, di
         if errors:
             return False, f"firmware logged: {errors[0].get('msg')}", {}
         mem = dev.require_control().request("mem")
-        return True, "", {"alloc": int(mem["alloc"]), "free": int(mem["free"])}
+        image = dev.romfs_image.stat().st_size if dev.romfs_image else 0
+        alloc = int(mem["alloc"]) - romfs.pool_bytes(image) if image else int(mem["alloc"])
+        return True, "", {"alloc": alloc, "free": int(mem["free"])}
     except (RuntimeError, TimeoutError, SimError, OSError, ValueError) as err:
         tail = dev.stderr_tail().splitlines()
         why = tail[-1] if tail else str(err)
@@ -132,10 +155,12 @@ def job(firmware_dir: Path, heap_kb: int, program: bytes) -> tuple[bool, str, di
         dev.stop()
 
 
-def smallest(firmware_dir: Path, program: bytes, step_kb: int) -> tuple[int | None, list[str]]:
+def smallest(
+    firmware_dir: Path, program: bytes, step_kb: int, use_romfs: bool
+) -> tuple[int | None, list[str]]:
     """Binary search for the smallest heap (multiple of step_kb) that runs the job."""
     notes: list[str] = []
-    ok, why, _ = job(firmware_dir, HIGH_KB, program)
+    ok, why, _ = job(firmware_dir, HIGH_KB, program, use_romfs)
     if not ok:
         return None, [f"fails even at {HIGH_KB} KB: {why}"]
     low, high = LOW_KB, HIGH_KB  # low fails (assumed), high runs
@@ -143,7 +168,7 @@ def smallest(firmware_dir: Path, program: bytes, step_kb: int) -> tuple[int | No
         mid = (low + high) // 2 // step_kb * step_kb
         if mid <= low:
             mid = low + step_kb
-        ok, why, _ = job(firmware_dir, mid, program)
+        ok, why, _ = job(firmware_dir, mid, program, use_romfs)
         notes.append(f"{mid} KB: {'runs' if ok else 'fails (' + why + ')'}")
         if ok:
             high = mid
@@ -170,6 +195,7 @@ MODULES = (
     "repcue_fw.journal_space",
     "repcue_fw.journal_boot",
     "repcue_fw.journal_record",
+    "repcue_fw.journal_acks",
     "repcue_fw.journal",
     "repcue_fw.runner",
     "repcue_fw.serial_link",
@@ -183,13 +209,17 @@ MODULES = (
 )
 
 
-def code_kb(firmware_dir: Path) -> tuple[dict[str, float], dict[str, float]]:
+def code_kb(
+    firmware_dir: Path, image: Path | None = None
+) -> tuple[dict[str, float], dict[str, float]]:
     """Heap each firmware module takes once imported (in import order), and the total; and
     what interning their names and strings took (qstrs: count, KB of pools and text).
+    With an image: imported from it, mounted at /rom (the image's buffer is not counted).
     A module the list misses but one of them imports is charged to its importer and named
     in "unlisted" (so the total never silently leaves code out). qstr pools double as they
     fill: the module that needs a new pool is charged for all of it."""
-    script = (
+    mount = romfs.mount_code(image) if image is not None else ""
+    script = mount + (
         "import gc, sys, asyncio, json, os, vfs\ngc.collect()\nb = gc.mem_alloc()\n"
         f"for m in {MODULES!r}:\n"
         "    __import__(m)\n    gc.collect()\n    a = gc.mem_alloc()\n"
@@ -197,9 +227,11 @@ def code_kb(firmware_dir: Path) -> tuple[dict[str, float], dict[str, float]]:
         f"extra = [m for m in sys.modules if m.startswith('repcue_fw.') and m not in {MODULES!r}"
         " and m not in ('repcue_fw.wire', 'repcue_fw.boards')]\n"
         "print('unlisted', len(extra), ' '.join(extra))\n"
+        "print('from', sys.modules['repcue_fw.app'].__file__)\n"
         "import micropython\nmicropython.qstr_info()\n"
     )
-    env = dict(os.environ, MICROPYPATH=f"{firmware_dir}:.frozen")
+    path = ".frozen" if image is not None else f"{firmware_dir}:.frozen"
+    env = dict(os.environ, MICROPYPATH=path)
     out = subprocess.run(
         [micropython_binary(), "-c", script], capture_output=True, text=True, env=env, check=True
     )
@@ -212,6 +244,10 @@ def code_kb(firmware_dir: Path) -> tuple[dict[str, float], dict[str, float]]:
             qstrs["kb"] = round(int(fields["n_total_bytes"]) / 1024, 1)
             continue
         name, size, *rest = line.split()
+        if name == "from":
+            if image is not None and not size.startswith(romfs.MOUNT_POINT + "/"):
+                raise RuntimeError(f"the modules came from {size}, not from the image")
+            continue
         if name == "unlisted":
             if int(size):
                 print(f"warning: modules not in MODULES: {' '.join(rest)}", file=sys.stderr)
@@ -230,51 +266,63 @@ def previous_figures() -> dict[str, object]:
     return loaded if isinstance(loaded, dict) else {}
 
 
-def main() -> int:
-    quick = "--quick" in sys.argv
-    step_kb = 16 if quick else 4
-    program = hundred_steps()
-    before = previous_figures()
-    with tempfile.TemporaryDirectory(prefix="repcue-heap-") as tmp:
-        bundle = Path(tmp) / "bundle"
-        build(bundle)
-        forms = {"mpy": bundle, "source": ROOT / "firmware"}
-        results: dict[str, dict[str, object]] = {}
-        for name, folder in forms.items():
-            t0 = time.monotonic()
-            min_kb, notes = smallest(folder, program, step_kb)
-            at_target = job(folder, TARGET_KB, program)
-            at_goal = job(folder, GOAL_KB, program)
-            _, _, mem = job(folder, HIGH_KB, program)
-            code, qstrs = code_kb(folder)
-            results[name] = {
-                "min_heap_kb": min_kb,
-                "runs_at_96k": at_target[0],
-                "runs_at_64k": at_goal[0],
-                "why_not_96k": at_target[1],
-                "code_kb_by_module": code,
-                "qstrs": qstrs,
-                "heap_in_use_after_session_kb": round(mem.get("alloc", 0) / 1024, 1),
-                "search": notes,
-                "seconds": round(time.monotonic() - t0, 1),
-            }
-    mpy = results["mpy"]
-    print(f"program: {len(program)} bytes, {STEPS} steps; job: upload, record, read back")
+def measure(
+    name: str, folder: Path, program: bytes, step_kb: int, use_romfs: bool
+) -> dict[str, object]:
+    """One deployment form: the search, the target and goal, memory and code figures."""
+    t0 = time.monotonic()
+    min_kb, notes = smallest(folder, program, step_kb, use_romfs)
+    if min_kb is None:
+        raise RuntimeError(f"{name}: {notes[0]}")
+    at_target = job(folder, TARGET_KB, program, use_romfs)
+    at_goal = job(folder, GOAL_KB, program, use_romfs)
+    _, _, mem = job(folder, HIGH_KB, program, use_romfs)
+    image = romfs.image_for(folder) if use_romfs else None
+    code, qstrs = code_kb(folder, image)
+    result: dict[str, object] = {
+        "min_heap_kb": min_kb,
+        "runs_at_96k": at_target[0],
+        "runs_at_64k": at_goal[0],
+        "why_not_96k": at_target[1],
+        "why_not_64k": at_goal[1],
+        "code_kb_by_module": code,
+        "qstrs": qstrs,
+        "heap_in_use_after_session_kb": round(mem.get("alloc", 0) / 1024, 1),
+        "search": notes,
+        "seconds": round(time.monotonic() - t0, 1),
+    }
+    if image is not None:
+        size = image.stat().st_size
+        result["romfs_image_kb"] = round(size / 1024, 1)
+        result["heapsize_passed_kb"] = round(romfs.heapsize_bytes(min_kb, size) / 1024, 1)
+    return result
+
+
+def report(results: dict[str, dict[str, object]], before: dict[str, object]) -> None:
     for name, r in results.items():
         code = r["code_kb_by_module"]
         assert isinstance(code, dict)
+        beside = " beside the image" if name == "romfs" else ""
         print(
-            f"{name:6}  smallest heap {r['min_heap_kb']} KB (target {TARGET_KB}, goal {GOAL_KB})"
-            f"  runs at 96K: {r['runs_at_96k']}  at 64K: {r['runs_at_64k']}"
+            f"{name:6}  smallest heap{beside} {r['min_heap_kb']} KB (target {TARGET_KB}, goal "
+            f"{GOAL_KB})  runs at 96K: {r['runs_at_96k']}  at 64K: {r['runs_at_64k']}"
         )
+        if name == "romfs":
+            print(
+                f"        image {r['romfs_image_kb']} KB, held in the unix port's heap and "
+                f"not counted: -X heapsize was {r['heapsize_passed_kb']} KB at the minimum"
+            )
         print(
             f"        code {code['total']} KB; in use after the session "
-            f"{r['heap_in_use_after_session_kb']} KB"
+            f"{r['heap_in_use_after_session_kb']} KB{beside}"
         )
-        if not r["runs_at_96k"]:
-            print(f"        at 96K: {r['why_not_96k']}")
+        for size in ("96", "64"):
+            if not r[f"runs_at_{size}k"]:
+                print(f"        at {size}K: {r[f'why_not_{size}k']}")
+    mpy, rom = results["mpy"], results["romfs"]
     by_module = mpy["code_kb_by_module"]
-    assert isinstance(by_module, dict)
+    rom_by_module = rom["code_kb_by_module"]
+    assert isinstance(by_module, dict) and isinstance(rom_by_module, dict)
     qstrs = mpy["qstrs"]
     assert isinstance(qstrs, dict)
     print(
@@ -282,34 +330,53 @@ def main() -> int:
         f"{qstrs.get('kb', 0)} KB of the code figures"
     )
     runtime = round(float(mpy["heap_in_use_after_session_kb"]) - by_module["total"], 1)
-    print(
-        f"runtime data (heap in use after the session, less the code): {runtime} KB;"
-        " a frozen build keeps the code in flash"
-    )
+    print(f"runtime data (heap in use after the session, less the code): {runtime} KB")
     was = before.get("code_kb_by_module")
     was_by_module: dict[str, float] = was if isinstance(was, dict) else {}
     print(
-        f"heap per module (.mpy, KB; the last run's beside it, min heap then "
-        f"{before.get('min_heap_kb', '?')} KB):"
+        f"heap per module (KB: .mpy in the heap, the last run's beside it, then from the "
+        f"ROMFS image; min heap then {before.get('min_heap_kb', '?')} KB):"
     )
     for module, size in sorted(by_module.items(), key=lambda kv: -kv[1]):
         then = was_by_module.get(module)
-        print(f"  {size:6.1f}  {'' if then is None else f'(was {then:5.1f})':12}  {module}")
+        was_text = "" if then is None else f"(was {then:5.1f})"
+        print(f"  {size:6.1f}  {was_text:12}  {rom_by_module.get(module, 0):6.1f}  {module}")
     for module, then in sorted(was_by_module.items()):
         if module not in by_module:
             print(f"     -    (was {then:5.1f})  {module}")
-    summary = {
-        "min_heap_kb": mpy["min_heap_kb"],
-        "runs_at_96k": mpy["runs_at_96k"],
-        "runs_at_64k": mpy["runs_at_64k"],
-        "min_heap_kb_source": results["source"]["min_heap_kb"],
-        "runs_at_96k_source": results["source"]["runs_at_96k"],
+
+
+def summarise(
+    results: dict[str, dict[str, object]], program: bytes, step_kb: int
+) -> dict[str, object]:
+    rom, mpy, source = results["romfs"], results["mpy"], results["source"]
+    by_module = mpy["code_kb_by_module"]
+    rom_by_module = rom["code_kb_by_module"]
+    qstrs = mpy["qstrs"]
+    assert isinstance(by_module, dict) and isinstance(rom_by_module, dict)
+    assert isinstance(qstrs, dict)
+    return {
+        # the headline: a board with the firmware in a ROMFS partition (RAM beside the image)
+        "min_heap_kb": rom["min_heap_kb"],
+        "runs_at_96k": rom["runs_at_96k"],
+        "runs_at_64k": rom["runs_at_64k"],
+        "romfs_image_kb": rom["romfs_image_kb"],
+        "heapsize_passed_kb": rom["heapsize_passed_kb"],
+        # the .mpy bundle on the filesystem (bytecode copied into the heap)
+        "min_heap_kb_mpy": mpy["min_heap_kb"],
+        "runs_at_96k_mpy": mpy["runs_at_96k"],
+        "runs_at_64k_mpy": mpy["runs_at_64k"],
+        "min_heap_kb_source": source["min_heap_kb"],
+        "runs_at_96k_source": source["runs_at_96k"],
         "code_kb": by_module["total"],
         "code_kb_by_module": by_module,
+        "code_kb_romfs": rom_by_module["total"],
+        "code_kb_by_module_romfs": rom_by_module,
         "heap_in_use_after_session_kb": mpy["heap_in_use_after_session_kb"],
+        "heap_in_use_after_session_kb_romfs": rom["heap_in_use_after_session_kb"],
         "qstrs": int(qstrs.get("count", 0)),
         "qstr_kb": qstrs.get("kb", 0),
-        # what a frozen build (code in flash) would still need on this port: an estimate
+        # what the job holds beyond the code (.mpy form)
         "runtime_kb": round(float(mpy["heap_in_use_after_session_kb"]) - by_module["total"], 1),
         "target_kb": TARGET_KB,
         "goal_kb": GOAL_KB,
@@ -318,9 +385,38 @@ def main() -> int:
         "step_kb": step_kb,
         "platform": "unix port, 64-bit",
     }
+
+
+def main() -> int:
+    quick = "--quick" in sys.argv
+    step_kb = 16 if quick else 4
+    program = hundred_steps()
+    before = previous_figures()
+    with tempfile.TemporaryDirectory(prefix="repcue-heap-") as tmp:
+        os.environ[romfs.CACHE_ENV] = str(Path(tmp) / "cache")  # images of this run only
+        bundle = Path(tmp) / "bundle"
+        build(bundle)
+        forms = {
+            "romfs": (bundle, True),
+            "mpy": (bundle, False),
+            "source": (ROOT / "firmware", False),
+        }
+        results: dict[str, dict[str, object]] = {}
+        try:
+            for name, (folder, use_romfs) in forms.items():
+                results[name] = measure(name, folder, program, step_kb, use_romfs)
+        except (RuntimeError, SimError, OSError, subprocess.CalledProcessError) as err:
+            # no results file from a failed run: the last good one stays
+            print(f"error: {err}; bench/results/heap.json left as it was", file=sys.stderr)
+            return 1
+    print(f"program: {len(program)} bytes, {STEPS} steps; job: upload, record, read back")
+    report(results, before)
+    summary = summarise(results, program, step_kb)
     out = ROOT / "bench" / "results" / "heap.json"
     out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(summary, indent=1) + "\n")
+    partial = out.with_suffix(".json.partial")
+    partial.write_text(json.dumps(summary, indent=1) + "\n")
+    partial.replace(out)  # whole or not at all
     print(json.dumps(summary))
     return 0
 

@@ -4,7 +4,8 @@
 #   clock "real" | "stepped", speed (int, real mode), ticks_start (the 30-bit clock's first
 #   tick, e.g. 2**30 - 5000 to cross the wrap early), ctl (control socket path), flash
 #   (image file), flash_blocks, flash_block_size, cut_at / torn (power loss, see sim_flash),
-#   id (hex device id), mapping (physical buttons -> logical), battery (percent).
+#   id (hex device id), mapping (physical buttons -> logical), battery (percent),
+#   held_at_boot (every physical button held at power-up: the factory-reset combination).
 # Cues and engine events go to the control channel with their ticks (a cue also carries the
 # tick it was due at and its lateness: "late" in ms and, on the real clock, "lus" in us of
 # virtual time); button presses come from it (logical presses, or physical holds that go
@@ -12,9 +13,10 @@
 # runs, silently.
 # Control requests (handle()): press {b, at?}, hold {i, ms, at?}, advance {ms} (stepped
 # clock), settle, now, ping, autopilot {on, noise, seed, pace_s_per_km, open_s}, repl,
-# cut {after} (power fails at the Nth next flash program/erase), mem. Replies carry t
-# (ticks), ms (virtual ms since boot) and wake (the stepped clock's next deadline); mem
-# replies with alloc and free (heap bytes, after a collection).
+# cut {after} (power fails at the Nth next flash program/erase), mem, modules. Replies
+# carry t (ticks), ms (virtual ms since boot) and wake (the stepped clock's next deadline);
+# mem replies with alloc and free (heap bytes, after a collection), modules with files
+# (each loaded repcue_fw module's __file__: where its code came from, e.g. /rom).
 import asyncio
 import binascii
 import time
@@ -138,6 +140,14 @@ class Board(BoardBase):
 
             gc.collect()
             return {"alloc": gc.mem_alloc(), "free": gc.mem_free()}
+        elif op == "modules":
+            import sys
+
+            files = {}
+            for name in sys.modules:
+                if name.startswith("repcue_fw"):
+                    files[name] = getattr(sys.modules[name], "__file__", None)
+            return {"files": files}
         elif op != "now" and op != "ping":
             raise ValueError("unknown op " + repr(op))
         return {"t": clock.ticks_ms(), "ms": clock.elapsed_ms(), "wake": clock.next_wake_ms()}
@@ -216,6 +226,12 @@ class Board(BoardBase):
     def log(self, text):
         BoardBase.log(self, text)
         self._send({"k": "log", "msg": text})
+
+    # -- power-up ---------------------------------------------------------------------------
+    def factory_reset_requested(self):
+        # As hw.py: every button held at power-up (here the config says so), and only on a
+        # layout with two or more buttons (one button held is safe mode on a board).
+        return bool(self.config.get("held_at_boot")) and len(self.decoder.mapping) > 1
 
     # -- identity, storage, power ------------------------------------------------------------
     def unique_id(self):

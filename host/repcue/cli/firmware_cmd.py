@@ -11,7 +11,7 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
-from repcue.firmware_build import build, install
+from repcue.firmware_build import build, build_image, install
 
 DEFAULT_BUNDLE = Path("build") / "repcue-firmware"
 
@@ -26,6 +26,11 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         help=f"bundle directory (default: {DEFAULT_BUNDLE})",
     )  # fmt: skip
     b.add_argument("--no-sim", action="store_true", help="leave out the sim board's modules")
+    b.add_argument(
+        "--romfs", action="store_true",
+        help="also write romfs.img: repcue_fw/ as a ROMFS image for a board with a ROMFS "
+        "partition (`mpremote romfs deploy`; its bytecode then runs from flash, not RAM)",
+    )  # fmt: skip
     b.add_argument("--json", action="store_true", help="print JSON for scripts")
     b.set_defaults(func=cmd_build)
 
@@ -46,13 +51,20 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 def cmd_build(args: argparse.Namespace) -> int:
     files = build(args.output, include_sim=not args.no_sim)
+    image = build_image(args.output) if args.romfs else None
     total = sum(f.size for f in files)
     if args.json:
-        out = {
+        out: dict[str, object] = {
             "bundle": str(args.output.resolve()),
             "files": [{"path": f.path, "size": f.size, "sha256": f.sha256} for f in files],
             "total_bytes": total,
         }
+        if image is not None:
+            out["romfs"] = {
+                "path": str((args.output / image.path).resolve()),
+                "size": image.size,
+                "sha256": image.sha256,
+            }
         sys.stdout.write(json.dumps(out, indent=2) + "\n")
         return 0
     console = Console(highlight=False)
@@ -64,6 +76,11 @@ def cmd_build(args: argparse.Namespace) -> int:
     table.add_row("[bold]total[/bold]", f"[bold]{total}[/bold]")
     console.print(table)
     console.print(f"manifest for freezing: {args.output / 'manifest.py'}")
+    if image is not None:
+        console.print(
+            f"ROMFS image: {args.output / image.path} ({image.size} bytes; "
+            f"put it on a board with `mpremote romfs deploy {args.output / image.path}`)"
+        )
     return 0
 
 

@@ -32,7 +32,26 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     )
     serve.add_argument("--flash", type=Path, metavar="FILE", help="flash image, kept between runs")
     serve.add_argument("--speed", type=int, default=1, metavar="N", help="clock runs N times fast")
-    serve.add_argument("--heap", type=int, default=None, metavar="KB", help="MicroPython heap")
+    serve.add_argument(
+        "--heap",
+        type=int,
+        default=None,
+        metavar="KB",
+        help="the board's RAM: MicroPython's -X heapsize (with --romfs, the launcher adds "
+        "the image's size, which the unix port must hold in its heap)",
+    )
+    serve.add_argument(
+        "--romfs",
+        action="store_true",
+        help="boot as a board with a ROMFS partition: repcue_fw imported from an image "
+        "mounted at /rom, its bytecode run in place",
+    )
+    serve.add_argument(
+        "--factory-reset",
+        action="store_true",
+        help="power up with every button held: the firmware forgets the BLE pairing key "
+        "and the settings (sessions stay)",
+    )
     serve.add_argument(
         "--ticks-start",
         type=int,
@@ -76,6 +95,8 @@ def _options(args: argparse.Namespace) -> SimOptions:
         autopilot=autopilot,
         ble=args.ble,
         ble_radio=args.radio,
+        romfs=args.romfs,
+        buttons_held_at_boot=args.factory_reset,
     )
 
 
@@ -112,6 +133,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
                 "speed": options.speed,
                 "pid": device.proc.pid if device.proc else None,
             }
+            if device.romfs_image is not None:
+                info["romfs"] = str(device.romfs_image)
             if device.air is not None:
                 info["ble_name"] = device.ble_name
                 info["radio"] = device.air.radio_path
@@ -121,6 +144,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
             console.print(f"virtual device {device.device_id} on [bold]{device.pty_path}[/bold]")
             where = options.flash or "a temporary image"
             console.print(f"flash: {where}; clock x{options.speed}; Ctrl-C stops it")
+            if device.romfs_image is not None:
+                console.print(f"ROMFS: {device.romfs_image} mounted at /rom")
             if device.air is not None:
                 console.print(
                     f"BLE: advertising as [bold]{device.ble_name}[/bold] "

@@ -4,5 +4,14 @@ from __future__ import annotations
 
 from repcue.firmware_build.bundle import BuildError, BundleFile, build, read_index
 from repcue.firmware_build.install import InstallReport, install
+from repcue.firmware_build.romfs import build_image
 
-__all__ = ["BuildError", "BundleFile", "InstallReport", "build", "install", "read_index"]
+__all__ = [
+    "BuildError",
+    "BundleFile",
+    "InstallReport",
+    "build",
+    "build_image",
+    "install",
+    "read_index",
+]

@@ -63,6 +63,7 @@ class VirtualDevice:
         self.flash_path: Path | None = None
         self.boots = 0
         self.air: VirtualAir | None = None  # the virtual radio, with SimOptions(ble=True)
+        self.romfs_image: Path | None = None  # the ROMFS image, with SimOptions(romfs=True)
 
     # -- lifecycle --------------------------------------------------------------------------
     def __enter__(self) -> VirtualDevice:
@@ -99,6 +100,11 @@ class VirtualDevice:
             self._listener = listener
             if self.options.ble:
                 self._start_air()
+            if self.options.romfs:
+                from repcue.sim import romfs
+
+                root = (self.options.firmware_dir or firmware_root()).resolve()
+                self.romfs_image = romfs.image_for(root)
             self._boot(timeout_s)
             registry.register(self)
         except BaseException:
@@ -114,16 +120,36 @@ class VirtualDevice:
         self._set_nonblocking(True)
         root = (self.options.firmware_dir or firmware_root()).resolve()
         env = dict(os.environ, **self.options.extra_env)
-        env["MICROPYPATH"] = f"{root}:.frozen"
+        # with ROMFS the firmware is imported from /rom only, as on such a board
+        env["MICROPYPATH"] = ".frozen" if self.romfs_image else f"{root}:.frozen"
         env["REPCUE_BOARD"] = "sim"
         env["REPCUE_CONFIG"] = str(config_path)
         if self.air is not None:
             env = self.air.firmware_env(env)  # the `bluetooth` stand-in and its bridge
+        self._start_process(self._argv(root), env)
+        self.control = self._accept(timeout_s)
+        try:
+            self.control.wait_for(lambda r: r.get("k") == "boot", timeout_s)
+        except SimError as err:
+            raise SimError(f"virtual device did not boot: {self.stderr_tail()}") from err
+
+    def _argv(self, root: Path) -> list[str]:
         argv = [micropython_binary()]
+        main_py = root / "main.py"
+        if self.romfs_image is not None:
+            from repcue.sim import romfs
+
+            if self.options.heap_kb:
+                size = self.romfs_image.stat().st_size
+                argv += ["-X", f"heapsize={romfs.heapsize_bytes(self.options.heap_kb, size)}"]
+            main_code = main_py.read_text() if main_py.exists() else _FALLBACK_MAIN
+            return [*argv, "-i", "-c", romfs.boot_stub(self.romfs_image, main_code)]
         if self.options.heap_kb:
             argv += ["-X", f"heapsize={self.options.heap_kb}K"]
-        main_py = root / "main.py"
-        argv += ["-i", str(main_py)] if main_py.exists() else ["-i", "-c", _FALLBACK_MAIN]
+        return argv + (["-i", str(main_py)] if main_py.exists() else ["-i", "-c", _FALLBACK_MAIN])
+
+    def _start_process(self, argv: list[str], env: dict[str, str]) -> None:
+        assert self._workdir is not None and self._master is not None
         self.boots += 1
         self._stderr_file = self._workdir / f"stderr.{self.boots}.txt"
         with open(self._stderr_file, "wb") as err:
@@ -136,11 +162,6 @@ class VirtualDevice:
                 cwd=self._workdir,
                 start_new_session=True,  # Ctrl-C in our terminal is ours to handle
             )
-        self.control = self._accept(timeout_s)
-        try:
-            self.control.wait_for(lambda r: r.get("k") == "boot", timeout_s)
-        except SimError as err:
-            raise SimError(f"virtual device did not boot: {self.stderr_tail()}") from err
 
     def _start_air(self) -> None:
         # imported here: bumble is only loaded for a device that has a radio

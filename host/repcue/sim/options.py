@@ -52,7 +52,11 @@ class SimOptions:
     """flash: image file kept between runs (None: a fresh one for this run only).
     speed: accelerated real clock (60 = a minute per second); clock="stepped": time only
     moves when the harness calls advance(). ticks_start_ms: the 30-bit clock's first tick,
-    e.g. 2**30 - 5000 to cross the wrap 5 s after boot. heap_kb: -X heapsize."""
+    e.g. 2**30 - 5000 to cross the wrap 5 s after boot. heap_kb: the board's RAM, -X heapsize
+    (with romfs, the launcher adds the image's size: see repcue.sim.romfs).
+    romfs: boot as a board with a ROMFS partition (repcue_fw from an image mounted at /rom,
+    bytecode run in place). buttons_held_at_boot: every physical button is held at power-up
+    (the firmware's factory-reset combination, as on a real board)."""
 
     flash: Path | None = None
     speed: int = 1
@@ -72,6 +76,8 @@ class SimOptions:
     ble: bool = False
     ble_radio: Path | None = None
     ble_link: dict[str, int] = field(default_factory=dict)
+    romfs: bool = False
+    buttons_held_at_boot: bool = False
 
     def validate(self) -> None:
         if self.speed < 1:
@@ -124,6 +130,8 @@ class SimOptions:
             config["autopilot"] = self.autopilot.to_config()
         if self.ble:
             config["ble"] = dict(self.ble_link) if self.ble_link else True
+        if self.buttons_held_at_boot:
+            config["held_at_boot"] = True
         return config
 
 
