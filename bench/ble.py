@@ -64,10 +64,12 @@ def counting_client(transport: Any) -> Any:
             super().__init__(transport)
             self.requests: dict[str, int] = {}
 
-        async def _call(self, opcode: int, payload: bytes = b"") -> bytes:
+        async def _call(
+            self, opcode: int, payload: bytes = b"", *, pipelined: bool = False
+        ) -> bytes:
             name = op.OP_NAMES.get(opcode, hex(opcode)) if hasattr(op, "OP_NAMES") else hex(opcode)
             self.requests[name] = self.requests.get(name, 0) + 1
-            return await super()._call(opcode, payload)
+            return await super()._call(opcode, payload, pipelined=pipelined)
 
     return Counting(transport)
 
