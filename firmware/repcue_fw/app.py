@@ -138,6 +138,14 @@ class App:
                 raise op.StatusError(op.ST_NOT_FOUND, "no session", session_id)
             raise
 
+    def read_session_into(self, session_id, offset, buf):
+        try:
+            return self.journal.read_session_into(session_id, offset, buf)
+        except OSError as exc:
+            if exc.args and exc.args[0] == 2:  # ENOENT: reclaimed meanwhile
+                raise op.StatusError(op.ST_NOT_FOUND, "no session", session_id)
+            raise
+
     def ack_sessions(self, ids):
         self.journal.ack(ids)
 

@@ -5,9 +5,10 @@
 #
 # Needs from BleLink: session, guard, dispatcher, conn, urandom, refused, _key, _reader,
 # _pre, _closing, _err_raw, _err_tx, _send_record(), _send_secure() and _drop().
+# The device-side wire modules: the host's frame.py and opcodes.py stay off a board.
 from repcue_fw import ble_secure as sec
-from repcue_fw.wire import frame
-from repcue_fw.wire import opcodes as op
+from repcue_fw.wire import frame_core as frame
+from repcue_fw.wire import opcodes_core as op
 
 
 class RecordsIn:

@@ -67,19 +67,19 @@ PATTERNS = (
     (25, 60, 25),
 )
 
-COUNT = const(11)  # highest cue id
+_COUNT = const(11)  # highest cue id
 
 
 def pattern(cue_id):
     """The on/off ms pattern of a cue id; () for an unknown id (plays nothing)."""
-    if 0 < cue_id <= COUNT:
+    if 0 < cue_id <= _COUNT:
         return PATTERNS[cue_id]
     return ()
 
 
 def name(cue_id):
     """The name of a cue id, e.g. 'work'; '?' for an unknown id."""
-    if 0 < cue_id <= COUNT:
+    if 0 < cue_id <= _COUNT:
         return NAMES[cue_id]
     return "?"
 

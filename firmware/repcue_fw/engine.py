@@ -26,7 +26,7 @@
 #               3x(4x400, 60s) it is the 12th 400. A block without work steps has none.
 #   lap         a lap press inside a TIME step (recorded, step continues).
 #   pause / resume / finish / refused (the journal would not begin a session).
-# Minor cues (countdown, halfway, ghost) more than STALE_MS late are not played (a stalled
+# Minor cues (countdown, halfway, ghost) more than _STALE_MS late are not played (a stalled
 # board catching up should not burr), but still count in the lateness figures.
 #
 # Buttons (press(button, now)): START starts an idle engine or resumes a paused one. PAUSE
@@ -83,8 +83,8 @@ EV_RECORD_ERROR = const(10)  # a step index, b 0: the recorder raised (see recor
 # Step end reasons (END_TIME_UP, END_LAP, END_SKIP, END_STOP) and session end reasons
 # (END_FINISHED, END_STOPPED) are the journal's, from wire/records_core.py.
 
-STALE_MS = const(500)
-MAX_LAPS = const(255)  # laps recorded per step; more are cued but not stored
+_STALE_MS = const(500)
+_MAX_LAPS = const(255)  # laps recorded per step; more are cued but not stored
 
 _IDLE = const(0)
 _RUNNING = const(1)
@@ -226,7 +226,7 @@ class Engine:
             cue_id = sched.take()
             if sched.offset >= 0:
                 self._next_ticks = clock.ticks_add(self.step_start, sched.offset)
-            if late <= STALE_MS:
+            if late <= _STALE_MS:
                 self._cue(cue_id)
         return fired
 
@@ -295,7 +295,7 @@ class Engine:
         at = self.clock.ticks_diff(now, self.step_start)
         split = at - self._lap_at
         self._lap_at = at
-        if len(self._laps) < MAX_LAPS:
+        if len(self._laps) < _MAX_LAPS:
             self._laps.append(split)
         self._cue(cues.CUE_LAP)
         self._emit(EV_LAP, self.step_index, split)

@@ -34,6 +34,9 @@
 #   list_sessions(after_id, max_n) -> list of (session_id, size_bytes, complete), the
 #       first max_n sessions with an id above after_id in id order
 #   read_session(session_id, offset, n) -> bytes, at most n (empty past the end)
+#   read_session_into(session_id, offset, buf) -> count read into the memoryview buf
+#       (0 past the end). Optional: when present the link uses it instead of
+#       read_session, so a read fills the response frame without a bytes object each time.
 #   ack_sessions(ids) -> None   (ids: list of int; the host has stored them)
 #   config_get() -> dict {cue_strength: 0-100, countdown_s: 0-15, buttons: bytes}
 #   config_set(changes) -> the whole config dict after applying `changes` (same keys)
@@ -59,7 +62,7 @@ from repcue_fw.wire import frame_core as frame
 from repcue_fw.wire import opcodes_core as op
 
 LEAVE_REPL = const(1)  # the host sent REPL
-LEAVE_BREAK = const(2)  # the break-in bytes (CR, Ctrl-C) arrived
+_LEAVE_BREAK = const(2)  # the break-in bytes (CR, Ctrl-C) arrived
 _LINK_CAPS = const(0x0011)  # CAP_EVENTS | CAP_REPL: what the dispatcher itself offers
 _BODY = const(6)  # header + status: where a response's fields start
 _EV_RAW = const(18)  # header + event + CRC
@@ -105,6 +108,7 @@ class Dispatcher:
         self.peer_max = frame.MIN_FRAME  # until a HELLO says how much the host takes
         self.decoder = frame.Decoder(max_frame)
         self.raw = bytearray(max_frame)  # the response being built (header..CRC)
+        self._raw_mv = memoryview(self.raw)
         self._tx = bytearray(frame.encoded_size(max_frame))  # encoded; the replay cache
         self._tx_mv = memoryview(self._tx)
         self._tx_len = 0
@@ -159,7 +163,7 @@ class Dispatcher:
                     dec.type, dec.seq, op.ST_TOO_BIG, self.max_frame, "frame too long"
                 )
         elif result == frame.BREAK:
-            self.leave = LEAVE_BREAK
+            self.leave = _LEAVE_BREAK
         return pos
 
     def feed(self, data):
@@ -231,12 +235,7 @@ class Dispatcher:
             session_id, offset, max_n = op.get_fixed(buf, pos, end, op.FMT_READ_SESSION, "read")
             room = self.limit() - _BODY
             n = max_n if max_n < room else room
-            data = self._service("read_session")(session_id, offset, n)
-            k = len(data)
-            if k > n:
-                raise op.StatusError(op.ST_INTERNAL, "read_session returned too much", k)
-            raw[_BODY : _BODY + k] = data
-            return _BODY + k
+            return _BODY + self._read_into(session_id, offset, _BODY, n)
         if t == op.OP_PROGRAM_CHUNK:
             offset, at = op.get_program_chunk_req(buf, pos, end)
             held = self._service("program_chunk")(offset, self.decoder.mv[at:end])
@@ -329,7 +328,8 @@ class Dispatcher:
         room = self.limit() - _BODY - 1
         if max_n < room:
             room = max_n
-        read = self._service("read_session")
+        if getattr(self.services, "read_session_into", None) is None:
+            self._service("read_session")  # none: unsupported before anything is listed
         listing = self._service("list_sessions")
         raw = self.raw
         p = _BODY + 1
@@ -346,12 +346,9 @@ class Dispatcher:
             want = size - offset
             if want > stop - p - op.SEGMENT_HEADER_LEN:
                 want = stop - p - op.SEGMENT_HEADER_LEN
-            data = read(sid, offset, want) if want > 0 else b""
-            n = len(data)
-            if n > want:
-                raise op.StatusError(op.ST_INTERNAL, "read_session returned too much", n)
-            q = op.put_segment_header(raw, p, sid, size, entry[2], offset, n)
-            raw[q : q + n] = data
+            q = p + op.SEGMENT_HEADER_LEN
+            n = self._read_into(sid, offset, q, want) if want > 0 else 0
+            op.put_segment_header(raw, p, sid, size, entry[2], offset, n)
             p = q + n
             offset += n
             if offset < size and n == want:
@@ -360,6 +357,19 @@ class Dispatcher:
             offset = 0
         raw[_BODY] = 1 if entry is not None else 0
         return p
+
+    def _read_into(self, session_id, offset, at, n):
+        # Up to n bytes of a session into self.raw[at:], read in place when the services
+        # can (no bytes object per frame); returns the count.
+        into = getattr(self.services, "read_session_into", None)
+        if into is not None:
+            return into(session_id, offset, self._raw_mv[at : at + n])
+        data = self._service("read_session")(session_id, offset, n)
+        k = len(data)
+        if k > n:
+            raise op.StatusError(op.ST_INTERNAL, "read_session returned too much", k)
+        self.raw[at : at + k] = data
+        return k
 
     # ---- events -------------------------------------------------------------------
 
@@ -398,7 +408,8 @@ class Dispatcher:
 class ProgramUpload:
     """program_begin/chunk/commit for a services object: chunked, CRC-checked, resumable.
 
-    Bytes collect in a buffer allocated at the first begin (max_bytes); commit checks the
+    Bytes collect in a buffer of the announced length, made at begin (a smaller upload
+    needs a smaller free block than max_bytes in a fragmented heap); commit checks the
     CRC-32 of the whole upload and (with validate) checks it as a program before calling
     install(data), which must store it atomically (Journal.install_program) and may raise
     StatusError (e.g. ST_BUSY). A begin with the same length and CRC as an unfinished upload
@@ -409,7 +420,7 @@ class ProgramUpload:
         self.install = install
         self.validate = validate
         self.max_bytes = max_bytes
-        self.buf = None  # made by the first begin: most boots never upload
+        self.buf = None  # made by begin: most boots never upload
         self.total = 0
         self.crc = 0
         self.received = 0
@@ -426,8 +437,9 @@ class ProgramUpload:
             )
         if self.active and total_len == self.total and crc == self.crc:
             return self.received  # resume where the last link left off
-        if self.buf is None:
-            self.buf = bytearray(self.max_bytes)
+        if self.buf is None or len(self.buf) != total_len:
+            self.buf = None  # freed before the new one is made
+            self.buf = bytearray(total_len)
         self.active = True
         self.total = total_len
         self.crc = crc
@@ -456,11 +468,10 @@ class ProgramUpload:
             raise op.StatusError(op.ST_CRC, "commit CRC differs from begin", self.crc)
         if self.received != self.total:
             raise op.StatusError(op.ST_BAD_STATE, "upload incomplete", self.received)
-        mv = memoryview(self.buf)[: self.total]
-        if binascii.crc32(mv) & 0xFFFFFFFF != crc:
+        data = self.buf  # exactly the announced length: no copy
+        if binascii.crc32(data) & 0xFFFFFFFF != crc:
             self.active = False
             raise op.StatusError(op.ST_CRC, "uploaded bytes fail the CRC", 0)
-        data = bytes(mv)
         if self.validate:
             from repcue_fw.wire.program_core import ProgramBytes
 

@@ -41,7 +41,7 @@ from repcue_fw import cues
 from repcue_fw.engine import BTN_START, BTN_STOP, EV_CUE, EV_REFUSED, Engine, EngineError
 from repcue_fw.wire.program_core import ProgramBytes
 
-REFUSED_NO_PROGRAM = 1  # EV_REFUSED a: no program installed (the engine sends a=0: journal)
+_REFUSED_NO_PROGRAM = const(1)  # EV_REFUSED a: no program installed (the engine sends a=0: journal)
 _COARSE_MS = const(64)  # waits longer than this are slept in two goes (see the header)
 
 
@@ -109,7 +109,7 @@ class Runner:
         got = self._load_program()
         if got is None:
             self._on_event(EV_CUE, cues.CUE_REFUSED, -1)
-            self._on_event(EV_REFUSED, REFUSED_NO_PROGRAM, 0)
+            self._on_event(EV_REFUSED, _REFUSED_NO_PROGRAM, 0)
             raise EngineError("no program installed", "program")
         program, program_id = got
         engine = self._factory(program, program_id, self.board, self.journal, self.ghost)

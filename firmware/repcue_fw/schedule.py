@@ -21,13 +21,13 @@ except ImportError:  # CPython on the host
 from repcue_fw import cues
 from repcue_fw.wire.program_core import END_DISTANCE, END_TIME, TARGET_PACE
 
-GHOST_EVERY_M = const(100)
+_GHOST_EVERY_M = const(100)
 
 # What the next offset is.
-NX_NONE = const(0)
-NX_HALF = const(1)
-NX_COUNT = const(2)
-NX_GHOST = const(3)
+_NX_NONE = const(0)
+_NX_HALF = const(1)
+_NX_COUNT = const(2)
+_NX_GHOST = const(3)
 NX_END = const(4)
 
 
@@ -43,7 +43,7 @@ class Schedule:
         self.ghost_n = 0
         self.ghost_m = 0  # the step's distance
         self.pace = 0  # tenths of a second per km == tenths of a ms per metre
-        self.kind = NX_NONE
+        self.kind = _NX_NONE
         self.offset = -1
 
     def plan(self, step, program, ghost):
@@ -71,7 +71,7 @@ class Schedule:
         ):
             self.ghost_m = step.value
             self.pace = step.target_value
-            self.ghost_n = (step.value + GHOST_EVERY_M - 1) // GHOST_EVERY_M
+            self.ghost_n = (step.value + _GHOST_EVERY_M - 1) // _GHOST_EVERY_M
             self.ghost_k = 1
         self._next()
 
@@ -82,10 +82,10 @@ class Schedule:
         if kind == NX_END:
             self.end = -1
             cue_id = 0
-        elif kind == NX_HALF:
+        elif kind == _NX_HALF:
             self.half = -1
             cue_id = cues.CUE_HALFWAY
-        elif kind == NX_COUNT:
+        elif kind == _NX_COUNT:
             self.count_k -= 1
             cue_id = cues.CUE_COUNTDOWN
         else:
@@ -97,23 +97,23 @@ class Schedule:
     def _next(self):
         # The earliest pending deadline; ties keep the order half, count, ghost, end.
         best = -1
-        kind = NX_NONE
+        kind = _NX_NONE
         if self.half >= 0:
             best = self.half
-            kind = NX_HALF
+            kind = _NX_HALF
         if self.count_k > 0:
             t = self.end - self.count_k * 1000
             if best < 0 or t < best:
                 best = t
-                kind = NX_COUNT
+                kind = _NX_COUNT
         if self.ghost_k > 0:
-            m = self.ghost_k * GHOST_EVERY_M
+            m = self.ghost_k * _GHOST_EVERY_M
             if m > self.ghost_m:
                 m = self.ghost_m
             t = m * self.pace // 10
             if best < 0 or t < best:
                 best = t
-                kind = NX_GHOST
+                kind = _NX_GHOST
         if self.end >= 0 and (best < 0 or self.end < best):
             best = self.end
             kind = NX_END

@@ -24,8 +24,8 @@ _WAIT2 = const(2)  # released, waiting for a second press
 _DOWN2 = const(3)  # second press held
 _HELD = const(4)  # long press reported; wait for release
 
-LONG_MS = const(800)
-DOUBLE_MS = const(300)
+_LONG_MS = const(800)
+_DOUBLE_MS = const(300)
 DEBOUNCE_MS = const(20)
 
 
@@ -33,7 +33,7 @@ class ButtonDecoder:
     """Gesture state machine for n buttons, driven by edge() and poll(); allocation-free
     except for what `emit` does."""
 
-    def __init__(self, mapping, clock, emit, long_ms=LONG_MS, double_ms=DOUBLE_MS):
+    def __init__(self, mapping, clock, emit, long_ms=_LONG_MS, double_ms=_DOUBLE_MS):
         # mapping: one (short, double, long) tuple per physical button
         # clock: has ticks_diff / ticks_add; emit(logical_button, press_ticks)
         n = len(mapping)

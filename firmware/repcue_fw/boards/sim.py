@@ -17,6 +17,14 @@
 # carry t (ticks), ms (virtual ms since boot) and wake (the stepped clock's next deadline);
 # mem replies with alloc and free (heap bytes, after a collection), modules with files
 # (each loaded repcue_fw module's __file__: where its code came from, e.g. /rom).
+try:
+    from micropython import const
+except ImportError:  # CPython on the host
+
+    def const(x):
+        return x
+
+
 import asyncio
 import binascii
 import time
@@ -26,7 +34,7 @@ from repcue_fw.boards.base import BoardBase
 from repcue_fw.boards.sim_clock import SimClock
 
 MOUNT_POINT = "/flash"
-_EV_STEP_START = 2  # repcue_fw.engine.EV_STEP_START (not imported: keep boards light)
+_EV_STEP_START = const(2)  # repcue_fw.engine.EV_STEP_START (not imported: keep boards light)
 # The same two-button layout as the real profiles: A lap (on the press edge);
 # B start or pause-resume / double: skip / hold: stop and save
 _MAPPING = ((3, 0, 0), (2, 4, 5))

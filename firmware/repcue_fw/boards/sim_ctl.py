@@ -16,13 +16,21 @@
 # StreamWriter.drain() ends with `out_buf = b""`, so anything written into it meanwhile would
 # be lost. The flush task waits on an asyncio.Event (set by tasks): a ThreadSafeFlag would
 # make every scheduler pass of the unix port poll in 1 ms steps.
+try:
+    from micropython import const
+except ImportError:  # CPython on the host
+
+    def const(x):
+        return x
+
+
 import asyncio
 import json
 import socket
 import struct
 import sys
 
-_BACKLOG_MAX = 256 * 1024  # bytes queued behind a drain; beyond it records are dropped
+_BACKLOG_MAX = const(262144)  # bytes queued behind a drain; beyond it records are dropped
 
 
 def _sockaddr_un(path):
