@@ -77,7 +77,8 @@ EV_PAUSE = const(5)  # a step index, b active ms since the step started
 EV_RESUME = const(6)  # a step index, b ms the pause lasted
 EV_FINISH = const(7)  # a session end reason, b total ms
 EV_STEP_END = const(8)  # a step index, b step end reason
-EV_REFUSED = const(9)  # a 0: the recorder refused the start (runner: 1, no program), b 0
+# a: why a start was refused: 0 the recorder (here); the runner's 1 no program, 2 setup failed
+EV_REFUSED = const(9)  # b 0
 EV_RECORD_ERROR = const(10)  # a step index, b 0: the recorder raised (see record_error)
 
 # Step end reasons (END_TIME_UP, END_LAP, END_SKIP, END_STOP) and session end reasons

@@ -36,12 +36,14 @@ except ImportError:  # CPython on the host
 
 
 import asyncio
+import gc
 
 from repcue_fw import cues
 from repcue_fw.engine import BTN_START, BTN_STOP, EV_CUE, EV_REFUSED, Engine, EngineError
 from repcue_fw.wire.program_core import ProgramBytes
 
 _REFUSED_NO_PROGRAM = const(1)  # EV_REFUSED a: no program installed (the engine sends a=0: journal)
+_REFUSED_SETUP = const(2)  # EV_REFUSED a: the session could not be set up (e.g. out of memory)
 _COARSE_MS = const(64)  # waits longer than this are slept in two goes (see the header)
 
 
@@ -102,17 +104,25 @@ class Runner:
 
     def start(self, wall_s=None, uptime_ms=None):
         """Start a session of the installed program now; return its session id.
-        Raises EngineError (field "state": one is running; "program": none installed) or what
-        the journal's begin_session raises (JournalFull), after playing the refused cue."""
+        Raises EngineError (field "state": one is running; "program": none installed), what
+        the journal's begin_session raises (JournalFull) or what setting the session up
+        raises (MemoryError), after playing the refused cue."""
         if self.active:
             raise EngineError("a session is already running", "state")
-        got = self._load_program()
+        # The session's objects live until it ends: collect first, so they are made in the
+        # largest free blocks a fragmented heap has, not wedged between garbage.
+        gc.collect()
+        try:
+            got = self._load_program()
+            if got is not None:
+                program, program_id = got
+                engine = self._factory(program, program_id, self.board, self.journal, self.ghost)
+        except Exception:
+            self._refuse(_REFUSED_SETUP)  # e.g. out of memory: the runner must still feel it
+            raise
         if got is None:
-            self._on_event(EV_CUE, cues.CUE_REFUSED, -1)
-            self._on_event(EV_REFUSED, _REFUSED_NO_PROGRAM, 0)
+            self._refuse(_REFUSED_NO_PROGRAM)
             raise EngineError("no program installed", "program")
-        program, program_id = got
-        engine = self._factory(program, program_id, self.board, self.journal, self.ghost)
         engine.add_listener(self._callback)
         self.engine = engine  # before start(): the board's cue() reads engine.due
         if wall_s is None:
@@ -124,6 +134,10 @@ class Runner:
             raise
         finally:
             self._poke()
+
+    def _refuse(self, reason):
+        self._on_event(EV_CUE, cues.CUE_REFUSED, -1)
+        self._on_event(EV_REFUSED, reason, 0)
 
     def stop(self):
         """Stop and save the running session (the long press). False if none runs."""
@@ -142,6 +156,9 @@ class Runner:
                 self.start()
             except Exception as e:
                 self.last_error = e
+                log = getattr(self.board, "log", None)
+                if log is not None and not isinstance(e, EngineError):
+                    log("start refused: " + repr(e))  # the refused cue said no; this says why
                 return False
             return True
         board = self.board

@@ -287,6 +287,36 @@ print(json.dumps(out))
     assert r["other_buttons"] == [False, False, False, False]
 
 
+def test_a_session_that_cannot_be_set_up_is_refused_aloud_and_logged() -> None:
+    # Out of memory making the engine: a button press must still be answered with the
+    # refused cue (nobody else can tell the runner), the reason goes to the board's log,
+    # and nothing is left half started: the next press starts a session.
+    r = mpy("""
+from repcue_fw.engine import Engine
+short = [True]
+def factory(program, pid, clock, recorder, ghost):
+    if short[0]:
+        raise MemoryError("memory allocation failed, allocating 272 bytes")
+    return Engine(program, pid, clock, recorder, ghost)
+board, journal, runner, events = make(wp.encode(Program([work_t(5)])), engine_factory=factory)
+logged = []
+board.log = logged.append
+out = {"press": runner.press(BTN_START), "cues": [c[0] for c in board.cues],
+       "events": list(events), "logged": logged, "active": runner.active,
+       "error": type(runner.last_error).__name__}
+short[0] = False
+out["again"] = runner.press(BTN_START)
+out["active_again"] = runner.active
+print(json.dumps(out))
+""")
+    assert r["press"] is False and r["active"] is False
+    assert r["cues"] == ["refused"]
+    assert r["events"] == [[3, 10, -1], [9, 2, 0]]  # EV_CUE refused, EV_REFUSED a=2: setup
+    assert r["error"] == "MemoryError"
+    assert len(r["logged"]) == 1 and "MemoryError" in r["logged"][0]
+    assert r["again"] is True and r["active_again"] is True
+
+
 def test_program_source_and_engine_factory_replace_the_journal() -> None:
     r = mpy("""
 made = []

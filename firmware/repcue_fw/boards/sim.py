@@ -40,12 +40,29 @@ _EV_STEP_START = const(2)  # repcue_fw.engine.EV_STEP_START (not imported: keep 
 _MAPPING = ((3, 0, 0), (2, 4, 5))
 
 
+def _preload(cfg):
+    # The modules this board will use, loaded before its objects are made and collecting
+    # after each (as app._preload does): imported later, mid-run, their code would be
+    # scattered between the session's objects and leave a fragmented heap.
+    import gc
+
+    for name, wanted in (
+        ("sim_ctl", cfg.get("ctl")),
+        ("sim_flash", cfg.get("flash")),
+        ("sim_autopilot", cfg.get("autopilot")),
+    ):
+        if wanted:
+            __import__("repcue_fw.boards." + name)
+            gc.collect()
+
+
 class Board(BoardBase):
     name = "sim"
 
     def __init__(self, config=None):
         BoardBase.__init__(self, config)
         cfg = self.config
+        _preload(cfg)
         self.clock = SimClock(
             cfg.get("clock", "real"), int(cfg.get("speed", 1)), int(cfg.get("ticks_start", 0))
         )
