@@ -389,7 +389,7 @@ def summarise(
 
 def main() -> int:
     quick = "--quick" in sys.argv
-    step_kb = 16 if quick else 4
+    step_kb = 16 if quick else 1  # a full run finds the ceiling to the KB
     program = hundred_steps()
     before = previous_figures()
     with tempfile.TemporaryDirectory(prefix="repcue-heap-") as tmp:

@@ -116,9 +116,14 @@ class Board(BoardBase):
         self._tasks = []
 
     async def _control_task(self):
-        await self.ctl.requests(self.handle)
-        # EOF: the launcher is gone (quit, or killed). A virtual device nobody controls must
-        # not linger: end the app; app.main() then powers off.
+        try:
+            await self.ctl.requests(self.handle)
+        except Exception as exc:  # e.g. MemoryError replying: the channel is as good as gone
+            import sys
+
+            sys.print_exception(exc, sys.stderr)  # the launcher shows stderr's tail
+        # EOF (the launcher quit or was killed) or a broken channel: a virtual device nobody
+        # can control must not linger. End the app; app.main() then powers off.
         self.host_gone = True
         self.reset_to_repl()
 
