@@ -106,12 +106,16 @@ class Dispatcher:
         self.services = services
         self.max_frame = max_frame
         self.peer_max = frame.MIN_FRAME  # until a HELLO says how much the host takes
-        self.decoder = frame.Decoder(max_frame)
+        # Two frame buffers, not three: a response is COBS-encoded into the decoder's buffer
+        # (the request there has been handled by then, and the link sends or copies a
+        # response before its next receive), and the last response stays unencoded in raw,
+        # the replay cache: a retransmitted request gets it encoded again.
+        self.decoder = frame.Decoder(max_frame, room=frame.encoded_size(max_frame))
         self.raw = bytearray(max_frame)  # the response being built (header..CRC)
         self._raw_mv = memoryview(self.raw)
-        self._tx = bytearray(frame.encoded_size(max_frame))  # encoded; the replay cache
-        self._tx_mv = memoryview(self._tx)
-        self._tx_len = 0
+        self._raw_len = 0  # the cached response's length in raw, CRC included
+        self._tx = self.decoder.buf
+        self._tx_mv = self.decoder.mv
         self._last_seq = -1
         self._last_crc = 0
         self.response = None
@@ -188,7 +192,7 @@ class Dispatcher:
             return self._error(dec.type, seq, op.ST_BAD_REQUEST, dec.flags, "not a request")
         if seq == self._last_seq and dec.crc == self._last_crc and dec.type != op.OP_HELLO:
             self.replays += 1
-            return self._tx_mv[: self._tx_len]
+            return self._tx_mv[: frame.cobs_encode_into(self.raw, self._raw_len, self._tx, 0)]
         self.requests += 1
         raw = self.raw
         try:
@@ -204,10 +208,11 @@ class Dispatcher:
             self.errors += 1
             end = op.put_error(raw, frame.HEADER_LEN, err.status, err.detail, err.message)
         frame.put_header(raw, dec.type, frame.FLAG_RESPONSE, seq)
-        self._tx_len = frame.seal_into(raw, end, self._tx)
+        n = frame.seal_into(raw, end, self._tx)
+        self._raw_len = end + frame.CRC_LEN
         self._last_seq = seq
         self._last_crc = dec.crc
-        return self._tx_mv[: self._tx_len]
+        return self._tx_mv[:n]
 
     def _error(self, ftype, seq, status, detail, message):
         # an answer to a frame we could not verify or accept: built in its own buffers so

@@ -426,3 +426,29 @@ def test_read_sessions_packs_sessions_into_frames() -> None:
     assert op.get_segments(bodies[4], 1, len(bodies[4])) == (False, [])
     more, segs = op.get_segments(bodies[5], 1, len(bodies[5]))
     assert more and [(s[0], len(s[4])) for s in segs] == [(1, 40 - op.SEGMENT_HEADER_LEN)]
+
+
+def test_a_full_frame_is_replayed_byte_for_byte() -> None:
+    # The dispatcher keeps the last response unencoded and COBS-encodes it into the
+    # decoder's buffer again for a retransmission: a full 1024-byte frame, whose encoding
+    # is the longest, must come back identical, also after noise filled that buffer.
+    read = req(op.OP_READ_SESSIONS, op.read_sessions_req(0, 0, 0xFFFF), 2)
+    res = run_dispatcher(
+        [
+            hello(1),
+            read,
+            ["feed", wf.encode(4, 0, 9, bytes(3000)).hex()],  # oversize noise in between
+            read,  # resent: its answer was lost
+            ["state"],
+        ],
+        sessions=10,
+        base=300,
+        spread=7,
+    )
+    first_hex, again_hex = res[1][0], res[3][0]
+    assert again_hex == first_hex
+    first = decode(res[1])[0]
+    assert len(bytes.fromhex(first_hex)) >= 1024  # a full frame, encoded
+    assert len(first.payload) + wf.OVERHEAD == 1024
+    assert error(decode(res[2])[0])[0] == op.ST_TOO_BIG
+    assert res[4]["replays"] == 1

@@ -143,10 +143,11 @@ class Decoder:
     Frames with a bad CRC, bad COBS or fewer than 9 bytes are dropped and counted.
     """
 
-    def __init__(self, max_frame=DEFAULT_MAX_FRAME, detect_break=True):
+    def __init__(self, max_frame=DEFAULT_MAX_FRAME, detect_break=True, room=0):
+        # room: a bigger buffer than max_frame, for an owner that also encodes into it
         check_max_frame(max_frame)
         self.max_frame = max_frame
-        self.buf = bytearray(max_frame)
+        self.buf = bytearray(room if room > max_frame else max_frame)
         self.mv = memoryview(self.buf)
         self.detect_break = detect_break
         self.length = 0
