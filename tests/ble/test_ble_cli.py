@@ -70,7 +70,12 @@ def test_serve_ble_pair_then_info_and_devices_from_other_processes(
     before = repcue(env, "devices", "--json", "--scan-s", "0.5")
     assert [(d["name"], d["paired"]) for d in before["ble"]] == [(name, False)]
     paired = repcue(env, "pair", "--device", f"serial:{served['port']}", "--json")
-    assert paired == {"device_id": served["device_id"], "name": name, "keys": env["REPCUE_KEYS"]}
+    assert paired == {
+        "device_id": served["device_id"],
+        "name": name,
+        "keys": env["REPCUE_KEYS"],
+        "key_in": "file",  # REPCUE_KEYRING=off (tests/conftest.py)
+    }
     info = repcue(env, "info", "--device", f"ble:{name}", "--json")  # INFO needs the key
     assert info["device_id"] == served["device_id"] and info["name"] == name
     after = repcue(env, "devices", "--json", "--scan-s", "0.5")
@@ -79,6 +84,40 @@ def test_serve_ble_pair_then_info_and_devices_from_other_processes(
     gone = repcue(env, "unpair", "--device", f"serial:{served['port']}", "--json")
     assert gone["had_key"] is True
     assert json.loads(Path(env["REPCUE_KEYS"]).read_text())["devices"] == {}
+
+
+def test_pair_info_unpair_with_the_key_in_a_keyring(
+    served: dict[str, Any], env: dict[str, str], tmp_path: Path
+) -> None:
+    """Each process finds the key in the keyring (keyrings.alt's plaintext file in
+    tmp_path, required with REPCUE_KEYRING=on); the index file never holds it."""
+    env.update(
+        REPCUE_KEYRING="on",
+        PYTHON_KEYRING_BACKEND="keyrings.alt.file.PlaintextKeyring",
+        XDG_DATA_HOME=str(tmp_path / "data"),
+    )
+    keyring_file = tmp_path / "data" / "python_keyring" / "keyring_pass.cfg"
+    paired = repcue(env, "pair", "--device", f"serial:{served['port']}", "--json")
+    assert paired["key_in"] == "keyring"
+    entry = json.loads(Path(env["REPCUE_KEYS"]).read_text())["devices"][served["device_id"]]
+    assert entry["key_in"] == "keyring" and "key" not in entry
+    assert served["device_id"] in keyring_file.read_text()
+    info = repcue(env, "info", "--device", f"ble:{served['ble_name']}", "--json")
+    assert info["device_id"] == served["device_id"]  # authenticated with the keyring's key
+    no_keyring = dict(env, PYTHON_KEYRING_BACKEND="keyring.backends.fail.Keyring")
+    refused = subprocess.run(
+        [sys.executable, "-m", "repcue", "info", "--device", f"ble:{served['ble_name']}"],
+        env=no_keyring,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert refused.returncode == 13 and "Traceback" not in refused.stderr
+    assert f"the key of device {served['device_id']}" in refused.stderr
+    assert "pair the device again" in refused.stderr
+    repcue(env, "unpair", "--device", f"serial:{served['port']}", "--json")
+    assert json.loads(Path(env["REPCUE_KEYS"]).read_text())["devices"] == {}
+    assert served["device_id"] not in keyring_file.read_text()
 
 
 def test_demo_over_ble(

@@ -20,7 +20,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         "pair",
         help="give the device (over USB serial) and this computer a new Bluetooth key",
         description="Write a fresh random 256-bit key to the device over USB serial and "
-        "to this computer's key store (a 0600 file in the user config dir, or $REPCUE_KEYS). "
+        "to this computer: the OS keyring if one is available, else a 0600 file in the user "
+        "config dir ($REPCUE_KEYS overrides its path; $REPCUE_KEYRING=auto|off|on chooses). "
         "Afterwards --device ble:NAME is authenticated. Pairing again replaces the key.",
     )
     add_device_argument(pair)
@@ -40,13 +41,25 @@ def cmd_pair(args: argparse.Namespace) -> int:
         keys = KeyStore()
         async with open_device(resolve_device_spec(args.device)) as client:
             result = await pair_over_usb(client, keys)
+        entry = keys.paired(result.device_id)
+        key_in = entry.key_in if entry is not None else "file"
         if args.json:
             _print_json(
-                {"device_id": result.device_id, "name": result.name, "keys": result.key_path}
+                {
+                    "device_id": result.device_id,
+                    "name": result.name,
+                    "keys": result.key_path,
+                    "key_in": key_in,
+                }
             )
         else:
+            where = (
+                f"the OS keyring ({keys.keyring_name()}), listed in {result.key_path}"
+                if key_in == "keyring"
+                else result.key_path
+            )
             Console(highlight=False).print(
-                f"paired {result.name} ({result.device_id}); key saved in {result.key_path}. "
+                f"paired {result.name} ({result.device_id}); key saved in {where}. "
                 f"Reach it with --device ble:{result.name}"
             )
         return 0
