@@ -51,6 +51,7 @@ class App:
         self._epoch_s = 0  # wall clock at _epoch_ticks; 0: never set
         self._epoch_ticks = 0
         self.ble = None  # the BLE link when one runs: told when the pairing key changes
+        self.pair_pending = None  # [key, ticks asked, accepted] while a PAIR awaits a press
         decoder = getattr(board, "decoder", None)
         self._default_mapping = decoder.mapping if decoder is not None else None
         self.settings = _defaults()
@@ -187,24 +188,16 @@ class App:
     def repl(self):
         self.board.reset_to_repl()
 
-    # -- pairing and factory reset (USB only: ble_link.AirServices hides them) --------------
-    def _keys(self):
-        from repcue_fw.ble_secure import KeyStore
-
-        return KeyStore(self.journal.root)
-
+    # -- pairing and factory reset (USB only: ble_link.AirServices does not offer them) ------
     def pair(self, key):
-        self._keys().save(key)
-        if self.ble is not None:
-            self.ble.reload_key()  # a central holding the old key is dropped
+        from repcue_fw import pairing
+
+        return pairing.pair(self, key)
 
     def unpair(self):
-        keys = self._keys()
-        held = keys.load() is not None
-        keys.clear()
-        if self.ble is not None:
-            self.ble.reload_key()
-        return held
+        from repcue_fw import pairing
+
+        return pairing.unpair(self)
 
     def factory_reset(self):
         """Forget the pairing key and the settings (sessions and the program stay)."""
@@ -258,11 +251,17 @@ class App:
         return program, program.id
 
 
-async def _buttons(board, runner):
-    # Button B (pause) starts a session when none runs; everything else goes to the engine.
+async def _buttons(board, runner, app):
+    # A press accepts a pairing that waits for one; otherwise button B (pause) starts a
+    # session when none runs, and everything else goes to the engine.
     buttons = board.buttons
     while True:
         button = await buttons.get()
+        if app.pair_pending is not None:
+            from repcue_fw import pairing
+
+            if pairing.accept(app):
+                continue
         if button == BTN_PAUSE and not runner.active:
             button = BTN_START
         runner.press(button, buttons.last_ticks)  # timed at the press, not at this turn
@@ -306,7 +305,7 @@ async def run(board, factory_reset=False):
     board.start()
     tasks = [
         asyncio.create_task(runner.run()),
-        asyncio.create_task(_buttons(board, runner)),
+        asyncio.create_task(_buttons(board, runner, app)),
         asyncio.create_task(_housekeeping(app)),
         asyncio.create_task(_serve(board, dispatcher)),
     ]

@@ -1,14 +1,17 @@
 # Records in, for the BLE link (ble_link.py mixes this into BleLink): the record types a
-# central sends (ble_secure.py), the challenge/proof handshake, HELLO-only service before
-# authentication, sealed frames to the dispatcher after it, and refusing what breaks the
-# rules (counted; repeated failures drop the central and feed the lock-out guard).
+# central sends (ble_secure.py), the challenge/proof handshake, frames to the dispatcher,
+# and refusing what breaks the rules (counted; repeated failures drop the central).
 #
-# Needs from BleLink: session, guard, dispatcher, conn, urandom, refused, _key, _reader,
-# _pre, _closing, _err_raw, _err_tx, _send_record(), _send_secure() and _drop().
-# The device-side wire modules: the host's frame.py and opcodes.py stay off a board.
+# Every frame, PLAIN or SECURE, goes to the one dispatcher, whose `authenticated` flag
+# decides what it may run (HELLO only until AUTH_OK): the bytes that were checked are the
+# bytes that run, whatever way a central splits them over records.
+#
+# Needs from BleLink: session, dispatcher, conn, clock, refused, auth_failures, _key,
+# _reader, _closing, _challenge_ms, _nonce(), _send_record(), _send_secure(), _disconnect()
+# and _update_advertising().
 from repcue_fw import ble_secure as sec
-from repcue_fw.wire import frame_core as frame
-from repcue_fw.wire import opcodes_core as op
+
+_PER_CONN = 3  # refusals one connection may collect before it is dropped
 
 
 class RecordsIn:
@@ -33,93 +36,77 @@ class RecordsIn:
                 return
             ok, code = session.open(buf, start, end, sec.DIR_HOST)
             if not ok:
-                await self._fail(code, True, True)
+                await self._fail(code, True)
                 return
-            await self._dispatch(buf, start + sec.CTR_LEN, end - sec.MAC_LEN)
+            await self._dispatch(buf, start + sec.CTR_LEN, end - sec.MAC_LEN, True)
         elif rtype == sec.REC_PLAIN:
             if session.authenticated:
-                await self._fail(sec.ERR_BAD_MAC, True, True)  # a MAC-stripped frame
+                await self._fail(sec.ERR_BAD_MAC, True)  # a MAC-stripped frame
                 return
-            await self._plain(buf, start, end)
+            await self._dispatch(buf, start, end, False)
         elif rtype == sec.REC_CHALLENGE:
             await self._challenge(buf, start, end)
         elif rtype == sec.REC_PROOF:
-            if session.authenticated or session.nonce_dev is None:
-                await self._fail(sec.ERR_STATE, False)
-                return
-            if not session.prove(self._key, memoryview(buf)[start:end]):
-                self.guard.fail()
-                await self._fail(sec.ERR_BAD_PROOF, False)
-                return
-            self.guard.succeed()
-            await self._send_record(sec.REC_AUTH_OK, b"")
+            await self._proof(buf, start, end)
         else:
-            await self._fail(sec.ERR_MALFORMED, True, True)
+            await self._fail(sec.ERR_MALFORMED, True)
 
     async def _challenge(self, buf, start, end):
         session = self.session
         if self._key is None:
             await self._fail(sec.ERR_NOT_PAIRED, False)
             return
-        left = self.guard.remaining_ms()
-        if left:
-            await self._refuse(sec.ERR_LOCKED, left, True)
+        if session.authenticated or session.challenged or end - start != sec.NONCE_LEN:
+            # one challenge per connection: each answer is an HMAC under the key
+            await self._fail(sec.ERR_STATE, True)
             return
-        if session.authenticated or end - start != sec.NONCE_LEN:
-            await self._fail(sec.ERR_STATE, False)
-            return
-        nonce_dev = self.urandom(sec.NONCE_LEN)
+        session.challenged = True
+        self._challenge_ms = self.clock.ticks_ms()
+        nonce_dev = self._nonce()
         tag = session.challenge(self._key, memoryview(buf)[start:end], nonce_dev)
         await self._send_record(sec.REC_CHALLENGE_RSP, nonce_dev + tag)
 
-    async def _plain(self, buf, start, end):
-        # before authentication only HELLO reaches the dispatcher; the rest is refused
-        pre = self._pre
-        pos = start
-        while pos < end and self.conn >= 0:
-            begin = pos
-            pos, result = pre.push(buf, pos, end)
-            if result == frame.FRAME and pre.type == op.OP_HELLO and not pre.flags:
-                await self._dispatch_plain(buf, begin, pos)
-            elif result == frame.FRAME or (result == frame.OVERSIZE and pre.seq >= 0):
-                out = self._auth_error(pre.type, pre.seq)
-                await self._send_record(sec.REC_PLAIN, out)
-                await self._fail(0, False)
+    async def _proof(self, buf, start, end):
+        session = self.session
+        if session.authenticated or session.nonce_dev is None:
+            await self._fail(sec.ERR_STATE, False)
+            return
+        key = self._key
+        if key is None:  # unpaired over USB between the challenge and this proof
+            session.nonce_dev = None
+            await self._fail(sec.ERR_NOT_PAIRED, True)
+            return
+        if not session.prove(key, memoryview(buf)[start:end]):
+            # one guess per connection: a wrong proof ends it
+            self.auth_failures += 1
+            await self._fail(sec.ERR_BAD_PROOF, True)
+            return
+        self.dispatcher.new_peer(True)  # nothing sent in plain carries over
+        await self._send_record(sec.REC_AUTH_OK, b"")
+        self._update_advertising()  # the slot is taken for real now
 
-    def _auth_error(self, ftype, seq):
-        raw = self._err_raw
-        msg = "pair over USB first" if self._key is None else "authenticate first"
-        end = op.put_error(raw, frame.HEADER_LEN, op.ST_AUTH, 0, msg)
-        frame.put_header(raw, ftype & 0xFF, frame.FLAG_RESPONSE, seq)
-        n = frame.seal_into(raw, end, self._err_tx)
-        return memoryview(self._err_tx)[:n]
-
-    async def _dispatch_plain(self, buf, pos, end):
+    async def _dispatch(self, buf, pos, end, sealed):
         d = self.dispatcher
-        while pos < end and self.conn >= 0:
+        while pos < end and self.conn >= 0 and not self._closing:
+            refused = d.refused
             pos = d.receive(buf, pos, end)
             d.leave = 0  # REPL and break-in mean nothing over the air
             if d.response is not None:
-                await self._send_record(sec.REC_PLAIN, d.response)
+                if sealed:
+                    await self._send_secure(d.response)
+                else:
+                    await self._send_record(sec.REC_PLAIN, d.response)
+            if d.refused != refused:
+                await self._fail(0, False)  # answered ST_AUTH: counts toward the drop
 
-    async def _dispatch(self, buf, pos, end):
-        d = self.dispatcher
-        while pos < end and self.conn >= 0:
-            pos = d.receive(buf, pos, end)
-            d.leave = 0
-            if d.response is not None:
-                await self._send_secure(d.response)
-
-    async def _fail(self, code, fatal, counts=False):
-        """Refuse one record; count it; drop the connection when it was fatal or one too
-        many. `counts` adds it to the guard's streak (MAC failures look like an attack)."""
+    async def _fail(self, code, fatal):
+        """Refuse one record and count it; drop the connection when it was fatal or one
+        refusal too many."""
         session = self.session
         self.refused += 1
-        if counts:
-            self.guard.fail()
         if session is not None:
             session.failures += 1
-            if session.failures >= self.guard.per_conn:
+            if session.failures >= _PER_CONN:
                 fatal = True
         if code:
             await self._send_record(sec.REC_ERROR, sec.error_body(code, 0, b""))
@@ -135,7 +122,4 @@ class RecordsIn:
     def _drop(self):
         if self.conn >= 0 and not self._closing:
             self._closing = True  # ignore the central until its disconnect IRQ
-            try:
-                self.ble.gap_disconnect(self.conn)
-            except OSError:
-                pass
+            self._disconnect(self.conn)

@@ -37,13 +37,15 @@ REC_LAST = const(7)
 
 ERR_NOT_PAIRED = const(1)  # the device holds no key: pair over USB first
 ERR_BAD_PROOF = const(2)  # the host's proof is wrong (wrong key)
-ERR_LOCKED = const(3)  # too many failures: detail = ms until the next try is heard
+ERR_LOCKED = const(3)  # retired: no lock-out since every guess costs a connection
 ERR_BAD_MAC = const(4)  # a SECURE record whose MAC is wrong (or a PLAIN one after auth)
 ERR_REPLAY = const(5)  # a SECURE record out of counter order
 ERR_MALFORMED = const(6)  # a record that does not parse
 ERR_AUTH_REQUIRED = const(7)  # a SECURE record before authentication
 ERR_STATE = const(8)  # a handshake record out of order
 ERR_TIMEOUT = const(9)  # no authentication in time
+ERR_REPLACED = const(10)  # another central took the slot this one held unauthenticated
+ERR_LIMIT = const(11)  # the record counter is used up: reconnect
 
 ERROR_NAMES = (
     "",
@@ -56,6 +58,8 @@ ERROR_NAMES = (
     "authenticate first",
     "handshake out of order",
     "authentication timed out",
+    "another central took the connection slot",
+    "record counter used up",
 )
 
 REC_HEADER = const(2)
@@ -65,6 +69,10 @@ KEY_LEN = const(32)
 TAG_LEN = const(32)
 MAC_LEN = const(8)
 CTR_LEN = const(2)  # on the wire: the low 16 bits; the MAC covers all 32
+# Records per direction and connection. A link ends before its counter passes this: the
+# counter stays a small int on a 32-bit port (no allocation per record), and it can never
+# wrap (struct.pack_into would wrap a u32 silently on MicroPython).
+CTR_LIMIT = const(0x3FFFFFFF)
 SEAL_OVERHEAD = const(12)  # header + counter + MAC around a SECURE record's frames
 
 LABEL_DEVICE = b"repcue-dev"
@@ -73,7 +81,9 @@ LABEL_SESSION = b"repcue-sess"
 DIR_HOST = b"H"
 DIR_DEVICE = b"D"
 
-KEY_FILE = "blekey"
+KEY_DIR = "ble"  # under the journal's root: the key and the boot counter
+KEY_FILE = "key"
+BOOTS_FILE = "boots"
 
 _BLOCK = const(64)
 
@@ -184,46 +194,6 @@ class RecordReader:
         return pos
 
 
-class Guard:
-    """Failure bookkeeping across connections: who gets disconnected, and for how long
-    the device stops listening to proofs after a run of failures."""
-
-    def __init__(self, clock, per_conn=3, lock_after=5, lock_base_ms=2000, lock_max_ms=60000):
-        self.clock = clock
-        self.per_conn = per_conn
-        self.lock_after = lock_after
-        self.lock_base_ms = lock_base_ms
-        self.lock_max_ms = lock_max_ms
-        self.streak = 0  # failed authentications since the last success
-        self.total = 0
-        self.locked_until = 0
-        self.locked = False
-
-    def remaining_ms(self):
-        if not self.locked:
-            return 0
-        left = self.clock.ticks_diff(self.locked_until, self.clock.ticks_ms())
-        if left <= 0:
-            self.locked = False
-            return 0
-        return left
-
-    def fail(self):
-        self.streak += 1
-        self.total += 1
-        if self.streak >= self.lock_after:
-            shift = self.streak - self.lock_after
-            ms = self.lock_base_ms << (shift if shift < 16 else 16)
-            if ms > self.lock_max_ms:
-                ms = self.lock_max_ms
-            self.locked_until = self.clock.ticks_add(self.clock.ticks_ms(), ms)
-            self.locked = True
-
-    def succeed(self):
-        self.streak = 0
-        self.locked = False
-
-
 class Session:
     """One connection's handshake and counters."""
 
@@ -234,6 +204,7 @@ class Session:
         self.tx_ctr = 0
         self.rx_ctr = 0
         self.failures = 0
+        self.challenged = False  # one CHALLENGE per connection: no free HMAC oracle
         self._ctr = bytearray(4)
 
     @property
@@ -265,6 +236,8 @@ class Session:
         buf[start + CTR_LEN:end - MAC_LEN] when ok."""
         if end - start < CTR_LEN + MAC_LEN:
             return False, ERR_MALFORMED
+        if self.rx_ctr >= CTR_LIMIT:
+            return False, ERR_LIMIT
         want = self.rx_ctr + 1
         if buf[start] | (buf[start + 1] << 8) != want & 0xFFFF:
             return False, ERR_REPLAY
@@ -278,7 +251,10 @@ class Session:
         return True, 0
 
     def seal(self, buf, data, n, direction):
-        """Write a SECURE record around data[:n] into buf; return its length."""
+        """Write a SECURE record around data[:n] into buf; return its length, or 0 when
+        the counter is used up (the link must end)."""
+        if self.tx_ctr >= CTR_LIMIT:
+            return 0
         self.tx_ctr += 1
         ctr = self.tx_ctr
         put_header(buf, 0, REC_SECURE, CTR_LEN + n + MAC_LEN)
@@ -297,11 +273,43 @@ def _counter(out, value):
     return out
 
 
-class KeyStore:
-    """The pairing key on the device's flash: one 32-byte file beside the journal."""
+def nonce(random16, boot, conn):
+    """A device nonce that never repeats even if the random source is weak (rp2's urandom is
+    one ring-oscillator bit through a mixer): SHA-256 of the random bytes, the boot counter
+    kept on flash and this boot's connection counter, cut to NONCE_LEN."""
+    h = hashlib.sha256(random16)
+    h.update(struct.pack("<II", boot & 0xFFFFFFFF, conn & 0xFFFFFFFF))
+    return h.digest()[:NONCE_LEN]
 
-    def __init__(self, root):
-        self.path = root + "/" + KEY_FILE
+
+class KeyStore:
+    """The pairing key on the device's flash, and the boot counter the nonces use: small
+    files in a directory of their own beside the journal.
+
+    littlefs keeps a file this small inside its directory's metadata log, and a rewrite or a
+    delete only appends a commit: the old key stays readable on the raw flash until that log
+    is compacted, twice (it has two blocks). So forgetting a key (unpair, re-pair) rewrites
+    the file until the old key is on no block any more; the key's own directory keeps that
+    log short. `blocks` is the raw block device under the filesystem when the board offers
+    it (the scrub then checks, else it rewrites as often as two compactions of a 4 KB
+    block need at most).
+    """
+
+    SCRUB_MAX = 512  # rewrites: a 4 KB metadata block compacts after ~60-100 commits
+
+    def __init__(self, root, blocks=None):
+        self.dir = root + "/" + KEY_DIR
+        self.path = self.dir + "/" + KEY_FILE
+        self.blocks = blocks
+        self.scrub_writes = 0  # rewrites the last scrub took (tests, logs)
+
+    def _mkdir(self):
+        import os
+
+        try:
+            os.mkdir(self.dir)
+        except OSError:
+            pass  # already there
 
     def load(self):
         try:
@@ -311,20 +319,76 @@ class KeyStore:
             return None
         return key if len(key) == KEY_LEN else None
 
+    def _write(self, data):
+        # littlefs commits a file at close: old bytes or new bytes, never half of them
+        with open(self.path, "wb") as f:
+            f.write(data)
+
     def save(self, key):
         if len(key) != KEY_LEN:
             raise ValueError("pairing key must be 32 bytes")
-        import os
-
-        tmp = self.path + ".new"
-        with open(tmp, "wb") as f:
-            f.write(key)
-        os.rename(tmp, self.path)  # old key or new key, never half of one
+        self._mkdir()
+        old = self.load()
+        self._write(key)
+        if old is not None and old != key:
+            self._scrub(old, key)
 
     def clear(self):
+        """Forget the key: overwrite it until no block holds it, then delete the file."""
         import os
 
+        old = self.load()
+        if old is not None:
+            self._write(bytes(KEY_LEN))
+            self._scrub(old, bytes(KEY_LEN))
         try:
             os.remove(self.path)
         except OSError:
             pass
+
+    def _scrub(self, old, filler):
+        n = 0
+        while n < self.SCRUB_MAX:
+            if self.blocks is not None and n % 8 == 0 and not on_flash(self.blocks, old):
+                break
+            self._write(filler)
+            n += 1
+        self.scrub_writes = n
+
+    def next_boot(self):
+        """Count this boot on flash and return the count (written before it is used, so a
+        power cut can never hand out one count twice)."""
+        self._mkdir()
+        path = self.dir + "/" + BOOTS_FILE
+        count = 0
+        try:
+            with open(path, "rb") as f:
+                raw = f.read()
+            if len(raw) == 4:
+                count = struct.unpack("<I", raw)[0]
+        except OSError:
+            pass  # the first boot
+        count = (count + 1) & 0xFFFFFFFF
+        with open(path, "wb") as f:
+            f.write(struct.pack("<I", count))
+        return count
+
+
+def on_flash(blocks, needle):
+    """True when some block of the raw device holds `needle` (read in small chunks, each
+    overlapping the last by len(needle) - 1 so that nothing is missed at a seam)."""
+    count = blocks.ioctl(4, 0)
+    size = blocks.ioctl(5, 0)
+    k = len(needle)
+    step = 512 if size >= 512 else size
+    buf = bytearray(step + k - 1)
+    mv = memoryview(buf)
+    for blk in range(count):
+        off = 0
+        while off < size:
+            n = step + k - 1 if off + step + k - 1 <= size else size - off
+            blocks.readblocks(blk, mv[:n], off)
+            if buf.find(needle, 0, n) >= 0:
+                return True
+            off += step
+    return False

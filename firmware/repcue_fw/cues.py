@@ -16,6 +16,8 @@
 #   finish     long-long-long: the session is over (finished or stopped and saved)
 #   refused    a rapid burr of six: cannot start (journal full of unsynced sessions)
 #   ghost      a faint double blip: the pace ghost passed another 100 m
+#   pair       four quick ticks and a buzz: a host asks to pair over USB; press any button
+#              to accept (boards configured with "pair_confirm")
 try:
     from micropython import const
 except ImportError:  # CPython on the host
@@ -35,6 +37,7 @@ CUE_RESUME = const(8)
 CUE_FINISH = const(9)
 CUE_REFUSED = const(10)
 CUE_GHOST = const(11)
+CUE_PAIR = const(12)
 
 # Indexed by cue id (index 0 is unused so ids stay 1-based).
 NAMES = (
@@ -50,6 +53,7 @@ NAMES = (
     "finish",
     "refused",
     "ghost",
+    "pair",
 )
 
 PATTERNS = (
@@ -65,9 +69,10 @@ PATTERNS = (
     (500, 150, 500, 150, 500),
     (50, 40, 50, 40, 50, 40, 50, 40, 50, 40, 50),
     (25, 60, 25),
+    (40, 60, 40, 60, 40, 60, 40, 60, 300),
 )
 
-_COUNT = const(11)  # highest cue id
+_COUNT = const(12)  # highest cue id
 
 
 def pattern(cue_id):

@@ -42,8 +42,16 @@
 #   config_set(changes) -> the whole config dict after applying `changes` (same keys)
 #   repl() -> None: called by the link AFTER the REPL response went out; leave protocol
 #       mode (restore Ctrl-C, hand the port back)
-#   pair(key) -> None: store the 32-byte BLE pairing key;  unpair() -> True if one was
-#       deleted. The BLE link's dispatcher gets ble_link.AirServices, which hides these.
+#   pair(key) -> True when stored, False while the device waits for a button press that
+#       accepts it (boards configured with "pair_confirm");  unpair() -> True if one was
+#       deleted. The BLE link's dispatcher gets ble_link.AirServices, which offers only
+#       the services a central may use (not these, nor repl).
+#
+# Authentication: `authenticated` is True on a cable (serial). The BLE link clears it for
+# each new central until that central has proven it holds the pairing key; meanwhile the
+# dispatcher itself answers every request but HELLO with ST_AUTH (counted in `refused`),
+# and HELLO tells only what a host needs to authenticate. The check sits here, on the very
+# frame that would run, so no filter in front of it can disagree with what executes.
 #
 # Events: the app registers dispatcher.post_event as an engine listener (code, a, b);
 # while a host is subscribed they queue in a fixed ring and the link sends them.
@@ -120,6 +128,8 @@ class Dispatcher:
         self._last_crc = 0
         self.response = None
         self.leave = 0
+        self.authenticated = True  # see the header: the BLE link clears it per central
+        self.refused = 0  # requests answered ST_AUTH
         self.subscribed = False
         self.event_waker = None  # set by the link: called when an event is queued
         self._slots = event_slots
@@ -149,6 +159,16 @@ class Dispatcher:
     def reset_input(self):
         """Drop a partial frame, e.g. after the line was idle mid-frame."""
         self.decoder.reset()
+
+    def new_peer(self, authenticated):
+        """Another host is on this link now: nothing of the last one's carries over (no
+        partial frame, no replay cache, no subscription, the minimum frame size)."""
+        self.decoder.reset()
+        self._last_seq = -1
+        self.subscribed = False
+        self._ev_count = 0
+        self.peer_max = frame.MIN_FRAME
+        self.authenticated = authenticated
 
     def receive(self, data, pos, end):
         """Consume data[pos:end] up to one complete frame; return the new position.
@@ -190,6 +210,10 @@ class Dispatcher:
             )
         if dec.flags:
             return self._error(dec.type, seq, op.ST_BAD_REQUEST, dec.flags, "not a request")
+        if not self.authenticated and dec.type != op.OP_HELLO:
+            # before the replay cache too: a stranger must not get a cached answer either
+            self.refused += 1
+            return self._error(dec.type, seq, op.ST_AUTH, 0, "authenticate first")
         if seq == self._last_seq and dec.crc == self._last_crc and dec.type != op.OP_HELLO:
             self.replays += 1
             return self._tx_mv[: frame.cobs_encode_into(self.raw, self._raw_len, self._tx, 0)]
@@ -287,8 +311,8 @@ class Dispatcher:
                 self._ev_count = 0
             return _BODY
         if t == op.OP_PAIR:
-            self._service("pair")(op.get_pair_req(buf, pos, end))
-            return _BODY
+            raw[_BODY] = 1 if self._service("pair")(op.get_pair_req(buf, pos, end)) else 0
+            return _BODY + 1
         if t == op.OP_CONFIG_SET:
             changes = op.get_config_set_req(buf, pos, end)
             return op.put_config(raw, _BODY, self._service("config_set")(changes))
@@ -316,12 +340,17 @@ class Dispatcher:
         if t == op.OP_UNPAIR:
             raw[_BODY] = 1 if self._service("unpair")() else 0
             return _BODY + 1
-        self.leave = LEAVE_REPL  # OP_REPL: the link leaves after this response is out
+        self._service("repl")  # OP_REPL: only where the services offer it (not over the air)
+        self.leave = LEAVE_REPL  # the link leaves after this response is out
         return _BODY
 
     def _info(self):
         info = self._service("info")()
-        info["caps"] = info.get("caps", 0) | _LINK_CAPS
+        if not self.authenticated:
+            # what a host needs to authenticate, and nothing a stranger could use
+            info = {"name": info.get("name", ""), "firmware": info.get("firmware", "")}
+        else:
+            info["caps"] = info.get("caps", 0) | _LINK_CAPS
         return op.put_info(
             self.raw, _BODY, frame.PROTOCOL_VERSION, self.peer_max, self.max_frame, info
         )

@@ -79,6 +79,15 @@ class ProtocolError(RepcueError):
         super().__init__(message)
 
 
+class AuthError(ProtocolError):
+    """Bluetooth LE authentication refused, failed or missing: the device refused our
+    proof, a device could not prove it holds our key (an impostor), or something other
+    than HELLO was asked of a link that is not authenticated. ``code`` is the BLE record
+    layer's ERR_* (ERR_NOT_PAIRED, ERR_BAD_PROOF, ...), 0 when the host refused itself."""
+
+    exit_code = 12
+
+
 class StoreError(RepcueError):
     """The local SQLite store is unusable (wrong schema version, locked, corrupt)."""
 

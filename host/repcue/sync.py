@@ -21,13 +21,18 @@ from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
-from repcue.errors import ProtocolError
+from repcue.errors import AuthError, ProtocolError
 from repcue.store import SessionData, StepData, Store
 from repcue_fw.wire import WireError, records
 from repcue_fw.wire.program import KIND_NAMES
 
 ACK_BATCH = 32  # sessions acknowledged per ACK_SESSIONS request
 READ_AHEAD = 64  # whole sessions a batched read may hold that are not yet stored
+# A device numbers its sessions one after another. One listed this far past the last id
+# the store knows of the device is not believed (a device does not record 10,000 sessions
+# between two syncs): it is left on the device, unstored and unacked, and the cursor stays,
+# so a forged or corrupt id cannot make the store skip the real sessions after it.
+MAX_SESSION_ID_JUMP = 10_000
 
 
 class SessionEntryLike(Protocol):
@@ -52,6 +57,9 @@ class DeviceInfoLike(Protocol):
 
 class SyncClient(Protocol):
     """The part of repcue.link.client.DeviceClient that sync needs at the least."""
+
+    @property
+    def authenticated(self) -> bool: ...
 
     async def hello(self) -> DeviceInfoLike: ...
     async def list_sessions(self, after_id: int = 0) -> Sequence[SessionEntryLike]: ...
@@ -182,6 +190,7 @@ class _Run:
         self.blocked = False
         self.cursor_candidate = 0
         self.cursor_saved = 0
+        self.last_known_id = 0  # the highest id the store knew of the device at the start
 
     def progress(self, session_id: int) -> None:
         if self.on_progress is not None:
@@ -231,6 +240,17 @@ class _Run:
         """Store and queue the ACK of one listed session. raw: its bytes if the batched
         read already brought them; None to read them here, only if they are needed."""
         sid = entry.session_id
+        if sid > self.last_known_id + MAX_SESSION_ID_JUMP:
+            self.leave_behind(
+                SyncFailure(
+                    sid,
+                    f"session id {sid} is {sid - self.last_known_id:,} past the last one this "
+                    f"store knows of the device ({self.last_known_id}): not believed, so not "
+                    "stored and not acknowledged",
+                ),
+                sid,
+            )
+            return
         if not entry.complete:
             self.leave_behind(None, sid)
             return
@@ -371,6 +391,12 @@ async def sync(
 ) -> SyncResult:
     """Pull, store and acknowledge every complete session the device holds after the store's
     cursor. Safe to interrupt anywhere and re-run; raises the link's errors unchanged."""
+    if not client.authenticated:
+        # before anything is asked or written: an unauthenticated link may be anyone's
+        raise AuthError(
+            "refusing to sync over a link that is not authenticated (a device not paired "
+            "with this computer): nothing was read, stored or acknowledged"
+        )
     run = _Run(client, store, on_progress)
     info = await client.hello()
     run.device_id = info.device_id
@@ -381,6 +407,7 @@ async def sync(
         firmware_version=str(info.firmware_version),
     )
     after = run.cursor_saved = store.sync_cursor(run.device_id)
+    run.last_known_id = max(after, store.max_session_id(run.device_id))
     if isinstance(client, BatchedSyncClient):
         await _pull_batched(run, client, after)
     else:

@@ -12,6 +12,8 @@ from repcue.ble import records as rec
 from repcue.ble.bleak_backend import BumbleClient, BumbleScanner
 from repcue.ble.radio import CentralAdapter
 from repcue_fw import ble_link as fw
+from repcue_fw import ble_secure as sec
+from repcue_fw.wire import frame as wf
 
 
 class RawCentral:
@@ -31,6 +33,7 @@ class RawCentral:
         assert device is not None, f"{name} is not advertising"
         self.gone.clear()
         self._parser = rec.RecordParser()
+        self.records = asyncio.Queue()  # nothing of an earlier connection
         self.client = BleakClient(
             device,
             disconnected_callback=lambda _c: self.gone.set(),
@@ -52,6 +55,24 @@ class RawCentral:
 
     async def next_record(self, timeout_s: float = 5.0) -> rec.Record:
         return await asyncio.wait_for(self.records.get(), timeout_s)
+
+    async def send_frame(self, opcode: int, payload: bytes, *, seq: int = 1) -> None:
+        """One request frame in one PLAIN record."""
+        await self.write(rec.encode(sec.REC_PLAIN, wf.encode(opcode, 0, seq, payload)))
+
+    async def request(
+        self, opcode: int, payload: bytes, *, seq: int = 1, timeout_s: float = 5.0
+    ) -> wf.Frame:
+        """send_frame(), then the answer: the frame in the next PLAIN record."""
+        await self.send_frame(opcode, payload, seq=seq)
+        return await self.next_frame(timeout_s)
+
+    async def next_frame(self, timeout_s: float = 5.0) -> wf.Frame:
+        record = await self.next_record(timeout_s)
+        assert record.type == sec.REC_PLAIN, f"record type {record.type}, not PLAIN"
+        frames = wf.Decoder(wf.MAX_FRAME_LIMIT).feed(record.body)
+        assert len(frames) == 1, frames
+        return frames[0]
 
     async def wait_gone(self, timeout_s: float = 5.0) -> None:
         await asyncio.wait_for(self.gone.wait(), timeout_s)

@@ -1,6 +1,7 @@
 """The firmware's BLE pieces in the real micropython binary: HMAC and the record layer
-(checked against CPython's hmac and the host's records), the failure guard, advertising
-payloads, and ble_link's chunking and flow control against a fake radio."""
+(checked against CPython's hmac and the host's records), advertising payloads, and
+ble_link's chunking and flow control against a fake radio. The security checks are in
+test_ble_firmware_security.py."""
 
 from __future__ import annotations
 
@@ -111,27 +112,6 @@ r.push(b'\\x00\\x00', 0, 2)  # type 0
 print(r.bad)
 """
     assert run_mpy(code).split() == ["True"] * 5 + ["True", "True"]
-
-
-def test_guard_locks_after_a_streak_and_backs_off() -> None:
-    code = """
-from repcue_fw import ble_secure as s
-class Clock:
-    now = 0
-    def ticks_ms(self): return self.now
-    def ticks_add(self, a, b): return a + b
-    def ticks_diff(self, a, b): return a - b
-c = Clock()
-g = s.Guard(c, lock_after=3, lock_base_ms=1000, lock_max_ms=3000)
-g.fail(); g.fail(); print(g.remaining_ms())
-g.fail(); print(g.remaining_ms())
-c.now = 999; print(g.remaining_ms())
-c.now = 1000; print(g.remaining_ms())
-g.fail(); print(g.remaining_ms())
-g.fail(); g.fail(); print(g.remaining_ms())
-g.succeed(); print(g.remaining_ms(), g.streak)
-"""
-    assert run_mpy(code).split() == ["0", "1000", "1", "0", "2000", "3000", "0", "0"]
 
 
 @pytest.mark.parametrize("name", ["rc-1", "repcue-0001", "a-very-long-device-name-indeed-x"])
@@ -267,25 +247,3 @@ def test_firmware_link_module_imports_in_cpython_without_a_radio() -> None:
     # the host takes the UUIDs from the firmware file: one source of truth
     assert fw_link.SERVICE_UUID.endswith("726570637565")
     assert Path(fw_link.__file__).parent.name == "repcue_fw"
-
-
-def test_usb_only_services_are_out_of_reach_over_the_air() -> None:
-    code = """
-from repcue_fw import ble_link
-from repcue_fw.link import Dispatcher
-from repcue_fw.wire import frame, opcodes as op
-
-class App:
-    def info(self): return {'name': 'x'}
-    def start(self): return 7
-    def pair(self, key): raise RuntimeError('reached')
-    def repl(self): raise RuntimeError('reached')
-
-air = ble_link.AirServices(App())
-print(getattr(air, 'pair', None), getattr(air, 'repl', None), getattr(air, 'factory_reset', None))
-print(air.start())
-d = Dispatcher(air)
-out = d.feed(frame.encode(op.OP_START, 0, 1, b''))
-print(frame.Decoder().feed(out[0])[0].payload[0] == op.ST_OK)
-"""
-    assert run_mpy(code).splitlines() == ["None None None", "7", "True"]

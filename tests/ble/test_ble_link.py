@@ -11,11 +11,11 @@ import pytest
 from repcue import plan
 from repcue.ble.keys import KeyStore
 from repcue.ble.virtual import VirtualBleDevice
+from repcue.errors import AuthError
 from repcue.link.ble import BleTransport
 from repcue.link.client import DeviceClient
-from repcue.link.errors import DeviceError
+from repcue_fw.app import FIRMWARE_VERSION
 from repcue_fw.wire import frame as wf
-from repcue_fw.wire import opcodes as op
 from repcue_fw.wire import program as wire_program
 from repcue_fw.wire import records
 
@@ -32,13 +32,18 @@ async def test_hello_without_key_and_nothing_else(
     transport = transport_for(unpaired.name, mtu=mtu)
     async with DeviceClient(transport) as dev:
         info = await dev.hello()
-        assert info.device_id == unpaired.device_id
-        assert info.name == unpaired.name
+        # before authentication: what a host needs to authenticate, nothing more
+        assert (info.name, info.firmware_version) == (unpaired.name, FIRMWARE_VERSION)
+        assert (info.device_id, info.board, info.clock_s, info.program_id) == ("", "", 0, 0)
+        assert (info.free_heap, info.free_flash, info.capabilities, info.running) == (
+            0,
+            0,
+            0,
+            False,
+        )
         assert transport.mtu == mtu
-        with pytest.raises(DeviceError) as exc:
+        with pytest.raises(AuthError, match="pair it over USB"):
             await dev.set_time(1_700_000_000)
-        assert exc.value.code == op.ST_AUTH
-        assert "pair over USB" in str(exc.value)
     assert unpaired.bridge is not None
     assert unpaired.bridge.stats.truncated_notifications == 0
 

@@ -17,7 +17,7 @@ from repcue.ble.bleak_backend import BumbleClient, BumbleScanner
 from repcue.ble.keys import KeyStore, new_key
 from repcue.ble.pairing import PairingTransportError, pair_over_usb, unpair_over_usb
 from repcue.ble.radio import RemoteRadio, remote_radio
-from repcue.errors import DisconnectedError
+from repcue.errors import AuthError, DisconnectedError
 from repcue.link.ble import BleBackend, BleTransport
 from repcue.link.client import DeviceClient
 from repcue.link.errors import DeviceError
@@ -60,10 +60,10 @@ async def test_pair_over_usb_then_ble_is_authenticated(
 ) -> None:
     keys = KeyStore(tmp_path / "keys.json")
     async with over_air(sim, air, keys) as dev:  # not paired yet: HELLO only
-        assert (await dev.hello()).device_id == sim.device_id
-        with pytest.raises(DeviceError) as refused:
-            await dev.set_time(1_700_000_000)
-        assert refused.value.code == op.ST_AUTH
+        public = await dev.hello()
+        assert (public.name, public.device_id, public.clock_s) == (sim.ble_name, "", 0)
+        with pytest.raises(AuthError, match="not paired"):
+            await dev.set_time(1_700_000_000)  # refused here: it never leaves the host
     async with over_usb(sim) as usb:
         paired = await pair_over_usb(usb, keys)
     assert paired.device_id == sim.device_id and paired.name == sim.ble_name
@@ -118,5 +118,5 @@ async def test_repair_and_unpair_lock_the_old_key_out(
     assert unpaired.value.code == sec.ERR_NOT_PAIRED
     async with over_air(sim, air, second) as dev:
         await dev.hello()
-        with pytest.raises(DeviceError, match="pair over USB"):
+        with pytest.raises(AuthError, match="pair it over USB"):
             await dev.set_time(1_700_000_000)

@@ -54,6 +54,8 @@ class Board:
         return self._factory
     def safe_mode(self):
         return self._safe
+    def storage_blocks(self):
+        return None
 
 class OldBoard:  # a board without the hook
     config = {}

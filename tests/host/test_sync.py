@@ -8,9 +8,15 @@ from pathlib import Path
 
 import pytest
 
-from repcue.errors import DisconnectedError, ProtocolError
+from repcue.errors import AuthError, DisconnectedError, ProtocolError
 from repcue.store import Store
-from repcue.sync import ACK_BATCH, SyncProgress, decode_session_bytes, sync
+from repcue.sync import (
+    ACK_BATCH,
+    MAX_SESSION_ID_JUMP,
+    SyncProgress,
+    decode_session_bytes,
+    sync,
+)
 from repcue_fw.wire import records as wr
 from tests.host.test_sync_fakes import (
     DEVICE_ID,
@@ -248,3 +254,34 @@ def test_decode_adapter_maps_names() -> None:
         decode_session_bytes(raw, 5)
     with pytest.raises(ProtocolError, match=r"session 4: .*byte 0"):
         decode_session_bytes(b"\xff" + raw[1:], 4)
+
+
+async def test_an_unauthenticated_link_is_never_synced(db: Path) -> None:
+    dev = device(db, 3, authenticated=False)
+    with Store(db) as store:
+        with pytest.raises(AuthError, match="not authenticated"):
+            await sync(dev, store)
+        assert store.devices() == [] and store.sync_cursor(DEVICE_ID) == 0
+    assert dev.boundaries == 0 and dev.acked == set()  # not even HELLO was asked
+
+
+async def test_an_implausible_session_id_jump_is_neither_stored_nor_acked(db: Path) -> None:
+    dev = device(db, 2)
+    forged = 2 + MAX_SESSION_ID_JUMP + 1
+    dev.sessions[forged] = make_session(forged)
+    dev.complete.add(forged)
+    with Store(db) as store:
+        result = await sync(dev, store)
+        assert result.added == (1, 2) and result.acked == (1, 2)
+        assert [f.session_id for f in result.failed] == [forged]
+        assert "not believed" in result.failed[0].message
+        assert store.sync_cursor(DEVICE_ID) == 2  # the real sessions after 2 still come
+        assert store.session_by_device_id(DEVICE_ID, forged) is None
+    assert forged not in dev.acked
+    # a jump within the bound (sessions synced by another host meanwhile) is fine
+    dev2 = device(db, 2)
+    near = 2 + MAX_SESSION_ID_JUMP
+    dev2.sessions = {near: make_session(near)}
+    dev2.complete = {near}
+    with Store(db) as store:
+        assert (await sync(dev2, store)).added == (near,)

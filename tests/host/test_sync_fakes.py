@@ -121,6 +121,7 @@ class FakeDevice:
     violations: list[str] = field(default_factory=list)
     ack_calls: list[list[int]] = field(default_factory=list)
     reads: list[int] = field(default_factory=list)
+    authenticated: bool = True  # a cable, or an authenticated BLE link
 
     def _boundary(self) -> None:
         self.boundaries += 1

@@ -89,6 +89,7 @@ class BoardBase:
     """Defaults for the HAL described in boards/__init__.py."""
 
     name = "base"
+    ble_connections = 1  # connections the port's BLE stack takes at once (btstack: 1)
 
     def __init__(self, config=None):
         self.config = config or {}
@@ -153,6 +154,16 @@ class BoardBase:
         return False
 
     # -- identity, storage, power --
+    def urandom(self, n):
+        import os
+
+        return os.urandom(n)
+
+    def storage_blocks(self):
+        """The raw block device under the journal's filesystem, or None when the board
+        cannot reach it (the pairing key store then scrubs without checking)."""
+        return None
+
     def unique_id(self):
         return b"\x00\x00\x00\x00\x00\x00"
 

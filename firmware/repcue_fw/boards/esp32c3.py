@@ -15,6 +15,7 @@ from repcue_fw.engine import BTN_LAP, BTN_PAUSE, BTN_SKIP, BTN_STOP
 
 class Board(HwBoard):
     name = "esp32c3"
+    ble_connections = 4  # NimBLE as MicroPython builds it (CONFIG_BT_NIMBLE_MAX_CONNECTIONS)
     PROFILE = {
         "motor": (5, 20000, 52428),  # 20 kHz: above hearing; 80 % duty
         "buzzer": (6, 2700, 32768),  # piezo near resonance, square wave

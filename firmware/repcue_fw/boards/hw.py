@@ -158,6 +158,22 @@ class HwBoard(BoardBase):
     def unique_id(self):
         return machine.unique_id()
 
+    def storage_blocks(self):
+        # the littlefs partition MicroPython mounts at / (esp32: "vfs", rp2: its Flash)
+        try:
+            import esp32
+
+            found = esp32.Partition.find(esp32.Partition.TYPE_DATA, label="vfs")
+            return found[0] if found else None
+        except ImportError:
+            pass
+        try:
+            import rp2
+
+            return rp2.Flash()
+        except (ImportError, AttributeError):
+            return None
+
     def mount_storage(self):
         import os
 

@@ -15,6 +15,7 @@ from repcue_fw.engine import BTN_LAP, BTN_PAUSE, BTN_SKIP, BTN_STOP
 
 class Board(HwBoard):
     name = "picow"
+    ble_connections = 1  # btstack as MicroPython builds it (MAX_NR_HCI_CONNECTIONS 1)
     PROFILE = {
         "motor": (15, 20000, 52428),
         "buzzer": (16, 2700, 32768),

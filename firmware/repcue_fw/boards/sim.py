@@ -58,6 +58,7 @@ def _preload(cfg):
 
 class Board(BoardBase):
     name = "sim"
+    ble_connections = 4  # as NimBLE on an ESP32; "ble": {"connections": 1} models btstack
 
     def __init__(self, config=None):
         BoardBase.__init__(self, config)
@@ -162,8 +163,8 @@ class Board(BoardBase):
         elif op == "released":
             self._released.set()
         elif op == "cut":
-            if self.flash is None:
-                raise ValueError("no flash to cut")
+            if getattr(self.flash, "cut_at", None) is None:
+                raise ValueError("no flash image to cut")
             self.flash.cut_at = self.flash.ops + int(req.get("after", 1))
         elif op == "mem":
             import gc
@@ -286,8 +287,18 @@ class Board(BoardBase):
             self.flash.on_cut = self._power_lost
             sim_flash.mount(self.flash, MOUNT_POINT)
         else:
-            _mount_ram(int(cfg.get("flash_blocks", 64)))
+            self.flash = _mount_ram(int(cfg.get("flash_blocks", 64)))
         return MOUNT_POINT
+
+    def storage_blocks(self):
+        return self.flash
+
+    def urandom(self, n):
+        # "weak_random": a random source that returns zeros, to show that nonces still
+        # never repeat (boot counter and connection counter)
+        if self.config.get("weak_random"):
+            return bytes(n)
+        return BoardBase.urandom(self, n)
 
     def _power_lost(self):
         # called inside a flash write: only note it; the harness decides what happens next
@@ -375,3 +386,4 @@ def _mount_ram(blocks):
     dev = _RamFlash(blocks)
     vfs.VfsLfs2.mkfs(dev)
     vfs.mount(vfs.VfsLfs2(dev), MOUNT_POINT)
+    return dev

@@ -15,8 +15,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Callable, Coroutine
+from typing import Any, TypeVar
 
 from bleak.args import SizedBuffer
 from bleak.backends.characteristic import BleakGATTCharacteristic
@@ -32,6 +32,8 @@ from bumble.device import Advertisement, Connection, Peer
 from bumble.gatt_client import CharacteristicProxy
 
 from repcue.ble.radio import CentralAdapter, Radio, default_radio
+
+T = TypeVar("T")
 
 _ATT_HEADER = 3
 _PROPERTY_NAMES = (
@@ -169,6 +171,7 @@ class BumbleClient(BaseBleakClient):
             details if isinstance(details, hci.Address) else None
         )
         self._connection: Connection | None = None
+        self._lost: asyncio.Future[None] | None = None  # done once the link has dropped
         self._peer: Peer | None = None
         self._chars: dict[int, CharacteristicProxy[bytes]] = {}
         self._subscribed: dict[int, Callable[[bytes], None]] = {}
@@ -222,12 +225,13 @@ class BumbleClient(BaseBleakClient):
         except (TimeoutError, Exception) as err:
             raise BleakError(f"could not connect to {self.address}: {err!r}") from err
         self._connection = connection
+        self._lost = asyncio.get_running_loop().create_future()
         connection.on("disconnection", self._on_disconnection)
         try:
             peer = Peer(connection)
             self._peer = peer
             if self._adapter.mtu > att.ATT_DEFAULT_MTU:
-                await peer.request_mtu(self._adapter.mtu)
+                await self._gatt(peer.request_mtu(self._adapter.mtu))
             self.services = await self._discover(peer)
         except Exception as err:
             await self.disconnect()
@@ -236,10 +240,10 @@ class BumbleClient(BaseBleakClient):
     async def _discover(self, peer: Peer) -> BleakGATTServiceCollection:
         collection = BleakGATTServiceCollection()
         self._chars.clear()
-        for service in await peer.discover_services():
+        for service in await self._gatt(peer.discover_services()):
             bservice = BleakGATTService(service, service.handle, uuid_str(service.uuid))
             collection.add_service(bservice)
-            for char in await service.discover_characteristics():
+            for char in await self._gatt(service.discover_characteristics()):
                 props = [name for bit, name in _PROPERTY_NAMES if int(char.properties) & bit]
                 bchar = BleakGATTCharacteristic(
                     char,
@@ -251,13 +255,36 @@ class BumbleClient(BaseBleakClient):
                 )
                 collection.add_characteristic(bchar)
                 self._chars[char.handle] = char
-                for desc in await char.discover_descriptors():
+                for desc in await self._gatt(char.discover_descriptors()):
                     collection.add_descriptor(
                         BleakGATTDescriptor(desc, desc.handle, uuid_str(desc.type), bchar)
                     )
         return collection
 
+    async def _gatt(self, request: Coroutine[Any, Any, T]) -> T:
+        """A GATT request raced against the link's end. Bumble's own procedures (service
+        discovery) send request after request, and one sent after a drop waits out a 30 s
+        timeout; a request pending at the drop has its future cancelled, which reaches us
+        as CancelledError though nobody cancelled our task. Both are a lost link here
+        (BleakError, as bleak's own backends report it)."""
+        lost = self._lost
+        if self._connection is None or lost is None or lost.done():
+            request.close()
+            raise BleakError("not connected: the link dropped")
+        task = asyncio.ensure_future(request)
+        try:
+            either: set[asyncio.Future[Any]] = {task, lost}
+            await asyncio.wait(either, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            if not task.done():
+                task.cancel()
+        if task.done() and not task.cancelled():
+            return task.result()  # its result, or the error it raised
+        raise BleakError("the link dropped during a GATT request")
+
     def _on_disconnection(self, _reason: int) -> None:
+        if self._lost is not None and not self._lost.done():
+            self._lost.set_result(None)
         self._connection = None
         self._peer = None
         self._subscribed.clear()
@@ -289,7 +316,7 @@ class BumbleClient(BaseBleakClient):
     ) -> bytearray:
         peer = self._require_peer()
         try:
-            return bytearray(await peer.read_value(characteristic.handle))
+            return bytearray(await self._gatt(peer.read_value(characteristic.handle)))
         except att.ATT_Error as err:
             raise BleakGATTProtocolError(int(err.error_code)) from err
 
@@ -314,7 +341,7 @@ class BumbleClient(BaseBleakClient):
                 f"({self.mtu_size - _ATT_HEADER})"
             )
         try:
-            await peer.write_value(characteristic.handle, value, with_response=response)
+            await self._gatt(peer.write_value(characteristic.handle, value, with_response=response))
         except att.ATT_Error as err:
             raise BleakGATTProtocolError(int(err.error_code)) from err
 
@@ -336,7 +363,7 @@ class BumbleClient(BaseBleakClient):
             callback(bytearray(value))
 
         self._subscribed[characteristic.handle] = on_value
-        await char.subscribe(on_value)
+        await self._gatt(char.subscribe(on_value))
 
     async def stop_notify(self, characteristic: BleakGATTCharacteristic) -> None:
         char = self._chars.get(characteristic.handle)

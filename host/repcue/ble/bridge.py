@@ -267,8 +267,8 @@ class PeripheralBridge:
             await device.stop_advertising()
             self.advertising = False
             return
-        if self.connections and call.get("connectable", True):
-            raise BridgeError(proto.EBUSY, "one connection at a time")
+        if len(self.connections) >= self.server.max_connections and call.get("connectable", True):
+            raise BridgeError(proto.EBUSY, "every connection slot is taken")
         adv = bytes.fromhex(call["adv"])
         resp = bytes.fromhex(call["resp"])
         kind = (

@@ -35,6 +35,7 @@ from bumble.transport.common import AsyncPipeSink, StreamPacketSink, StreamPacke
 
 DEFAULT_CENTRAL_MTU = 247
 ADV_INTERVAL_MS = 20.0  # Bumble's default is 1 s: far too slow for tests
+_CONNECTION_INTERVAL_S = 0.03
 
 
 def _scan_response_data(link: LocalLink, address: hci.Address) -> bytes | None:
@@ -75,6 +76,63 @@ class RadioController(Controller):
                         legacy.data = data
             packet = hci.HCI_LE_Advertising_Report_Event(list(packet.reports))
         super().send_hci_packet(packet)
+
+    def on_ll_control_pdu(self, sender_address: hci.Address, packet: ll.ControlPdu) -> None:
+        # On the air a TerminateInd travels in a connection event, at least a connection
+        # interval after the connection began, and the terminating side considers the link
+        # gone only once its peer has it. Bumble's link hands it over at once: a host that
+        # gets the disconnection before it has set up the connection keeps a zombie that
+        # waits out a 30 s GATT timeout. So it arrives one interval later, for the very
+        # connection it was sent on (not a newer one to the same peer).
+        if not isinstance(packet, ll.TerminateInd):
+            super().on_ll_control_pdu(sender_address, packet)
+            return
+        meant = self.le_connections.get(sender_address)
+
+        def deliver() -> None:
+            if meant is not None and self.le_connections.get(sender_address) is meant:
+                super(RadioController, self).on_ll_control_pdu(sender_address, packet)
+
+        asyncio.get_running_loop().call_later(_CONNECTION_INTERVAL_S, deliver)
+
+    def on_hci_disconnect_command(self, command: hci.HCI_Disconnect_Command) -> None:
+        connection = self.find_le_connection_by_handle(command.connection_handle)
+        fade = command.reason == hci.HCI_CONNECTION_TIMEOUT_ERROR  # drop_links(): at once
+        if connection is None or self.link is None or fade:
+            super().on_hci_disconnect_command(command)
+            return
+        # the peer has the TerminateInd (one interval later) before this side is done
+        self._send_hci_command_status(hci.HCI_COMMAND_STATUS_PENDING, command.op_code)
+        connection.send_ll_control_pdu(ll.TerminateInd(command.reason))
+
+        def done() -> None:
+            if self.le_connections.get(connection.peer_address) is connection:
+                self.on_le_disconnected(connection, command.reason)
+
+        asyncio.get_running_loop().call_later(1.2 * _CONNECTION_INTERVAL_S, done)
+
+    def create_le_connection(self, peer_address: hci.Address) -> None:
+        # Bumble's central reports a connection as soon as it sends CONNECT_IND, even when
+        # the advertiser took another central's CONNECT_IND first: that central is then
+        # connected to nobody until a 30 s GATT timeout. On the air the attempt fails after
+        # a few connection intervals (status 0x3E); so it does here.
+        pending = self.pending_le_connection
+        super().create_le_connection(peer_address)
+        if pending is None:
+            return
+        connection = self.le_connections.get(pending.peer_address)
+        if connection is not None:
+            asyncio.get_running_loop().call_later(
+                2 * _CONNECTION_INTERVAL_S, self._check_established, connection
+            )
+
+    def _check_established(self, connection: Any) -> None:
+        ours: Any = self.le_connections.get(connection.peer_address)
+        if ours is not connection or self.link is None:
+            return
+        peer = self.link.find_le_controller(ours.peer_address)
+        if peer is None or ours.self_address not in peer.le_connections:
+            self.on_le_disconnected(ours, hci.HCI_CONNECTION_FAILED_TO_BE_ESTABLISHED_ERROR)
 
     def vanish(self, reason: int = hci.HCI_CONNECTION_TIMEOUT_ERROR) -> None:
         """Leave the air at once: every peer sees its link end, nobody hears us again."""

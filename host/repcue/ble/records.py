@@ -13,22 +13,10 @@ import os
 import struct
 from dataclasses import dataclass
 
-from repcue.errors import ProtocolError
+from repcue.errors import AuthError, ProtocolError
 from repcue_fw import ble_secure as sec
 
-
-class AuthError(ProtocolError):
-    """The device refused us (or failed to prove it holds our key).
-
-    ``code`` is the record layer's ERR_* (ERR_NOT_PAIRED, ERR_BAD_PROOF, ERR_LOCKED, ...);
-    ``retry_after_ms`` is set when the device is locked after too many failures.
-    """
-
-    exit_code = 12
-
-    def __init__(self, message: str, *, code: int, retry_after_ms: int = 0) -> None:
-        self.retry_after_ms = retry_after_ms
-        super().__init__(message, code=code)
+__all__ = ["AuthError", "HostSession", "Record", "RecordParser", "auth_error", "encode"]
 
 
 @dataclass(frozen=True)
@@ -85,17 +73,14 @@ def error_text(body: bytes) -> tuple[int, int, str]:
 
 
 def auth_error(body: bytes, where: str) -> AuthError:
-    code, detail, text = error_text(body)
+    code, _detail, text = error_text(body)
     hint = {
         sec.ERR_NOT_PAIRED: " (pair it over USB first: repcue pair)",
         sec.ERR_BAD_PROOF: " (the key here is not the device's: pair again over USB)",
-        sec.ERR_LOCKED: f" (try again in {detail / 1000:.1f} s)",
+        sec.ERR_REPLACED: " (someone else connected: try again)",
+        sec.ERR_TIMEOUT: " (try again)",
     }.get(code, "")
-    return AuthError(
-        f"{where} refused the connection: {text}{hint}",
-        code=code,
-        retry_after_ms=detail if code == sec.ERR_LOCKED else 0,
-    )
+    return AuthError(f"{where} refused the connection: {text}{hint}", code=code)
 
 
 class HostSession:
@@ -148,6 +133,8 @@ class HostSession:
 
     def seal(self, data: bytes) -> bytes:
         """A SECURE record around data."""
+        if self.tx_ctr >= sec.CTR_LIMIT:
+            raise ProtocolError("the link's record counter is used up: reconnect")
         self.tx_ctr += 1
         mac = _hmac(self._session_key, sec.DIR_HOST, struct.pack("<I", self.tx_ctr), data)
         body = struct.pack("<H", self.tx_ctr & 0xFFFF) + data + mac[: sec.MAC_LEN]
@@ -158,6 +145,8 @@ class HostSession:
         replayed or out of order."""
         if len(body) < sec.CTR_LEN + sec.MAC_LEN:
             raise ProtocolError("the device sent a truncated sealed record")
+        if self.rx_ctr >= sec.CTR_LIMIT:
+            raise ProtocolError("the link's record counter is used up: reconnect")
         want = self.rx_ctr + 1
         (ctr,) = struct.unpack_from("<H", body, 0)
         if ctr != want & 0xFFFF:

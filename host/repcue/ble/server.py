@@ -26,10 +26,13 @@ class BridgeServer:
         *,
         address: hci.Address | None = None,
         max_adv_interval_ms: float = 20.0,
+        max_connections: int = 4,
     ) -> None:
         self.radio = radio
         self.path = path
         self.max_adv_interval_ms = max_adv_interval_ms
+        # the stack's connection slots: NimBLE as MicroPython builds it takes 4, btstack 1
+        self.max_connections = max_connections
         self._address = address
         self._server: asyncio.AbstractServer | None = None
         self.bridges: list[PeripheralBridge] = []

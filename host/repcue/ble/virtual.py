@@ -77,9 +77,14 @@ class VirtualBleDevice:
         flash: Path | None = None,
         heap_kb: int | None = None,
         link_options: dict[str, int] | None = None,
+        board_options: dict[str, Any] | None = None,
     ) -> None:
         self.radio = radio
+        # link_options: the BLE link's tunables (connections: the stack's slots, which the
+        # radio then enforces too; challenge_deadline_ms, proof_deadline_ms, grace_ms);
+        # board_options: more of the sim board's config (pair_confirm, weak_random)
         self.link_options = link_options or {}
+        self.board_options = board_options or {}
         self.pair_key = pair_key
         self.device_id = device_id.lower()
         self.speed = speed
@@ -87,7 +92,11 @@ class VirtualBleDevice:
         self.heap_kb = heap_kb
         self._workdir = Path(tempfile.mkdtemp(prefix="repcue-ble-"))
         self.flash = flash or self._workdir / "flash.img"
-        self.server = BridgeServer(radio, str(self._workdir / "ble.sock"))
+        self.server = BridgeServer(
+            radio,
+            str(self._workdir / "ble.sock"),
+            max_connections=int(self.link_options.get("connections", 4)),
+        )
         self.proc: subprocess.Popen[bytes] | None = None
         self.bridge: PeripheralBridge | None = None
         self.boots = 0
@@ -124,6 +133,7 @@ class VirtualBleDevice:
         }
         if self.autopilot is not None:
             config["autopilot"] = self.autopilot
+        config.update(self.board_options)
         config_path = self._workdir / "config.json"
         config_path.write_text(json.dumps(config))
         env = dict(os.environ)
@@ -179,6 +189,7 @@ class VirtualBleDevice:
                 env=env,
                 cwd=self._workdir,
                 start_new_session=True,
+                umask=0o077,  # the flash image holds the pairing key: owner-only files
             )
         before = self.server.bridges[-1] if self.server.bridges else None
         try:
@@ -243,8 +254,11 @@ class VirtualAir:
         air.stop()
     """
 
-    def __init__(self, workdir: Path, *, radio_path: Path | None = None) -> None:
+    def __init__(
+        self, workdir: Path, *, radio_path: Path | None = None, max_connections: int = 4
+    ) -> None:
         self.bridge_path = str(workdir / "ble.sock")
+        self.max_connections = max_connections
         self.radio_path = str(radio_path or default_radio_path())
         self._thread: threading.Thread | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -275,7 +289,7 @@ class VirtualAir:
         self._loop = asyncio.get_running_loop()
         self._stop = asyncio.Event()
         radio = VirtualRadio()
-        self.bridges = BridgeServer(radio, self.bridge_path)
+        self.bridges = BridgeServer(radio, self.bridge_path, max_connections=self.max_connections)
         Path(self.radio_path).parent.mkdir(parents=True, exist_ok=True)
         with contextlib.suppress(FileNotFoundError):
             os.unlink(self.radio_path)  # a previous run's socket file

@@ -173,8 +173,10 @@ def cmd_devices(args: argparse.Namespace) -> int:
 
 
 async def _info(args: argparse.Namespace, client: DeviceClient, out: Console) -> int:
-    info = await client.device_info()
+    # a device not paired with this computer, over BLE, tells only its HELLO
+    info = await client.device_info() if client.authenticated else await client.hello()
     fields: dict[str, Any] = {
+        "authenticated": client.authenticated,
         "device_id": info.device_id,
         "name": info.name,
         "board": info.board,
@@ -194,6 +196,11 @@ async def _info(args: argparse.Namespace, client: DeviceClient, out: Console) ->
     for key, value in fields.items():
         table.add_row(key, "-" if value is None else str(value))
     out.print(table)
+    if not client.authenticated:
+        out.print(
+            "not paired with this computer: only what the device tells anyone before "
+            "authentication (pair it over USB: repcue pair --device serial:PORT)"
+        )
     return 0
 
 

@@ -39,8 +39,12 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 def cmd_pair(args: argparse.Namespace) -> int:
     async def main() -> int:
         keys = KeyStore()
+
+        def waiting() -> None:
+            sys.stderr.write("the device asks: press any of its buttons to accept pairing\n")
+
         async with open_device(resolve_device_spec(args.device)) as client:
-            result = await pair_over_usb(client, keys)
+            result = await pair_over_usb(client, keys, on_waiting=waiting)
         entry = keys.paired(result.device_id)
         key_in = entry.key_in if entry is not None else "file"
         if args.json:

@@ -80,6 +80,11 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         help="where other processes reach the virtual radio (default: $REPCUE_BLE_RADIO, "
         "else a socket in the user runtime dir)",
     )
+    serve.add_argument(
+        "--pair-confirm",
+        action="store_true",
+        help="pairing over USB waits for a button press on the device",
+    )
     serve.add_argument("--quiet", action="store_true", help="do not print cues and events")
     serve.add_argument("--json", action="store_true", help="print the port as JSON, then events")
     serve.set_defaults(func=cmd_serve)
@@ -97,6 +102,7 @@ def _options(args: argparse.Namespace) -> SimOptions:
         ble_radio=args.radio,
         romfs=args.romfs,
         buttons_held_at_boot=args.factory_reset,
+        pair_confirm=args.pair_confirm,
     )
 
 

@@ -1,9 +1,16 @@
 """The Bluetooth LE transport (``ble:NAME``, ``ble:ADDRESS``, ``ble:auto``) on bleak.
 
 Scans for our service UUID, connects, subscribes to TX and writes RX without response in
-ATT_MTU-3 pieces. Frames travel in records (repcue.ble.records): when the key store holds
-a key for the device (found by the serial number in its Device Information service), the
-transport authenticates first and seals every frame; without one only HELLO is served.
+ATT_MTU-3 pieces. Frames travel in records (repcue.ble.records).
+
+Which key: a target (name or address) that names a device in the key store must be that
+device and must authenticate with its key, whatever the peripheral says of itself; a
+Device Information serial that names another device is an impostor, refused before
+anything is sent. Otherwise the serial number may name a paired device (renamed since).
+With a key the transport authenticates first (the device proves it holds the key before
+the host proves it does) and seals every frame. Without one the link is unauthenticated:
+the transport sends nothing but HELLO (``authenticated`` is False), and the device would
+serve nothing else.
 
 The same code runs on bleak's platform backends (BlueZ, CoreBluetooth, WinRT) and on the
 virtual radio (repcue.ble.bleak_backend) when one is installed in this process
@@ -23,8 +30,14 @@ from bleak.backends.device import BLEDevice
 from bleak.exc import BleakError
 
 from repcue.ble import records as rec
-from repcue.ble.keys import KeyStore
-from repcue.errors import DisconnectedError, ProtocolError, RepcueTimeoutError, TransportError
+from repcue.ble.keys import KeyStore, PairedDevice
+from repcue.errors import (
+    AuthError,
+    DisconnectedError,
+    ProtocolError,
+    RepcueTimeoutError,
+    TransportError,
+)
 from repcue.link.ble_scan import (
     BleBackend,
     NearbyDevice,
@@ -36,6 +49,8 @@ from repcue.link.ble_scan import (
 from repcue.link.transport import Inbox
 from repcue_fw import ble_link as fw
 from repcue_fw import ble_secure as sec
+from repcue_fw.wire import frame as wf
+from repcue_fw.wire import opcodes as op
 
 SERIAL_NUMBER_UUID = "00002a25-0000-1000-8000-00805f9b34fb"
 __all__ = [
@@ -60,6 +75,11 @@ class DeviceNotFoundError(TransportError):
     exit_code = 10
 
 
+class ConnectError(TransportError):
+    """No connection came about, or the device hung up while we connected (another
+    central holds its slot): tried again for a while before it reaches the user."""
+
+
 class BleTransport:
     """One repcue device over BLE; see the module docstring."""
 
@@ -73,7 +93,7 @@ class BleTransport:
         auto_window_s: float = 2.0,
         connect_timeout_s: float = 10.0,
         auth_timeout_s: float = 5.0,
-        lock_wait_s: float = 10.0,
+        busy_wait_s: float = 10.0,
     ) -> None:
         if not target:
             raise TransportError("ble: needs a device name, an address or 'auto'")
@@ -84,8 +104,8 @@ class BleTransport:
         self.auto_window_s = auto_window_s
         self.connect_timeout_s = connect_timeout_s
         self.auth_timeout_s = auth_timeout_s
-        self.lock_wait_s = lock_wait_s
-        self.device_id = ""
+        self.busy_wait_s = busy_wait_s
+        self.device_id = ""  # the paired device this link authenticated as ("" if none)
         self.address = ""
         self.name = ""
         self._client: BleakClient | None = None
@@ -164,22 +184,30 @@ class BleTransport:
         return found
 
     async def open(self) -> None:
-        """Find, connect, authenticate. A device locked after someone else's failed
-        attempts is waited for once, when it says so within lock_wait_s."""
-        try:
-            await self._open()
-        except rec.AuthError as err:
-            wait_s = err.retry_after_ms / 1000
-            if err.code != sec.ERR_LOCKED or wait_s > self.lock_wait_s:
-                raise
-            await asyncio.sleep(wait_s + 0.05)
-            await self._open()
+        """Find, connect, and authenticate when the device is paired here.
 
-    async def _open(self) -> None:
+        A device whose connection slot someone else holds turns a newcomer away (or takes
+        the slot from a central that has not authenticated in time): that link drops
+        before we are in, and we try again for up to busy_wait_s. A refusal is final."""
+        loop = asyncio.get_running_loop()
+        give_up = loop.time() + self.busy_wait_s
+        pause_s = 0.2
+        while True:
+            try:
+                await self._open_once()
+                return
+            except (ConnectError, DisconnectedError, AuthError) as err:
+                if not _turned_away(err) or loop.time() + pause_s > give_up:
+                    raise
+            await asyncio.sleep(pause_s)
+            pause_s = min(pause_s * 2, 1.0)
+
+    async def _open_once(self) -> None:
         inbox = self._inbox = Inbox(asyncio.get_running_loop(), self.description)
         self._parser = rec.RecordParser()
         self._session = None
         self._refusal = None
+        self.device_id = ""
         device = await self._discover()
         client = BleakClient(
             device,
@@ -192,7 +220,7 @@ class BleTransport:
         try:
             await client.connect()
         except (BleakError, TimeoutError, OSError) as err:
-            raise TransportError(f"{self.description}: cannot connect: {err}") from err
+            raise ConnectError(f"{self.description}: cannot connect: {err}") from err
         self._client = client
         self.address = device.address
         self.name = device.name or self.target
@@ -208,15 +236,53 @@ class BleTransport:
         tx = services.get_characteristic(fw.TX_UUID)
         if self._rx is None or tx is None:
             raise ProtocolError(f"{self.description} has no repcue service")
-        await client.start_notify(tx, self._on_notify)
-        serial = services.get_characteristic(SERIAL_NUMBER_UUID)
-        if serial is not None:
-            self.device_id = bytes(await client.read_gatt_char(serial)).decode(errors="replace")
-        key = self.keys.get(self.device_id) if self.keys is not None and self.device_id else None
-        if key is not None:
-            await self._authenticate(key)
-            if self.keys is not None:
-                self.keys.remember_address(self.device_id, self.address)
+        serial = ""
+        try:
+            await client.start_notify(tx, self._on_notify)
+            char = services.get_characteristic(SERIAL_NUMBER_UUID)
+            if char is not None:
+                raw = bytes(await client.read_gatt_char(char))
+                serial = raw.decode(errors="replace").strip().lower()
+        except BleakError as err:
+            if not client.is_connected:
+                raise DisconnectedError(f"{self.description}: the device hung up") from err
+            raise TransportError(f"{self.description}: {err}") from err
+        entry = self._paired_entry(serial)
+        if entry is None:
+            return  # not paired here: HELLO only
+        key = self.keys.get(entry.device_id) if self.keys is not None else None
+        if key is None:
+            return
+        await self._authenticate(key)
+        self.device_id = entry.device_id
+        if self.keys is not None:
+            self.keys.remember_address(entry.device_id, self.address)
+
+    def _paired_entry(self, serial: str) -> PairedDevice | None:
+        """The key-store entry this link must authenticate as, or None (unpaired).
+
+        The target decides first: a name or address the key store knows must be that
+        device, and a serial that names another one is refused as an impostor. Only a
+        target the store does not know may be found by its serial."""
+        keys = self.keys
+        if keys is None:
+            return None
+        named = keys.find(
+            name="" if _ADDRESS.match(self.target) or self.target == "auto" else self.target,
+            address=self.target if _ADDRESS.match(self.target) else "",
+        )
+        if named is None and self.target == "auto":
+            named = keys.find(name=self.name, address=self.address)
+        if named is not None:
+            if serial and serial != named.device_id:
+                raise AuthError(
+                    f"{self.description} answers as device {serial}, but {self.target} is "
+                    f"paired here as device {named.device_id}: not the paired device "
+                    "(an impostor, or another device given its name); nothing was sent",
+                    code=sec.ERR_BAD_PROOF,
+                )
+            return named
+        return keys.paired(serial) if serial else None
 
     async def _authenticate(self, key: bytes) -> None:
         session = rec.HostSession(key)
@@ -307,11 +373,11 @@ class BleTransport:
         if self._inbox is None or self._inbox.closed or self._client is None:
             raise DisconnectedError(f"{self.description}: not connected")
         session = self._session
-        record = (
-            session.seal(data)
-            if session is not None and session.authenticated
-            else rec.encode(sec.REC_PLAIN, data)
-        )
+        if session is not None and session.authenticated:
+            record = session.seal(data)
+        else:
+            _only_hello(data, self.description)
+            record = rec.encode(sec.REC_PLAIN, data)
         self.app_bytes_out += len(data)
         await self._write(record)
 
@@ -344,6 +410,34 @@ class BleTransport:
                 await client.disconnect()
         if self._inbox is not None:
             self._inbox.close(ConnectionAbortedError("closed by the host"))
+
+
+def _turned_away(err: BaseException) -> bool:
+    """A link the device dropped for want of a free slot, not for anything we did."""
+    if isinstance(err, AuthError):
+        return err.code in (sec.ERR_REPLACED, sec.ERR_TIMEOUT)
+    if isinstance(err, ConnectError):
+        return True
+    cause = err.__cause__
+    while cause is not None:
+        if isinstance(cause, AuthError):
+            return _turned_away(cause)
+        cause = cause.__cause__
+    return isinstance(err, DisconnectedError)
+
+
+def _only_hello(data: bytes, where: str) -> None:
+    """Before authentication nothing but whole HELLO requests goes out (a device paired
+    with another host, or a fake one, learns nothing of ours)."""
+    decoder = wf.Decoder(wf.MAX_FRAME_LIMIT)
+    frames = decoder.feed(data)
+    whole = not (decoder.in_frame() or decoder.dropped or decoder.oversize)
+    if not frames or not whole or any(f.type != op.OP_HELLO or f.flags for f in frames):
+        raise AuthError(
+            f"{where} is not paired with this computer: over Bluetooth only HELLO goes to an "
+            "unpaired device (pair it over USB first: repcue pair --device serial:PORT)",
+            code=sec.ERR_NOT_PAIRED,
+        )
 
 
 def make_transport(target: str) -> BleTransport:

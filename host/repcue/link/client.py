@@ -17,7 +17,7 @@ from collections.abc import AsyncIterator, Callable, Sequence
 from types import TracebackType
 from typing import Any
 
-from repcue.errors import ProtocolError
+from repcue.errors import AuthError, ProtocolError
 from repcue.link import messages as msg
 from repcue.link.channel import Channel, version_error
 from repcue.link.errors import DeviceError
@@ -80,6 +80,12 @@ class DeviceClient:
         return self.channel.connected
 
     @property
+    def authenticated(self) -> bool:
+        """Whether the link reaches the intended device only (see Transport.authenticated):
+        sync, upload and every command but hello() need it."""
+        return bool(self.transport.authenticated)
+
+    @property
     def max_frame(self) -> int:
         """The negotiated frame limit (MIN_FRAME before hello())."""
         return self.channel.frame_limit
@@ -89,6 +95,12 @@ class DeviceClient:
         # protocol mismatch into a clear error before anything else is attempted
         if self.info is None and opcode != op.OP_HELLO:
             await self.hello()
+        if opcode != op.OP_HELLO and not self.transport.authenticated:
+            raise AuthError(
+                f"{self.transport.description} is not authenticated: it is not paired with "
+                "this computer, so nothing but HELLO is sent to it (pair it over USB first: "
+                "repcue pair --device serial:PORT)"
+            )
         return await self.channel.request(opcode, payload, pipelined=pipelined)
 
     async def _ensure_hello(self) -> None:
@@ -106,6 +118,12 @@ class DeviceClient:
         self.channel.frame_limit = max(
             wf.MIN_FRAME, min(info.max_frame, self.channel.host_max_frame)
         )
+        expected = getattr(self.transport, "device_id", "")
+        if expected and info.device_id != expected:
+            raise AuthError(
+                f"{self.transport.description} proved it holds the key of device {expected} "
+                f"but says it is device {info.device_id or '(none)'}: refused"
+            )
         self._subscribed = False
         self.info = info
         return info
@@ -157,9 +175,12 @@ class DeviceClient:
 
     # ---- pairing (USB serial only: the device refuses these over BLE) ----------------
 
-    async def pair(self, key: bytes) -> None:
-        """Store a 32-byte BLE pairing key on the device (replacing any old one)."""
-        await self._call(op.OP_PAIR, _wire("pairing key", op.pair_req, bytes(key)))
+    async def pair(self, key: bytes) -> bool:
+        """Offer a 32-byte BLE pairing key (replacing any old one). True: stored. False:
+        the device waits for a button press to accept it (a board configured with
+        "pair_confirm"); ask again with the same key until it says True."""
+        body = await self._call(op.OP_PAIR, _wire("pairing key", op.pair_req, bytes(key)))
+        return msg.decode_flag(body, "PAIR")
 
     async def unpair(self) -> bool:
         """Delete the device's BLE pairing key; True if it held one."""

@@ -107,6 +107,10 @@ class SerialTransport:
     def description(self) -> str:
         return f"serial:{self.port}"
 
+    @property
+    def authenticated(self) -> bool:
+        return True  # a cable: physical possession is the trust anchor
+
     async def open(self) -> None:
         self.port = resolve_port(self._target)
         try:

@@ -73,6 +73,10 @@ class SimTransport:
         return f"sim:{self.flash_path or ''}"
 
     @property
+    def authenticated(self) -> bool:
+        return True  # a cable: physical possession is the trust anchor
+
+    @property
     def device(self) -> Any:
         """The launcher's device object (for control-channel access in tests and demo)."""
         return self._device

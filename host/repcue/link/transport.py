@@ -24,6 +24,13 @@ class Transport(Protocol):
         """Where the bytes go, for messages (e.g. ``serial:/dev/ttyACM0``)."""
         ...
 
+    @property
+    def authenticated(self) -> bool:
+        """Whether the bytes reach the device the user meant and nobody else's: a cable
+        (serial, the virtual device's pty) is; a BLE link is once it has authenticated.
+        Over a link that is not, nothing but HELLO may be sent (the client refuses)."""
+        ...
+
     async def open(self) -> None:
         """Connect; raises TransportError (or a subclass) when that is impossible."""
         ...

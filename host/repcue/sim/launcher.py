@@ -48,6 +48,13 @@ BOOT_TIMEOUT_S = 10.0
 _FALLBACK_MAIN = "from repcue_fw import app\napp.main()\n"
 
 
+def _owner_only(path: Path) -> None:
+    """An image made before images were created 0600 holds the pairing key too."""
+    with contextlib.suppress(FileNotFoundError):
+        if path.stat().st_mode & 0o077:
+            path.chmod(0o600)
+
+
 class VirtualDevice:
     def __init__(self, options: SimOptions | None = None) -> None:
         self.options = options or SimOptions()
@@ -88,6 +95,7 @@ class VirtualDevice:
             if self.options.flash is not None:
                 self.flash_path = self.options.flash.expanduser().resolve()
                 self.flash_path.parent.mkdir(parents=True, exist_ok=True)
+                _owner_only(self.flash_path)
             else:
                 self.flash_path = self._workdir / "flash.img"
             master, slave = os.openpty()
@@ -161,6 +169,7 @@ class VirtualDevice:
                 env=env,
                 cwd=self._workdir,
                 start_new_session=True,  # Ctrl-C in our terminal is ours to handle
+                umask=0o077,  # the flash image holds the pairing key: owner-only files
             )
 
     def _start_air(self) -> None:
@@ -175,7 +184,8 @@ class VirtualDevice:
                 f"another virtual radio is on the air at {path}: stop it, or pick another "
                 "path (--radio, $REPCUE_BLE_RADIO)"
             )
-        air = VirtualAir(self._workdir, radio_path=path)
+        slots = int(self.options.ble_link.get("connections", 4))
+        air = VirtualAir(self._workdir, radio_path=path, max_connections=slots)
         try:
             air.start()
         except RepcueError as err:

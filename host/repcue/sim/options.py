@@ -72,12 +72,14 @@ class SimOptions:
     extra_env: dict[str, str] = field(default_factory=dict)
     # BLE: the firmware also serves its GATT service on a virtual radio (repcue.ble.virtual
     # VirtualAir) that other processes reach at ble_radio (None: the default radio path);
-    # ble_link: the link's tunables for tests (lock_after, lock_base_ms, auth_deadline_ms)
+    # ble_link: the link's tunables for tests (connections: the stack's slots, which the
+    # radio enforces too; challenge_deadline_ms, proof_deadline_ms, grace_ms)
     ble: bool = False
     ble_radio: Path | None = None
     ble_link: dict[str, int] = field(default_factory=dict)
     romfs: bool = False
     buttons_held_at_boot: bool = False
+    pair_confirm: bool = False  # PAIR over USB waits for a button press on the device
 
     def validate(self) -> None:
         if self.speed < 1:
@@ -132,6 +134,8 @@ class SimOptions:
             config["ble"] = dict(self.ble_link) if self.ble_link else True
         if self.buttons_held_at_boot:
             config["held_at_boot"] = True
+        if self.pair_confirm:
+            config["pair_confirm"] = True
         return config
 
 

@@ -323,6 +323,13 @@ class Store:
             row = self._one("SELECT count(*) AS n FROM sessions WHERE device_id = ?", (device_id,))
         return 0 if row is None else int(row["n"])
 
+    def max_session_id(self, device_id: str) -> int:
+        """The highest device session id stored for the device (0: none)."""
+        row = self._one(
+            "SELECT max(session_id) AS m FROM sessions WHERE device_id = ?", (device_id,)
+        )
+        return 0 if row is None or row["m"] is None else int(row["m"])
+
     # -- sync cursors -----------------------------------------------------------------------
 
     def sync_cursor(self, device_id: str) -> int:
