@@ -57,7 +57,7 @@ def air_bytes(att_pdu_sizes: list[int], ll_payload: int) -> int:
 def counting_client(transport: Any) -> Any:
     """A DeviceClient that counts the requests it sends, by opcode name."""
     from repcue.link.client import DeviceClient
-    from repcue_fw.wire import opcodes as op
+    from repcue_fw.wire.host import opcodes as op
 
     class Counting(DeviceClient):
         def __init__(self, transport: Any) -> None:

@@ -54,9 +54,9 @@ from repcue.firmware_build import build  # noqa: E402
 from repcue.sim import AutopilotOptions, SimError, SimOptions, VirtualDevice, romfs  # noqa: E402
 from repcue.sim.autopilot import run_to_finish  # noqa: E402
 from repcue.sim.options import micropython_binary  # noqa: E402
-from repcue_fw.wire import frame, records  # noqa: E402
-from repcue_fw.wire import opcodes as op  # noqa: E402
-from repcue_fw.wire import program as wp  # noqa: E402
+from repcue_fw.wire.host import frame, records  # noqa: E402
+from repcue_fw.wire.host import opcodes as op  # noqa: E402
+from repcue_fw.wire.host import program as wp  # noqa: E402
 
 TARGET_KB = 96
 GOAL_KB = 64
@@ -180,10 +180,10 @@ def smallest(
 # The modules a booted sim device holds, in import order (wire first, the board last).
 MODULES = (
     "repcue_fw.wire.varint",
-    "repcue_fw.wire.program_core",
-    "repcue_fw.wire.records_core",
-    "repcue_fw.wire.frame_core",
-    "repcue_fw.wire.opcodes_core",
+    "repcue_fw.wire.program",
+    "repcue_fw.wire.records",
+    "repcue_fw.wire.frame",
+    "repcue_fw.wire.opcodes",
     "repcue_fw.cues",
     "repcue_fw.cursor",
     "repcue_fw.schedule",

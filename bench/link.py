@@ -8,7 +8,7 @@ by the fault proxy at 10 bits a byte in both directions, like a UART.
 Figures:
   upload_s          upload a 100-step program (HELLO done), target < 0.5 s at 115200
   line_rate_ratio   session bytes read / (elapsed x 11520 B/s) while reading and
-                    acknowledging 240-byte sessions (a 20-step session in wire/records.py)
+                    acknowledging 240-byte sessions (a 20-step session in wire/host/records.py)
                     with READ_SESSIONS, target >= 0.8; _one_by_one: LIST + a READ_SESSION
                     per session instead
   wire_overhead_per_frame  bytes a frame adds to its payload (header, CRC, COBS, delimiter)
@@ -40,7 +40,7 @@ from tests.mpy import run_mpy  # noqa: E402
 from repcue.link import DeviceClient  # noqa: E402
 from repcue.link.faults import FaultPlan, PtyFaultProxy  # noqa: E402
 from repcue.link.serial import SerialTransport  # noqa: E402
-from repcue_fw.wire import frame as wf  # noqa: E402
+from repcue_fw.wire.host import frame as wf  # noqa: E402
 
 RESULTS = ROOT / "bench" / "results" / "link.json"
 BAUD = 115200
@@ -49,7 +49,7 @@ TARGET_LINE_RATE = 0.8
 
 CODEC_BENCH = r"""
 import time, gc
-from repcue_fw.wire import frame as wf
+from repcue_fw.wire.host import frame as wf
 from repcue_fw import link
 payload = bytes(range(1, 256)) * 4
 w = wf.encode(0x31, 1, 1, payload[:1000])

@@ -24,7 +24,7 @@ from tests.host.plan_examples import ISSUE_2_EXAMPLES  # noqa: E402
 
 from repcue.plan import check  # noqa: E402
 from repcue.plan.profile import parse_profile  # noqa: E402
-from repcue_fw.wire import program as wp  # noqa: E402
+from repcue_fw.wire.host import program as wp  # noqa: E402
 
 RESULTS = ROOT / "bench" / "results" / "plan_codec.json"
 

@@ -37,8 +37,8 @@ HARNESS = r"""
 import binascii, gc, json, os, vfs
 from repcue_fw.boards import sim_flash
 from repcue_fw.journal import Journal, JournalFull
-from repcue_fw.wire import records as R
-from repcue_fw.wire import program as wp
+from repcue_fw.wire.host import records as R
+from repcue_fw.wire.host import program as wp
 
 MP = "/flash"
 JROOT = MP + "/repcue"

@@ -46,7 +46,7 @@ from repcue.sim import AutopilotOptions, SimOptions, VirtualDevice
 from repcue.sim.autopilot import run_to_finish
 from repcue.store import Store
 from repcue.sync import SyncResult, sync
-from repcue_fw.wire import program as wp
+from repcue_fw.wire.host import program as wp
 
 RESULTS = Path(__file__).resolve().parent / "results" / "sync.json"
 BAUD = 115200

@@ -10,8 +10,8 @@ from collections.abc import Iterator
 import serial
 
 from repcue.link.faults import FaultPlan
-from repcue_fw.wire import frame as wf
-from repcue_fw.wire import opcodes as op
+from repcue_fw.wire.host import frame as wf
+from repcue_fw.wire.host import opcodes as op
 
 # Per-byte rates that spoil roughly one 512-byte frame in six: rough, yet a sync must
 # still finish, only slower.

@@ -26,8 +26,8 @@ import sys
 
 from repcue_fw.engine import BTN_PAUSE, BTN_START, EngineError
 from repcue_fw.link import ProgramUpload
-from repcue_fw.wire import opcodes_core as op
-from repcue_fw.wire.program_core import ProgramBytes
+from repcue_fw.wire import opcodes as op
+from repcue_fw.wire.program import ProgramBytes
 
 FIRMWARE_VERSION = "0.1.0"
 CONFIG_FILE = "/repcue.json"  # on a board's filesystem; the unix port uses $REPCUE_CONFIG

@@ -49,7 +49,7 @@ from repcue_fw.ble_gatt import (  # noqa: F401  (re-exported: the service and ad
     uuid_le,
 )
 from repcue_fw.ble_records import RecordsIn
-from repcue_fw.wire import frame_core as frame  # not the host's frame.py: less RAM
+from repcue_fw.wire import frame  # not the host's frame.py: less RAM
 
 _IRQ_CENTRAL_CONNECT = const(1)
 _IRQ_CENTRAL_DISCONNECT = const(2)

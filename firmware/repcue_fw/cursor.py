@@ -1,4 +1,4 @@
-# Walks a program step by step, straight from its bytes (wire.program_core.ProgramBytes),
+# Walks a program step by step, straight from its bytes (wire.program.ProgramBytes),
 # WITHOUT unrolling its repeats.
 #
 # The position is one level per nesting depth: level 0 is the program's top-level node list,
@@ -14,7 +14,7 @@ except ImportError:  # CPython on the host
         return x
 
 
-from repcue_fw.wire.program_core import (
+from repcue_fw.wire.program import (
     END_DISTANCE,
     END_TIME,
     KIND_RECOVERY,

@@ -2,7 +2,7 @@
 # tells listeners what happens (listener(code, a, b), small ints only) and hands records to
 # the recorder (the journal). The runner drives it: poll() at each deadline, press() on a
 # button. It runs the program from its bytes (see runnable()); engine.step, the current step,
-# is one wire.program_core.Node rewritten in place at every change: copy what you keep.
+# is one wire.program.Node rewritten in place at every change: copy what you keep.
 #
 # Timing. Every change is scheduled on an absolute deadline: a step that ends on time ends at
 # exactly step_start + its planned ms, and the next step starts at that exact tick, not at
@@ -52,15 +52,15 @@ except ImportError:  # CPython on the host
 from repcue_fw import cues
 from repcue_fw.cursor import Cursor, EngineError, expected_ms, planned_steps
 from repcue_fw.schedule import NX_END, Schedule
-from repcue_fw.wire.program_core import END_TIME, KIND_WORK, ProgramBytes
-from repcue_fw.wire.records_core import (
+from repcue_fw.wire.program import END_TIME, KIND_WORK, ProgramBytes
+from repcue_fw.wire.records import (
     END_FINISHED,
     END_LAP,
     END_SKIP,
     END_STOP,
     END_STOPPED,
 )
-from repcue_fw.wire.records_core import END_TIME as END_TIME_UP
+from repcue_fw.wire.records import END_TIME as END_TIME_UP
 
 BTN_START = const(1)
 BTN_PAUSE = const(2)
@@ -82,7 +82,7 @@ EV_REFUSED = const(9)  # b 0
 EV_RECORD_ERROR = const(10)  # a step index, b 0: the recorder raised (see record_error)
 
 # Step end reasons (END_TIME_UP, END_LAP, END_SKIP, END_STOP) and session end reasons
-# (END_FINISHED, END_STOPPED) are the journal's, from wire/records_core.py.
+# (END_FINISHED, END_STOPPED) are the journal's, from wire/records.py.
 
 _STALE_MS = const(500)
 _MAX_LAPS = const(255)  # laps recorded per step; more are cued but not stored
@@ -94,16 +94,11 @@ _DONE = const(3)
 
 
 def runnable(program):
-    """What the engine runs: a ProgramBytes as it is; program bytes, checked (WireError if
-    they do not decode); a Program object built in code (host, tests), checked and encoded
-    by repcue_fw.program_objects (EngineError naming the node the engine cannot run)."""
+    """What the engine runs: a ProgramBytes as it is, or program bytes, checked (WireError
+    if they do not decode)."""
     if isinstance(program, ProgramBytes):
         return program
-    if isinstance(program, (bytes, bytearray)):
-        return ProgramBytes(program)
-    from repcue_fw import program_objects  # never on the device: it runs bytes
-
-    return program_objects.pack(program)
+    return ProgramBytes(program)
 
 
 class Engine:

@@ -8,7 +8,7 @@
 #   journal_space     free space, reclaiming acknowledged sessions
 #   journal_sessions  the link's view: list and read sessions
 #   journal_acks      the ack log: which sessions the host has acknowledged
-# Record bytes: wire/records_core.py.
+# Record bytes: wire/records.py.
 import binascii
 import os
 
@@ -33,8 +33,8 @@ from repcue_fw.journal_files import (  # noqa: F401  (re-exported: the journal's
     makedirs,
     remove,
 )
-from repcue_fw.wire import records_core as records
-from repcue_fw.wire.program_core import CRC_LEN, MAX_PROGRAM_BYTES, MIN_PROGRAM_BYTES
+from repcue_fw.wire import records
+from repcue_fw.wire.program import CRC_LEN, MAX_PROGRAM_BYTES, MIN_PROGRAM_BYTES
 
 
 class Journal:

@@ -32,7 +32,7 @@ from repcue_fw.journal_files import (
     path,
     remove,
 )
-from repcue_fw.wire import records_core as records
+from repcue_fw.wire import records
 
 _REC = const(6)  # u32 id + CRC-16
 

@@ -21,7 +21,7 @@ except ImportError:  # CPython
 
 import os
 
-# JournalError.code values: the link's status codes (wire/opcodes_core.py ST_*), so an
+# JournalError.code values: the link's status codes (wire/opcodes.py ST_*), so an
 # error reaches the host as it is (the link answers with an exception's `status`).
 ERR_NO_SESSION = const(6)  # ST_BAD_STATE: append/end without begin_session
 ERR_NOT_FOUND = const(9)  # ST_NOT_FOUND: no such session

@@ -21,8 +21,7 @@ from repcue_fw.journal_files import (
     path,
     remove,
 )
-from repcue_fw.wire import WireError
-from repcue_fw.wire import records_core as records
+from repcue_fw.wire import WireError, records
 from repcue_fw.wire.varint import MAX_VARINT
 
 

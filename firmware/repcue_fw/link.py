@@ -14,7 +14,7 @@
 # retries); oversized, unknown, malformed or wrong-version frames get an error response.
 #
 # The `services` object (the app, wired by the device engineer) provides the work. Each
-# method may raise opcodes_core.StatusError(status, message, detail) to answer with an error;
+# method may raise opcodes.StatusError(status, message, detail) to answer with an error;
 # other exceptions are mapped too (OSError -> ST_STORAGE or ST_STORAGE_FULL on ENOSPC,
 # MemoryError -> ST_NO_MEMORY, KeyError -> ST_NOT_FOUND, anything with an int `status`
 # attribute or named JournalFull -> that status / ST_STORAGE_FULL, else ST_INTERNAL).
@@ -65,9 +65,8 @@ except ImportError:  # CPython on the host
 
 import binascii
 
-from repcue_fw.wire import WireError
-from repcue_fw.wire import frame_core as frame
-from repcue_fw.wire import opcodes_core as op
+from repcue_fw.wire import WireError, frame
+from repcue_fw.wire import opcodes as op
 
 LEAVE_REPL = const(1)  # the host sent REPL
 _LEAVE_BREAK = const(2)  # the break-in bytes (CR, Ctrl-C) arrived
@@ -507,7 +506,7 @@ class ProgramUpload:
             self.active = False
             raise op.StatusError(op.ST_CRC, "uploaded bytes fail the CRC", 0)
         if self.validate:
-            from repcue_fw.wire.program_core import ProgramBytes
+            from repcue_fw.wire.program import ProgramBytes
 
             try:
                 ProgramBytes(data)  # checks the whole encoding, builds nothing

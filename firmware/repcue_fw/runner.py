@@ -40,7 +40,7 @@ import gc
 
 from repcue_fw import cues
 from repcue_fw.engine import BTN_START, BTN_STOP, EV_CUE, EV_REFUSED, Engine, EngineError
-from repcue_fw.wire.program_core import ProgramBytes
+from repcue_fw.wire.program import ProgramBytes
 
 _REFUSED_NO_PROGRAM = const(1)  # EV_REFUSED a: no program installed (the engine sends a=0: journal)
 _REFUSED_SETUP = const(2)  # EV_REFUSED a: the session could not be set up (e.g. out of memory)

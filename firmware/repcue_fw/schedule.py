@@ -19,7 +19,7 @@ except ImportError:  # CPython on the host
 
 
 from repcue_fw import cues
-from repcue_fw.wire.program_core import END_DISTANCE, END_TIME, TARGET_PACE
+from repcue_fw.wire.program import END_DISTANCE, END_TIME, TARGET_PACE
 
 _GHOST_EVERY_M = const(100)
 

@@ -23,8 +23,9 @@ from typing import Protocol, runtime_checkable
 
 from repcue.errors import AuthError, ProtocolError
 from repcue.store import SessionData, StepData, Store
-from repcue_fw.wire import WireError, records
-from repcue_fw.wire.program import KIND_NAMES
+from repcue_fw.wire import WireError
+from repcue_fw.wire.host import records
+from repcue_fw.wire.host.program import KIND_NAMES
 
 ACK_BATCH = 32  # sessions acknowledged per ACK_SESSIONS request
 READ_AHEAD = 64  # whole sessions a batched read may hold that are not yet stored
@@ -120,7 +121,7 @@ def _name(names: Sequence[str], code: object) -> str:
 
 
 def decode_session_bytes(raw: bytes, session_id: int) -> SessionData:
-    """The one adapter between the device's record format (repcue_fw.wire.records, shared
+    """The one adapter between the device's record format (repcue_fw.wire.host.records, shared
     with the firmware) and the store's typed rows. Raises ProtocolError on bad bytes."""
     try:
         wire = records.decode_session(raw)

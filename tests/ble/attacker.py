@@ -13,7 +13,7 @@ from repcue.ble.bleak_backend import BumbleClient, BumbleScanner
 from repcue.ble.radio import CentralAdapter
 from repcue_fw import ble_link as fw
 from repcue_fw import ble_secure as sec
-from repcue_fw.wire import frame as wf
+from repcue_fw.wire.host import frame as wf
 
 
 class RawCentral:

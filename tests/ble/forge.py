@@ -13,8 +13,8 @@ from __future__ import annotations
 
 import zlib
 
-from repcue_fw.wire import frame as wf
-from repcue_fw.wire import opcodes as op
+from repcue_fw.wire.host import frame as wf
+from repcue_fw.wire.host import opcodes as op
 
 PROGRAM = bytes.fromhex("0100")  # any bytes: a forged upload is refused before it is parsed
 

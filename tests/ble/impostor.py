@@ -22,8 +22,8 @@ from repcue.ble.radio import VirtualRadio
 from repcue_fw import ble_link as fw
 from repcue_fw import ble_secure as sec
 from repcue_fw.link import Dispatcher
-from repcue_fw.wire import frame as wf
-from repcue_fw.wire import records
+from repcue_fw.wire.host import frame as wf
+from repcue_fw.wire.host import records
 
 FORGED_ID = 900_000
 

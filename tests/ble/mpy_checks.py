@@ -11,8 +11,8 @@ import json
 from repcue_fw import ble_link
 from repcue_fw import ble_secure as sec
 from repcue_fw.link import Dispatcher
-from repcue_fw.wire import frame
-from repcue_fw.wire import opcodes as op
+from repcue_fw.wire.host import frame
+from repcue_fw.wire.host import opcodes as op
 
 
 class Services:

@@ -20,8 +20,8 @@ from repcue.link.ble import BleTransport
 from repcue.link.client import DeviceClient
 from repcue.link.serial import SerialTransport
 from repcue_fw import ble_secure as sec
-from repcue_fw.wire import frame as wf
-from repcue_fw.wire import opcodes as op
+from repcue_fw.wire.host import frame as wf
+from repcue_fw.wire.host import opcodes as op
 
 from . import forge
 from .attacker import RawCentral

@@ -19,8 +19,8 @@ from repcue.link.ble import BleTransport
 from repcue.link.client import DeviceClient
 from repcue.store import open_store
 from repcue.sync import SyncProgress, sync
-from repcue_fw.wire import frame as wf
-from repcue_fw.wire import program as wire_program
+from repcue_fw.wire.host import frame as wf
+from repcue_fw.wire.host import program as wire_program
 
 from .conftest import DEVICE_ID
 

@@ -12,8 +12,8 @@ from typing import Any
 
 from repcue_fw import ble_link
 from repcue_fw import ble_secure as sec
-from repcue_fw.wire import frame as wf
-from repcue_fw.wire import opcodes as op
+from repcue_fw.wire.host import frame as wf
+from repcue_fw.wire.host import opcodes as op
 from tests.mpy import run_mpy
 
 from . import forge

@@ -19,8 +19,8 @@ from repcue.link.client import DeviceClient
 from repcue.store import Store
 from repcue.sync import sync
 from repcue_fw import ble_secure as sec
-from repcue_fw.wire import frame as wf
-from repcue_fw.wire import opcodes as op
+from repcue_fw.wire.host import frame as wf
+from repcue_fw.wire.host import opcodes as op
 
 from .conftest import DEVICE_ID
 from .impostor import FORGED_ID, Impostor

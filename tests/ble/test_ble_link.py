@@ -15,9 +15,9 @@ from repcue.errors import AuthError
 from repcue.link.ble import BleTransport
 from repcue.link.client import DeviceClient
 from repcue_fw.app import FIRMWARE_VERSION
-from repcue_fw.wire import frame as wf
-from repcue_fw.wire import program as wire_program
-from repcue_fw.wire import records
+from repcue_fw.wire.host import frame as wf
+from repcue_fw.wire.host import program as wire_program
+from repcue_fw.wire.host import records
 
 # 64 one-second steps with paces: a ~330-byte program (three 160-byte frames) that the
 # autopilot runs in a fraction of a second at speed 200

@@ -22,8 +22,8 @@ from repcue.link.resume import ReconnectPolicy, upload_resumable
 from repcue.store import open_store
 from repcue.sync import SyncProgress
 from repcue.sync_resume import sync_resumable
-from repcue_fw.wire import frame as wf
-from repcue_fw.wire import program as wire_program
+from repcue_fw.wire.host import frame as wf
+from repcue_fw.wire.host import program as wire_program
 from tests.ble.test_ble_faults import LONG, record_sessions
 from tests.e2e.rig import read_flash
 

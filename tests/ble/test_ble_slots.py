@@ -25,7 +25,7 @@ from repcue.link.errors import DeviceError
 from repcue.link.serial import SerialTransport
 from repcue_fw import ble_link
 from repcue_fw import ble_secure as sec
-from repcue_fw.wire import opcodes as op
+from repcue_fw.wire.host import opcodes as op
 
 from .attacker import RawCentral
 from .conftest import DEVICE_ID

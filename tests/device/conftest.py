@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from repcue.sim import SimOptions, VirtualDevice
-from repcue_fw.wire import program as wp
+from repcue_fw.wire.host import program as wp
 
 Start = Callable[..., VirtualDevice]
 

@@ -9,8 +9,8 @@ import time
 
 import serial
 
-from repcue_fw.wire import frame
-from repcue_fw.wire import opcodes as op
+from repcue_fw.wire.host import frame
+from repcue_fw.wire.host import opcodes as op
 
 
 class RawClient:

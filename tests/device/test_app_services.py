@@ -10,8 +10,8 @@ import pytest
 
 from repcue.sim.control import EV_SESSION_START, EV_STEP_END
 from repcue_fw import cues
-from repcue_fw.wire import opcodes as op
-from repcue_fw.wire import records
+from repcue_fw.wire.host import opcodes as op
+from repcue_fw.wire.host import records
 from tests.device.conftest import Start, short_program
 from tests.device.proto import RawClient
 

@@ -14,6 +14,7 @@ import pytest
 
 from repcue.cli import main as cli_main
 from repcue.firmware_build import BuildError, build, install, read_index
+from repcue_fw.wire.host import program as wp
 from tests.device.conftest import Start
 from tests.mpy import FIRMWARE, micropython_binary
 
@@ -49,16 +50,15 @@ def test_bundle_holds_mpy_for_every_module_plus_main_and_manifest(bundle: Path) 
 
 
 def test_bundle_imports_and_runs_in_micropython(bundle: Path) -> None:
+    data = wp.encode(wp.Program([wp.Step(1, 0, 5)]))
     out = _run_bundle(
         bundle,
-        """
+        f"""
 import repcue_fw.app, repcue_fw.boards.sim
-from repcue_fw.wire import program as wp
 from repcue_fw.engine import Engine
 from repcue_fw.boards.sim_clock import SimClock
 print(repcue_fw.app.__file__.endswith(".mpy"))
-data = wp.encode(wp.Program([wp.Step(1, 0, 5)]))
-e = Engine(wp.decode(data), wp.program_id(data), SimClock("stepped"))
+e = Engine(bytes.fromhex({data.hex()!r}), {wp.program_id(data)}, SimClock("stepped"))
 e.start(0)
 e.poll(5000)
 print(e.finished)

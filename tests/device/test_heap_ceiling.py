@@ -14,8 +14,8 @@ import pytest
 
 from repcue.sim import AutopilotOptions, romfs
 from repcue.sim.autopilot import run_to_finish
-from repcue_fw.wire import program as wp
-from repcue_fw.wire import records
+from repcue_fw.wire.host import program as wp
+from repcue_fw.wire.host import records
 from tests.device.conftest import Start
 from tests.device.proto import RawClient
 

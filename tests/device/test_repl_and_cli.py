@@ -13,7 +13,7 @@ import time
 from mpremote.transport_serial import SerialTransport
 
 from repcue.firmware_build.install import request_repl
-from repcue_fw.wire import opcodes as op
+from repcue_fw.wire.host import opcodes as op
 from tests.device.conftest import Start, _alive
 from tests.device.proto import RawClient
 

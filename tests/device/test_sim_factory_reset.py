@@ -10,7 +10,7 @@ from pathlib import Path
 
 from repcue.cli.sim_cmd import _options, register
 from repcue.sim import autopilot as pilot
-from repcue_fw.wire import opcodes as op
+from repcue_fw.wire.host import opcodes as op
 from tests.device.conftest import Start, short_program
 from tests.device.proto import RawClient
 

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from repcue.sim.control import EV_FINISH, EV_SESSION_START, EV_STEP_START
 from repcue_fw import cues
-from repcue_fw.wire import program as wp
-from repcue_fw.wire import records
+from repcue_fw.wire.host import program as wp
+from repcue_fw.wire.host import records
 from tests.device.conftest import Start
 from tests.device.proto import RawClient
 

@@ -11,8 +11,8 @@ from repcue.sim import AutopilotOptions, SimError, list_running
 from repcue.sim import autopilot as pilot
 from repcue.sim.control import EV_FINISH, EV_LAP, EV_SESSION_START, EV_STEP_END, EV_STEP_START
 from repcue_fw import cues
-from repcue_fw.wire import program as wp
-from repcue_fw.wire import records
+from repcue_fw.wire.host import program as wp
+from repcue_fw.wire.host import records
 from tests.device.conftest import Start, intervals_program, short_program
 from tests.device.proto import RawClient
 

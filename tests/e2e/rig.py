@@ -18,7 +18,7 @@ from repcue.link.serial import SerialTransport
 from repcue.plan.profile import parse_profile
 from repcue.sim import AutopilotOptions, SimOptions, VirtualDevice
 from repcue.sim.autopilot import run_to_finish
-from repcue_fw.wire import program as wp
+from repcue_fw.wire.host import program as wp
 from tests.mpy import run_mpy
 
 PROFILE_TEXT = '[races]\n5k = "20:00"\n'
@@ -154,7 +154,7 @@ try:
         out["prog"] = binascii.hexlify(f.read()).decode()
 except OSError:
     pass
-from repcue_fw.wire import records_core as rc
+from repcue_fw.wire import records as rc
 out["acks"] = []
 try:
     with open("/flash/acks", "rb") as f:

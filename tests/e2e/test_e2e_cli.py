@@ -18,7 +18,7 @@ from repcue.sim import autopilot as pilot
 from repcue.sim.autopilot import run_to_finish
 from repcue.store import Store
 from repcue.sync import decode_session_bytes
-from repcue_fw.wire import program as wp
+from repcue_fw.wire.host import program as wp
 from tests.e2e.conftest import StartDevice
 from tests.e2e.rig import (
     PROFILE,

@@ -27,7 +27,7 @@ from repcue.link.faults import FaultPlan, PtyFaultProxy
 from repcue.sim import VirtualDevice
 from repcue.store import Store
 from repcue.sync import sync
-from repcue_fw.wire import frame as wf
+from repcue_fw.wire.host import frame as wf
 from tests.e2e.conftest import TEMPLATE_SESSIONS, StartDevice
 from tests.e2e.rig import client, read_flash, record_sessions, stepped_device
 

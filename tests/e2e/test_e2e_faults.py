@@ -16,8 +16,8 @@ from repcue.errors import DisconnectedError
 from repcue.link.faults import FaultPlan, PtyFaultProxy
 from repcue.store import Store
 from repcue.sync import sync
-from repcue_fw.wire import frame as wf
-from repcue_fw.wire import program as wp
+from repcue_fw.wire.host import frame as wf
+from repcue_fw.wire.host import program as wp
 from tests.e2e.conftest import TEMPLATE_SESSIONS, StartDevice
 from tests.e2e.rig import TWENTY_STEPS, client, read_flash
 from tests.faults_helpers import NOISY, flood

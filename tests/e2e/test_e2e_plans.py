@@ -21,7 +21,7 @@ from repcue.plan.timeline import PlannedStep
 from repcue.sim import AutopilotOptions, VirtualDevice
 from repcue.sim.autopilot import run_to_finish
 from repcue.store import open_store
-from repcue_fw.wire import program as wp
+from repcue_fw.wire.host import program as wp
 from tests.e2e.rig import PROFILE_TEXT, client, expected_steps, stepped_device
 from tests.host.test_plan_compile import ISSUE_EXAMPLES
 

@@ -23,7 +23,7 @@ from repcue.link.resume import ReconnectPolicy
 from repcue.store import Store
 from repcue.sync import SyncProgress
 from repcue.sync_resume import sync_resumable
-from repcue_fw.wire import frame as wf
+from repcue_fw.wire.host import frame as wf
 from tests.e2e.conftest import TEMPLATE_SESSIONS, StartDevice
 from tests.e2e.rig import client, read_flash
 

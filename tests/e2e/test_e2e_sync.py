@@ -11,7 +11,7 @@ from repcue.sim.autopilot import run_to_finish
 from repcue.sim.control import EV_STEP_END
 from repcue.store import Store
 from repcue.sync import SyncProgress, sync
-from repcue_fw.wire import opcodes as op
+from repcue_fw.wire.host import opcodes as op
 from tests.e2e.conftest import TEMPLATE_SESSIONS, StartDevice
 from tests.e2e.rig import client, read_flash
 

@@ -19,8 +19,9 @@ import harness as h
 from harness import work_t, work_d, rec_t, rec_d
 from repcue_fw import cues
 from repcue_fw.engine import *
-from repcue_fw.engine import Engine, EngineError
-from repcue_fw.wire.program import *
+from repcue_fw.engine import EngineError
+from harness import Engine
+from repcue_fw.wire.host.program import *
 def cue_log(log):
     return [[ms, cues.name(a), b] for ms, code, a, b, due in log.events if code == EV_CUE]
 """
@@ -400,7 +401,7 @@ except EngineError as err:
 
 def test_starting_twice_is_an_error_and_a_decoded_program_runs() -> None:
     r = mpy("""
-from repcue_fw.wire import program as wp
+from repcue_fw.wire.host import program as wp
 p = h.examples()[1][2]
 data = wp.encode(p)
 e, c, rec, log = h.session(wp.decode(data), program_id=wp.program_id(data))

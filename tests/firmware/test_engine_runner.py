@@ -24,8 +24,8 @@ from repcue_fw import cues
 from repcue_fw.engine import *
 from repcue_fw.engine import EngineError
 from repcue_fw.runner import Runner
-from repcue_fw.wire import program as wp
-from repcue_fw.wire.program import Program, Repeat
+from repcue_fw.wire.host import program as wp
+from repcue_fw.wire.host.program import Program, Repeat
 
 class Buttons:
     # the HAL's button queue reduced to what the runner uses: get() and last_ticks
@@ -292,7 +292,7 @@ def test_a_session_that_cannot_be_set_up_is_refused_aloud_and_logged() -> None:
     # refused cue (nobody else can tell the runner), the reason goes to the board's log,
     # and nothing is left half started: the next press starts a session.
     r = mpy("""
-from repcue_fw.engine import Engine
+from harness import Engine
 short = [True]
 def factory(program, pid, clock, recorder, ghost):
     if short[0]:
@@ -321,7 +321,7 @@ def test_program_source_and_engine_factory_replace_the_journal() -> None:
     r = mpy("""
 made = []
 def factory(program, pid, clock, recorder, ghost):
-    from repcue_fw.engine import Engine
+    from harness import Engine
     made.append([pid, ghost, recorder is None])
     return Engine(program, pid, clock, recorder, ghost)
 p = Program([work_t(1)], countdown_s=0)

@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from repcue_fw.wire import WireError
-from repcue_fw.wire import frame as wf
+from repcue_fw.wire.host import frame as wf
 from tests.mpy import run_mpy
 
 frames = st.builds(
@@ -114,7 +114,7 @@ def test_codec_in_micropython_matches_cpython() -> None:
     # odd-sized pieces. MicroPython must decode exactly what CPython decodes.
     code = r"""
 import json
-from repcue_fw.wire import frame as wf
+from repcue_fw.wire.host import frame as wf
 seed = [12345]
 def rnd(n):
     seed[0] = (seed[0] * 1103515245 + 12345) & 0x7FFFFFFF

@@ -11,8 +11,8 @@ from typing import Any
 
 import pytest
 
-from repcue_fw.wire import frame as wf
-from repcue_fw.wire import opcodes as op
+from repcue_fw.wire.host import frame as wf
+from repcue_fw.wire.host import opcodes as op
 from tests.mpy import run_mpy
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "protocol.md"
@@ -194,7 +194,7 @@ def test_vectors_under_micropython() -> None:
     cobs = [d.hex() for d, _ in cobs_vectors()]
     code = (
         "import binascii, json\n"
-        "from repcue_fw.wire import frame as wf\n"
+        "from repcue_fw.wire.host import frame as wf\n"
         f"cases = json.loads({json.dumps(json.dumps(cases))})\n"
         f"cobs = json.loads({json.dumps(json.dumps(cobs))})\n"
         "out = []\n"

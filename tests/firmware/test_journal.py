@@ -5,15 +5,16 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from repcue_fw.wire import program as wp
-from repcue_fw.wire import records as wr
+from repcue_fw.wire.host import program as wp
+from repcue_fw.wire.host import records as wr
 from tests.mpy import run_mpy
 
 PRELUDE = """
 import json, os, vfs, binascii
 from repcue_fw.boards import sim_flash
 from repcue_fw.journal import Journal, JournalFull, JournalError
-from repcue_fw.wire import records as wr, WireError
+from repcue_fw.wire import WireError
+from repcue_fw.wire.host import records as wr
 
 def boot(blocks=32, reserve=0):
     bdev = sim_flash.SimFlash(IMG, 4096, blocks)
@@ -219,7 +220,7 @@ def test_journal_full_refuses_a_start_and_keeps_every_unsynced_session(tmp_path:
         "          for e in j.list_sessions()]\n"
         "emit([code, ids, stored, free_before, j.free_bytes()])\n",
     )
-    assert code == 10  # ST_STORAGE_FULL in wire/opcodes.py
+    assert code == 10  # ST_STORAGE_FULL in wire/host/opcodes.py
     assert len(ids) >= 3
     assert stored == [[sid, expected(sid, STEPS).hex()] for sid in ids]
     assert free_before == free_after

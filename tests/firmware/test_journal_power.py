@@ -12,14 +12,14 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from repcue_fw.wire import program as wp
+from repcue_fw.wire.host import program as wp
 from tests.mpy import run_mpy
 
 HARNESS = """
 import json, os, vfs
 from repcue_fw.boards import sim_flash
 from repcue_fw.journal import Journal
-from repcue_fw.wire import records as wr
+from repcue_fw.wire.host import records as wr
 
 STEPS = [
     (0, 0, 0, 600, 600001, []),

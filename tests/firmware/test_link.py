@@ -9,9 +9,9 @@ from typing import Any
 
 import pytest
 
-from repcue_fw.wire import frame as wf
-from repcue_fw.wire import opcodes as op
-from repcue_fw.wire import program as wp
+from repcue_fw.wire.host import frame as wf
+from repcue_fw.wire.host import opcodes as op
+from repcue_fw.wire.host import program as wp
 from tests.firmware.test_link_rig import SERVICES_SCRIPT, session_bytes
 from tests.mpy import run_mpy
 
@@ -344,7 +344,7 @@ def test_ten_thousand_random_frames_leave_it_serving_with_bounded_heap() -> None
         SERVICES_SCRIPT
         + r"""
 import gc, binascii, struct
-from repcue_fw.wire import frame as wf
+from repcue_fw.wire.host import frame as wf
 svc = Mem(ARGS["sessions"])
 disp = link.Dispatcher(svc)
 svc.disp = disp

@@ -24,7 +24,7 @@ SERVICES_SCRIPT = r"""
 import sys, gc
 import asyncio
 from repcue_fw import link
-from repcue_fw.wire import opcodes as op
+from repcue_fw.wire.host import opcodes as op
 
 ARGS = {"sessions": 12, "base": 120, "spread": 700, "max_frame": 1024, "events": 5}
 for a in sys.argv[1:]:

@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from repcue_fw.wire import WireError
-from repcue_fw.wire import program as wp
+from repcue_fw.wire.host import program as wp
 from tests.mpy import run_mpy
 
 targets = st.one_of(
@@ -139,7 +139,7 @@ def test_micropython_decodes_and_reencodes_identically(batch: list[wp.Program]) 
     blobs = [wp.encode(p).hex() for p in batch]
     out = run_mpy(
         "import json, binascii\n"
-        "from repcue_fw.wire import program as wp\n"
+        "from repcue_fw.wire.host import program as wp\n"
         f"blobs = {json.dumps(blobs)}\n"
         "for b in blobs:\n"
         "    raw = binascii.unhexlify(b)\n"
@@ -156,7 +156,7 @@ def test_micropython_rejects_a_bad_crc_with_offset() -> None:
     data[-1] ^= 1
     out = run_mpy(
         "import binascii\n"
-        "from repcue_fw.wire import program as wp, WireError\n"
+        "from repcue_fw.wire import WireError\nfrom repcue_fw.wire.host import program as wp\n"
         f"raw = binascii.unhexlify('{data.hex()}')\n"
         "try:\n    wp.decode(raw)\nexcept WireError as e:\n    print(e.field, e.offset)\n"
     )

@@ -11,12 +11,12 @@ import zlib
 import pytest
 from hypothesis import given, settings
 
-from repcue_fw import program_objects
 from repcue_fw.cursor import Cursor, EngineError, planned_steps
 from repcue_fw.engine import Engine
 from repcue_fw.wire import WireError
-from repcue_fw.wire import program as wp
-from repcue_fw.wire import program_core as core
+from repcue_fw.wire import program as core
+from repcue_fw.wire.host import program as wp
+from tests.firmware.golden import program_objects
 from tests.firmware.test_program_codec import programs
 from tests.mpy import run_mpy
 
@@ -78,13 +78,13 @@ def test_program_bytes_reads_the_header_and_rejects_what_decode_rejects() -> Non
     assert (info.value.field, info.value.offset) == ("nodes", 2)
 
 
-def test_program_objects_still_run_with_engine_errors_naming_the_node() -> None:
+def test_program_objects_are_packed_with_engine_errors_naming_the_node() -> None:
     class Clock:
         def ticks_ms(self) -> int:
             return 0
 
     with pytest.raises(EngineError) as info:
-        Engine(wp.Program([wp.Step(1, 0, 1), wp.Repeat(0, [wp.Step(1, 0, 1)])]), 1, Clock())
+        program_objects.pack(wp.Program([wp.Step(1, 0, 1), wp.Repeat(0, [wp.Step(1, 0, 1)])]))
     assert (info.value.field, info.value.step) == ("repeat.count", 1)
     # bytes too: a step over 24 h is refused by the engine, not by the codec
     data = wp.encode(wp.Program([wp.Step(1, 0, 1), wp.Step(1, 0, 90_000)]))

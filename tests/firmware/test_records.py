@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from repcue_fw.wire import WireError
-from repcue_fw.wire import records as wr
+from repcue_fw.wire.host import records as wr
 from repcue_fw.wire.varint import MAX_VARINT
 from tests.mpy import run_mpy
 
@@ -270,7 +270,7 @@ def _as_json(session: wr.StoredSession) -> list[object]:
 
 MPY_ROUND_TRIP = """
 import json, binascii
-from repcue_fw.wire import records as wr
+from repcue_fw.wire.host import records as wr
 for line in BLOBS:
     raw = binascii.unhexlify(line)
     s = wr.decode_session(raw)
@@ -294,7 +294,7 @@ def test_micropython_decodes_and_reencodes_identically(batch: list[wr.StoredSess
 
 def test_micropython_encoders_write_the_documented_bytes_and_errors() -> None:
     out = run_mpy(
-        "from repcue_fw.wire import records as wr, WireError\n"
+        "from repcue_fw.wire import WireError\nfrom repcue_fw.wire.host import records as wr\n"
         "import binascii\n"
         "buf = bytearray(wr.MAX_RECORD)\n"
         "parts = []\n"

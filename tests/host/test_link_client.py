@@ -14,9 +14,9 @@ import pytest
 from repcue.errors import DisconnectedError, RepcueTimeoutError
 from repcue.link import DeviceClient, DeviceError, NoFirmwareError, VersionMismatchError
 from repcue.link.serial import SerialTransport
-from repcue_fw.wire import frame as wf
-from repcue_fw.wire import opcodes as op
-from repcue_fw.wire import program as wp
+from repcue_fw.wire.host import frame as wf
+from repcue_fw.wire.host import opcodes as op
+from repcue_fw.wire.host import program as wp
 from tests.firmware.test_link_rig import MpyDevice, session_bytes
 
 

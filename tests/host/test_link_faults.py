@@ -14,7 +14,7 @@ from repcue.errors import DisconnectedError
 from repcue.link import DeviceClient
 from repcue.link.faults import FaultInjector, FaultPlan, PtyFaultProxy
 from repcue.link.serial import SerialTransport
-from repcue_fw.wire import program as wp
+from repcue_fw.wire.host import program as wp
 from tests.faults_helpers import NOISY, flood
 from tests.firmware.test_link_rig import MpyDevice, session_bytes
 from tests.host.test_link_client import hundred_steps

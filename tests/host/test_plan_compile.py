@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 from repcue.plan import check, parse, program_bytes
 from repcue.plan.profile import parse_profile
-from repcue_fw.wire import program as wp
+from repcue_fw.wire.host import program as wp
 from tests.host.plan_examples import ISSUE_2_EXAMPLES
 from tests.mpy import run_mpy
 
@@ -76,7 +76,7 @@ def test_examples_round_trip_under_micropython() -> None:
     blobs = [check(text, profile=PROFILE).program.hex() for text in ISSUE_EXAMPLES]
     out = run_mpy(
         "import binascii\n"
-        "from repcue_fw.wire import program as wp\n"
+        "from repcue_fw.wire.host import program as wp\n"
         f"blobs = {json.dumps(blobs)}\n"
         "for b in blobs:\n"
         "    p = wp.decode(binascii.unhexlify(b))\n"

@@ -8,7 +8,7 @@ import pytest
 
 from repcue.plan import check
 from repcue.plan.profile import parse_profile
-from repcue_fw.wire import program as wp
+from repcue_fw.wire.host import program as wp
 
 PROFILE = parse_profile('[races]\n5k = "20:00"\n')
 SIX = "name: six\n10min wu, 6x800m @5k w/ 90s jog, 10min cd"

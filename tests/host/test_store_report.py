@@ -14,7 +14,7 @@ from repcue.errors import StoreError
 from repcue.store import SessionData, StepData, Store
 from repcue.store.analysis import history_row, session_report
 from repcue.sync import decode_session_bytes
-from repcue_fw.wire import program as wp
+from repcue_fw.wire.host import program as wp
 from tests.host.test_sync_fakes import DEVICE_ID, PROGRAM_BYTES, REP_TIMES_MS, make_session
 
 

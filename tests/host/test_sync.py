@@ -17,7 +17,7 @@ from repcue.sync import (
     decode_session_bytes,
     sync,
 )
-from repcue_fw.wire import records as wr
+from repcue_fw.wire.host import records as wr
 from tests.host.test_sync_fakes import (
     DEVICE_ID,
     PROGRAM_ID,

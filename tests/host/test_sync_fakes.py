@@ -1,7 +1,7 @@
 """An in-memory stand-in for DeviceClient, for the sync tests (this module holds no tests).
 
 It implements the contract's methods over a dict of session bytes built with the real record
-codec (repcue_fw.wire.records), counts every message boundary (each request, each chunk of a
+codec (repcue_fw.wire.host.records), counts every message boundary (each request, each chunk of a
 bulk read) and can fail or block at the Nth one. Acks can persist to a file, so a device
 "survives" a host process that is SIGKILLed. Every ack is checked against the store file: a
 session acked before it was committed is recorded in `violations`.
@@ -23,8 +23,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from repcue.errors import DisconnectedError
-from repcue_fw.wire import program as wp
-from repcue_fw.wire import records as wr
+from repcue_fw.wire.host import program as wp
+from repcue_fw.wire.host import records as wr
 
 DEVICE_ID = "c0ffee0123456789"
 

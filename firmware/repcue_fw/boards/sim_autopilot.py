@@ -5,7 +5,7 @@
 # control op {"op": "autopilot", ...} (repcue.sim.autopilot on the host side).
 import random
 
-from repcue_fw.wire.program_core import END_DISTANCE, END_OPEN
+from repcue_fw.wire.program import END_DISTANCE, END_OPEN
 
 _BTN_LAP = 3  # repcue_fw.engine.BTN_LAP
 

@@ -1,165 +1,134 @@
-# Messages, the host's side: request encoders, response decoders and the names of opcodes
-# and statuses. The opcodes, status codes, layouts (FMT_*), request decoders and response
-# encoders are wire/opcodes_core.py (what the firmware runs, re-exported here), so each
-# layout has one source. docs/protocol.md ("Messages") is the spec.
+# Messages, the part the device runs: opcodes, status codes, capability bits, the payload
+# layouts, the request decoders and the response encoders the dispatcher (link.py) calls.
+# The host's request encoders, response decoders and names (wire/host/opcodes.py) build on this
+# module, so each layout has one source: a fixed layout is one FMT_* struct format that both
+# sides use.
 #
-# Request encoders return bytes; response decoders read buf[pos:end] and raise WireError
-# naming the field.
+# docs/protocol.md ("Messages") is the spec. Integers are little-endian and unsigned unless
+# said otherwise; a string is u8 length + UTF-8 bytes. Every response payload starts with
+# a u8 status: ST_OK then the fields below, or an error status then u32 detail and a
+# string message (see put_error).
+#
+# Request decoders read buf[pos:end] and raise WireError naming the field; response encoders
+# write into a preallocated buffer at pos and return the new position.
+try:
+    from micropython import const
+except ImportError:  # CPython on the host
+
+    def const(x):
+        return x
+
+
 import struct
 
 from repcue_fw.wire import WireError
-from repcue_fw.wire.opcodes_core import (  # noqa: F401  (re-exported: the host's one import)
-    CAP_AUTH,
-    CAP_BLE,
-    CAP_CLOCK,
-    CAP_CONFIG,
-    CAP_EVENTS,
-    CAP_PROGRAM,
-    CAP_REPL,
-    CAP_SESSIONS,
-    CFG_ALL,
-    CFG_BUTTONS,
-    CFG_COUNTDOWN,
-    CFG_CUE_STRENGTH,
-    CONFIG_FIXED_LEN,
-    ERROR_FIXED_LEN,
-    EVENT_LEN,
-    FMT_EVENT,
-    FMT_HELLO,
-    FMT_INFO,
-    FMT_LIST_SESSIONS,
-    FMT_PROGRAM_BEGIN,
-    FMT_READ_SESSION,
-    FMT_SEGMENT,
-    FMT_SESSION_ENTRY,
-    FMT_U32,
-    INFO_FIXED_LEN,
-    MAX_ACK_IDS,
-    MAX_BOARD_BYTES,
-    MAX_BUTTON_MAP,
-    MAX_COUNTDOWN_S,
-    MAX_CUE_STRENGTH,
-    MAX_FIRMWARE_BYTES,
-    MAX_ID_BYTES,
-    MAX_MESSAGE_BYTES,
-    MAX_NAME_BYTES,
-    OP_ACK_SESSIONS,
-    OP_CONFIG_GET,
-    OP_CONFIG_SET,
-    OP_ECHO,
-    OP_EVENT,
-    OP_HELLO,
-    OP_INFO,
-    OP_LIST_SESSIONS,
-    OP_PAIR,
-    OP_PROGRAM_BEGIN,
-    OP_PROGRAM_CHUNK,
-    OP_PROGRAM_COMMIT,
-    OP_READ_SESSION,
-    OP_READ_SESSIONS,
-    OP_REPL,
-    OP_SET_TIME,
-    OP_START,
-    OP_STOP,
-    OP_SUBSCRIBE,
-    OP_UNPAIR,
-    PAIR_KEY_LEN,
-    SEGMENT_HEADER_LEN,
-    SESSION_ENTRY_LEN,
-    ST_AUTH,
-    ST_BAD_OFFSET,
-    ST_BAD_PROGRAM,
-    ST_BAD_REQUEST,
-    ST_BAD_STATE,
-    ST_BUSY,
-    ST_CRC,
-    ST_INTERNAL,
-    ST_NO_MEMORY,
-    ST_NOT_FOUND,
-    ST_OK,
-    ST_STORAGE,
-    ST_STORAGE_FULL,
-    ST_TOO_BIG,
-    ST_UNKNOWN_OP,
-    ST_UNSUPPORTED,
-    ST_VERSION,
-    STATE_IDLE,
-    STATE_RUNNING,
-    StatusError,
-    get_ack_sessions_req,
-    get_config,
-    get_config_set_req,
-    get_fixed,
-    get_pair_req,
-    get_program_chunk_req,
-    get_subscribe_req,
-    get_u32,
-    put_config,
-    put_error,
-    put_event,
-    put_info,
-    put_segment_header,
-    put_sessions,
-    put_str,
-    put_u32,
-)
 
-OP_NAMES = {
-    OP_HELLO: "HELLO",
-    OP_INFO: "INFO",
-    OP_SET_TIME: "SET_TIME",
-    OP_ECHO: "ECHO",
-    OP_PROGRAM_BEGIN: "PROGRAM_BEGIN",
-    OP_PROGRAM_CHUNK: "PROGRAM_CHUNK",
-    OP_PROGRAM_COMMIT: "PROGRAM_COMMIT",
-    OP_START: "START",
-    OP_STOP: "STOP",
-    OP_LIST_SESSIONS: "LIST_SESSIONS",
-    OP_READ_SESSION: "READ_SESSION",
-    OP_ACK_SESSIONS: "ACK_SESSIONS",
-    OP_READ_SESSIONS: "READ_SESSIONS",
-    OP_SUBSCRIBE: "SUBSCRIBE",
-    OP_EVENT: "EVENT",
-    OP_CONFIG_GET: "CONFIG_GET",
-    OP_CONFIG_SET: "CONFIG_SET",
-    OP_REPL: "REPL",
-    OP_PAIR: "PAIR",
-    OP_UNPAIR: "UNPAIR",
-}
+# Requests (frame type byte). A response carries the request's type and FLAG_RESPONSE.
+OP_HELLO = const(0x01)
+OP_INFO = const(0x02)
+OP_SET_TIME = const(0x03)
+OP_ECHO = const(0x04)
+OP_PROGRAM_BEGIN = const(0x10)
+OP_PROGRAM_CHUNK = const(0x11)
+OP_PROGRAM_COMMIT = const(0x12)
+OP_START = const(0x20)
+OP_STOP = const(0x21)
+OP_LIST_SESSIONS = const(0x30)
+OP_READ_SESSION = const(0x31)
+OP_ACK_SESSIONS = const(0x32)
+OP_READ_SESSIONS = const(0x33)  # batched: the rest of a session, then the ones after it
+OP_SUBSCRIBE = const(0x40)
+OP_EVENT = const(0x41)  # device -> host only, with FLAG_EVENT
+OP_CONFIG_GET = const(0x50)
+OP_CONFIG_SET = const(0x51)
+OP_REPL = const(0x60)
+OP_PAIR = const(0x70)  # USB serial only: store the BLE pairing key
+OP_UNPAIR = const(0x71)  # USB serial only: delete it
 
-# Indexed by status code.
-STATUS_NAMES = (
-    "ok",
-    "unknown request",
-    "bad request",
-    "frame too big",
-    "protocol version mismatch",
-    "busy",
-    "bad state",
-    "bad offset",
-    "CRC mismatch",
-    "not found",
-    "storage full",
-    "bad program",
-    "storage error",
-    "out of memory",
-    "not authenticated",
-    "unsupported",
-    "internal error",
-)
+# Status codes (first byte of every response payload).
+ST_OK = const(0)
+ST_UNKNOWN_OP = const(1)  # detail: the opcode
+ST_BAD_REQUEST = const(2)  # payload malformed or a field out of range
+ST_TOO_BIG = const(3)  # frame longer than the device accepts; detail: its max frame
+ST_VERSION = const(4)  # unsupported protocol version; detail: the device's version
+ST_BUSY = const(5)  # not while a session runs
+ST_BAD_STATE = const(6)  # e.g. commit before every byte arrived, start with no program
+ST_BAD_OFFSET = const(7)  # chunk not at the expected offset; detail: the expected offset
+ST_CRC = const(8)  # uploaded bytes do not match the announced CRC
+ST_NOT_FOUND = const(9)  # no such session; detail: the id
+ST_STORAGE_FULL = const(10)  # flash full of unsynced sessions
+ST_BAD_PROGRAM = const(11)  # program bytes do not decode; detail: byte offset
+ST_STORAGE = const(12)  # flash I/O error
+ST_NO_MEMORY = const(13)
+ST_AUTH = const(14)  # reserved for the BLE link: not authenticated
+ST_UNSUPPORTED = const(15)  # a known request this device does not implement
+ST_INTERNAL = const(16)  # an unexpected error inside the device
+
+# Capability bits (HELLO/INFO).
+CAP_EVENTS = const(0x0001)
+CAP_PROGRAM = const(0x0002)
+CAP_SESSIONS = const(0x0004)
+CAP_CONFIG = const(0x0008)
+CAP_REPL = const(0x0010)
+CAP_CLOCK = const(0x0020)  # keeps wall-clock time once set
+CAP_BLE = const(0x0040)
+CAP_AUTH = const(0x0080)  # reserved: BLE peers must authenticate
+
+STATE_IDLE = const(0)
+STATE_RUNNING = const(1)
+
+# Field limits.
+MAX_ID_BYTES = const(16)
+MAX_NAME_BYTES = const(32)
+MAX_BOARD_BYTES = const(16)
+MAX_FIRMWARE_BYTES = const(24)
+MAX_MESSAGE_BYTES = const(64)
+MAX_BUTTON_MAP = const(12)
+MAX_CUE_STRENGTH = const(100)
+MAX_COUNTDOWN_S = const(15)
+MAX_ACK_IDS = const(255)
+PAIR_KEY_LEN = const(32)
+SESSION_ENTRY_LEN = const(9)
+SEGMENT_HEADER_LEN = const(15)
+INFO_FIXED_LEN = const(26)
+ERROR_FIXED_LEN = const(6)  # status, detail, message length
+EVENT_LEN = const(9)
+CONFIG_FIXED_LEN = const(3)
+
+CFG_CUE_STRENGTH = const(0x01)
+CFG_COUNTDOWN = const(0x02)
+CFG_BUTTONS = const(0x04)
+CFG_ALL = const(0x07)
+
+_U32 = const(0xFFFFFFFF)
+
+# Fixed payload layouts (struct formats): the host packs with them, the device unpacks.
+FMT_U32 = "<I"  # SET_TIME, PROGRAM_COMMIT, and u32 responses
+FMT_HELLO = "<H"  # max_frame
+FMT_INFO = "<BHHIIIIIB"  # version .. state (INFO_FIXED_LEN), then 4 strings
+FMT_PROGRAM_BEGIN = "<II"  # total_len, crc
+FMT_LIST_SESSIONS = "<IB"  # after_id, max_n
+FMT_SESSION_ENTRY = "<IIB"  # id, size_bytes, flags (SESSION_ENTRY_LEN)
+FMT_READ_SESSION = "<IIH"  # session_id, offset, max_n (READ_SESSION and READ_SESSIONS)
+FMT_SEGMENT = "<IIBIH"  # id, size_bytes, flags, offset, n (SEGMENT_HEADER_LEN)
+FMT_EVENT = "<Bii"  # code, a, b (EVENT_LEN)
 
 
-def status_name(status):
-    if 0 <= status < len(STATUS_NAMES):
-        return STATUS_NAMES[status]
-    return "status " + str(status)
+class StatusError(Exception):
+    """Raised by a service to answer a request with an error status.
+
+    status: an ST_* code; detail: a number whose meaning depends on the status (an
+    expected offset, a limit); message: short ASCII text saying what and where.
+    """
+
+    def __init__(self, status, message="", detail=0):
+        super().__init__(message)
+        self.status = status
+        self.message = message
+        self.detail = detail
 
 
-def _check(value, low, high, field):
-    if not isinstance(value, int) or value < low or value > high:
-        raise WireError(
-            field + " must be " + str(low) + ".." + str(high) + ", got " + repr(value), -1, field
-        )
+# ---- small helpers -------------------------------------------------------------------
 
 
 def _need(end, pos, n, field):
@@ -167,6 +136,37 @@ def _need(end, pos, n, field):
         raise WireError(
             field + ": needs " + str(n) + " bytes, " + str(end - pos) + " left", pos, field
         )
+
+
+def _exact(end, pos, field):
+    if pos != end:
+        raise WireError(field + ": " + str(end - pos) + " unexpected trailing bytes", pos, field)
+
+
+def _clamp_u32(value):
+    if value is None or value < 0:
+        return 0
+    if value > _U32:
+        return _U32
+    return value
+
+
+def get_fixed(buf, pos, end, fmt, field):
+    """Read exactly one fixed layout (an FMT_*) from buf[pos:end] -> the tuple of its fields."""
+    n = struct.calcsize(fmt)
+    _need(end, pos, n, field)
+    _exact(end, pos + n, field)
+    return struct.unpack_from(fmt, buf, pos)
+
+
+def get_u32(buf, pos, end, field="value"):
+    """Read exactly one u32 from buf[pos:end]."""
+    return get_fixed(buf, pos, end, FMT_U32, field)[0]
+
+
+def put_u32(buf, pos, value):
+    struct.pack_into(FMT_U32, buf, pos, _clamp_u32(value))
+    return pos + 4
 
 
 def _utf8(value):
@@ -177,174 +177,183 @@ def _utf8(value):
     return bytes(value)
 
 
-def u32(value, field="value"):
-    """A request holding one u32 (SET_TIME, PROGRAM_COMMIT)."""
-    _check(value, 0, 0xFFFFFFFF, field)
-    return struct.pack(FMT_U32, value)
+def put_str(buf, pos, value, limit):
+    """u8 length + at most `limit` bytes of value's UTF-8, cut on a character boundary."""
+    data = _utf8(value)
+    n = len(data)
+    if n > limit:
+        n = limit
+        while n > 0 and (data[n] & 0xC0) == 0x80:
+            n -= 1  # do not split a multi-byte character
+    buf[pos] = n
+    buf[pos + 1 : pos + 1 + n] = data[:n]
+    return pos + 1 + n
 
 
-def get_str(buf, pos, end, field):
-    """Read a string field; returns (bytes, new_pos)."""
-    _need(end, pos, 1, field)
-    n = buf[pos]
-    _need(end, pos + 1, n, field)
-    return bytes(buf[pos + 1 : pos + 1 + n]), pos + 1 + n
+# ---- responses -----------------------------------------------------------------------
 
 
-def str_size(value, limit):
-    n = len(_utf8(value))
-    return 1 + (n if n < limit else limit)
-
-
-# ---- HELLO / INFO --------------------------------------------------------------------
-
-
-def hello_req(max_frame):
-    _check(max_frame, 0, 0xFFFF, "max_frame")
-    return struct.pack(FMT_HELLO, max_frame)
-
-
-def get_info(buf, pos, end):
-    """-> (version, max_frame, device_max, caps, free_heap, free_flash, clock_s,
-    program_id, state, device_id, name, board, firmware); strings as bytes."""
-    _need(end, pos, INFO_FIXED_LEN, "info")
-    fixed = struct.unpack_from(FMT_INFO, buf, pos)
+def put_info(buf, pos, version, max_frame, device_max, info):
+    """The HELLO/INFO response body. `info` is the services' dict (see link.py)."""
+    g = info.get
+    struct.pack_into(
+        FMT_INFO,
+        buf,
+        pos,
+        version,
+        max_frame,
+        device_max,
+        _clamp_u32(g("caps", 0)),
+        _clamp_u32(g("free_heap", 0)),
+        _clamp_u32(g("free_flash", 0)),
+        _clamp_u32(g("clock_s", 0)),
+        _clamp_u32(g("program_id", 0)),
+        STATE_RUNNING if g("running", False) else STATE_IDLE,
+    )
     pos += INFO_FIXED_LEN
-    device_id, pos = get_str(buf, pos, end, "device_id")
-    name, pos = get_str(buf, pos, end, "name")
-    board, pos = get_str(buf, pos, end, "board")
-    firmware, pos = get_str(buf, pos, end, "firmware")
-    # later protocol revisions may append fields: ignore what follows
-    return fixed + (device_id, name, board, firmware)
+    pos = put_str(buf, pos, g("device_id", b""), MAX_ID_BYTES)
+    pos = put_str(buf, pos, g("name", ""), MAX_NAME_BYTES)
+    pos = put_str(buf, pos, g("board", ""), MAX_BOARD_BYTES)
+    return put_str(buf, pos, g("firmware", ""), MAX_FIRMWARE_BYTES)
 
 
-# ---- program upload ------------------------------------------------------------------
-
-
-def program_begin_req(total_len, crc):
-    _check(total_len, 1, 0xFFFFFFFF, "total_len")
-    _check(crc, 0, 0xFFFFFFFF, "crc")
-    return struct.pack(FMT_PROGRAM_BEGIN, total_len, crc)
-
-
-def program_chunk_req(offset, data):
-    _check(offset, 0, 0xFFFFFFFF, "offset")
-    return struct.pack(FMT_U32, offset) + bytes(data)
-
-
-# ---- sessions ------------------------------------------------------------------------
-
-
-def list_sessions_req(after_id, max_n):
-    _check(after_id, 0, 0xFFFFFFFF, "after_id")
-    _check(max_n, 1, 255, "max_n")
-    return struct.pack(FMT_LIST_SESSIONS, after_id, max_n)
-
-
-def get_sessions(buf, pos, end):
-    """-> (list of (session_id, size_bytes, complete), more)."""
-    _need(end, pos, 2, "count")
-    count = buf[pos]
-    more = buf[pos + 1] == 1
+def put_sessions(buf, pos, entries, count, more):
+    """u8 count, u8 more (1: entries after these exist), then per entry u32 id,
+    u32 size_bytes, u8 flags (bit0: complete)."""
+    buf[pos] = count
+    buf[pos + 1] = 1 if more else 0
     pos += 2
-    _need(end, pos, count * SESSION_ENTRY_LEN, "sessions")
-    out = []
-    for _ in range(count):
-        sid, size, flags = struct.unpack_from(FMT_SESSION_ENTRY, buf, pos)
-        out.append((sid, size, bool(flags & 1)))
+    for i in range(count):
+        e = entries[i]
+        struct.pack_into(
+            FMT_SESSION_ENTRY, buf, pos, _clamp_u32(e[0]), _clamp_u32(e[1]), 1 if e[2] else 0
+        )
         pos += SESSION_ENTRY_LEN
-    return out, more
+    return pos
 
 
-def read_session_req(session_id, offset, max_n):
-    _check(session_id, 0, 0xFFFFFFFF, "session_id")
-    _check(offset, 0, 0xFFFFFFFF, "offset")
-    _check(max_n, 1, 0xFFFF, "max_n")
-    return struct.pack(FMT_READ_SESSION, session_id, offset, max_n)
+def put_segment_header(buf, pos, session_id, size_bytes, complete, offset, n):
+    """READ_SESSIONS segment: u32 id, u32 size_bytes, u8 flags (bit0 complete),
+    u32 offset, u16 n; n data bytes follow."""
+    struct.pack_into(
+        FMT_SEGMENT,
+        buf,
+        pos,
+        _clamp_u32(session_id),
+        _clamp_u32(size_bytes),
+        1 if complete else 0,
+        _clamp_u32(offset),
+        n,
+    )
+    return pos + SEGMENT_HEADER_LEN
 
 
-def read_sessions_req(session_id, offset, max_n):
-    """Same fields as READ_SESSION: where to start, and how many bytes at most."""
-    return read_session_req(session_id, offset, max_n)
+def put_event(buf, pos, code, a, b):
+    """u8 code, i32 a, i32 b (the engine listener's arguments, wrapped into 32 bits)."""
+    a &= _U32
+    b &= _U32
+    struct.pack_into(
+        FMT_EVENT,
+        buf,
+        pos,
+        code & 0xFF,
+        a - 0x100000000 if a & 0x80000000 else a,
+        b - 0x100000000 if b & 0x80000000 else b,
+    )
+    return pos + EVENT_LEN
 
 
-def get_segments(buf, pos, end):
-    """READ_SESSIONS body -> (more, list of (session_id, size_bytes, complete, offset,
-    data bytes))."""
-    _need(end, pos, 1, "more")
-    more = buf[pos] == 1
-    pos += 1
-    out = []
-    while pos < end:
-        _need(end, pos, SEGMENT_HEADER_LEN, "segment")
-        sid, size, flags, offset, n = struct.unpack_from(FMT_SEGMENT, buf, pos)
-        pos += SEGMENT_HEADER_LEN
-        _need(end, pos, n, "segment data")
-        out.append((sid, size, bool(flags & 1), offset, bytes(buf[pos : pos + n])))
-        pos += n
-    return more, out
+def put_config(buf, pos, cfg):
+    """u8 cue_strength (0-100 %), u8 countdown_s, u8 n, n bytes button map."""
+    g = cfg.get
+    buttons = g("buttons", b"") or b""
+    n = len(buttons)
+    if n > MAX_BUTTON_MAP:
+        n = MAX_BUTTON_MAP
+    buf[pos] = min(max(g("cue_strength", 0), 0), MAX_CUE_STRENGTH)
+    buf[pos + 1] = min(max(g("countdown_s", 0), 0), MAX_COUNTDOWN_S)
+    buf[pos + 2] = n
+    for i in range(n):
+        buf[pos + 3 + i] = buttons[i] & 0x0F
+    return pos + CONFIG_FIXED_LEN + n
 
 
-def ack_sessions_req(ids):
-    _check(len(ids), 1, MAX_ACK_IDS, "ids")
-    out = bytearray(1 + 4 * len(ids))
-    out[0] = len(ids)
-    for i, sid in enumerate(ids):
-        _check(sid, 0, 0xFFFFFFFF, "session_id")
-        struct.pack_into(FMT_U32, out, 1 + 4 * i, sid)
-    return bytes(out)
+def put_error(buf, pos, status, detail, message, limit=MAX_MESSAGE_BYTES):
+    """status, u32 detail, string message (ASCII; cut to `limit` bytes)."""
+    buf[pos] = status
+    struct.pack_into(FMT_U32, buf, pos + 1, _clamp_u32(detail))
+    return put_str(buf, pos + 5, message, limit)
 
 
-# ---- events ----------------------------------------------------------------------------
+# ---- requests with a variable layout -------------------------------------------------
 
 
-def subscribe_req(on):
-    return b"\x01" if on else b"\x00"
+def get_program_chunk_req(buf, pos, end):
+    """u32 offset, then the data to the end -> (offset, position of the data)."""
+    _need(end, pos, 4, "offset")
+    return struct.unpack_from(FMT_U32, buf, pos)[0], pos + 4
 
 
-def get_event(buf, pos, end):
-    _need(end, pos, EVENT_LEN, "event")
-    return struct.unpack_from(FMT_EVENT, buf, pos)
+def get_pair_req(buf, pos, end):
+    """PAIR: exactly PAIR_KEY_LEN bytes of key -> bytes."""
+    _need(end, pos, PAIR_KEY_LEN, "key")
+    _exact(end, pos + PAIR_KEY_LEN, "key")
+    return bytes(buf[pos : pos + PAIR_KEY_LEN])
 
 
-# ---- config ----------------------------------------------------------------------------
+def get_ack_sessions_req(buf, pos, end):
+    """u8 count (1..255), count x u32 session id -> list of ids."""
+    _need(end, pos, 1, "count")
+    count = buf[pos]
+    if count == 0:
+        raise WireError("ack of no sessions", pos, "count")
+    _need(end, pos + 1, 4 * count, "ids")
+    _exact(end, pos + 1 + 4 * count, "ack_sessions")
+    return [struct.unpack_from(FMT_U32, buf, pos + 1 + 4 * i)[0] for i in range(count)]
 
 
-def config_set_req(mask, cue_strength, countdown_s, buttons):
-    _check(mask, 0, CFG_ALL, "mask")
-    _check(cue_strength, 0, MAX_CUE_STRENGTH, "cue_strength")
-    _check(countdown_s, 0, MAX_COUNTDOWN_S, "countdown_s")
-    _check(len(buttons), 0, MAX_BUTTON_MAP, "buttons")
-    for b in buttons:
-        _check(b, 0, 15, "button")
-    return bytes((mask, cue_strength, countdown_s, len(buttons))) + bytes(buttons)
+def get_subscribe_req(buf, pos, end):
+    """u8 on (0 or 1) -> bool."""
+    _need(end, pos, 1, "on")
+    _exact(end, pos + 1, "subscribe")
+    if buf[pos] > 1:
+        raise WireError("subscribe flag must be 0 or 1", pos, "on")
+    return buf[pos] == 1
 
 
-# ---- pairing (USB serial only) ---------------------------------------------------------
+def get_config(buf, pos, end):
+    """A config body (put_config's layout) -> {cue_strength, countdown_s, buttons}."""
+    _need(end, pos, CONFIG_FIXED_LEN, "config")
+    strength = buf[pos]
+    countdown = buf[pos + 1]
+    n = buf[pos + 2]
+    if strength > MAX_CUE_STRENGTH:
+        raise WireError("cue_strength above 100", pos, "cue_strength")
+    if countdown > MAX_COUNTDOWN_S:
+        raise WireError("countdown_s above 15", pos + 1, "countdown_s")
+    if n > MAX_BUTTON_MAP:
+        raise WireError("button map longer than " + str(MAX_BUTTON_MAP), pos + 2, "buttons")
+    _need(end, pos + 3, n, "buttons")
+    _exact(end, pos + 3 + n, "config")
+    buttons = bytes(buf[pos + 3 : pos + 3 + n])
+    for i in range(n):
+        if buttons[i] > 15:
+            raise WireError("button code above 15", pos + 3 + i, "buttons")
+    return {"cue_strength": strength, "countdown_s": countdown, "buttons": buttons}
 
 
-def pair_req(key):
-    """PAIR: the 32-byte BLE pairing key."""
-    if not isinstance(key, (bytes, bytearray)) or len(key) != PAIR_KEY_LEN:
-        raise WireError("pairing key must be " + str(PAIR_KEY_LEN) + " bytes", -1, "key")
-    return bytes(key)
-
-
-def get_flag(buf, pos, end, field="flag"):
-    """A response holding exactly one u8 0 or 1 (UNPAIR) -> 0 or 1."""
-    _need(end, pos, 1, field)
-    if end - pos != 1 or buf[pos] > 1:
-        raise WireError(field + ": expected one byte 0 or 1", pos, field)
-    return buf[pos]
-
-
-# ---- errors ----------------------------------------------------------------------------
-
-
-def get_error(buf, pos, end):
-    """-> (status, detail, message bytes)."""
-    _need(end, pos, ERROR_FIXED_LEN, "error")
-    status = buf[pos]
-    detail = struct.unpack_from(FMT_U32, buf, pos + 1)[0]
-    message, _ = get_str(buf, pos + 5, end, "message")
-    return status, detail, message
+def get_config_set_req(buf, pos, end):
+    """u8 mask (CFG_* bits), then a config body -> dict of only the fields the mask selects."""
+    _need(end, pos, 1, "mask")
+    mask = buf[pos]
+    if mask & ~CFG_ALL & 0xFF:
+        raise WireError("unknown config mask bits", pos, "mask")
+    cfg = get_config(buf, pos + 1, end)
+    out = {}
+    if mask & CFG_CUE_STRENGTH:
+        out["cue_strength"] = cfg["cue_strength"]
+    if mask & CFG_COUNTDOWN:
+        out["countdown_s"] = cfg["countdown_s"]
+    if mask & CFG_BUTTONS:
+        out["buttons"] = cfg["buttons"]
+    return out

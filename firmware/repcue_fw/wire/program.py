@@ -1,284 +1,204 @@
-# Device programs, the host's side: the Program model (Step, Repeat, Program), the encoder
-# with its range checks, the decoder into objects, and the names of kinds, ends and targets.
-# The byte layout, its constants and the node reader are wire/program_core.py (what the
-# firmware runs, re-exported here): this module only builds on them.
+# The program format, the part the device runs: constants, the check of a whole encoded
+# program, and a reader of one node in place. The firmware runs a program straight from its
+# bytes (ProgramBytes; a 100-step program costs its ~400 bytes, not an object per step).
+# The host's model, encoder and object decoder (wire/host/program.py) build on this module, so
+# the layout has one source.
+#
+# Layout (docs/protocol.md, "Program format", is the spec):
+#   u8  version (1)
+#   u8  flags: bit0 halfway cue, bit1 last-rep cue, bits4-7 countdown seconds (0-15)
+#   var top-level node count
+#   nodes, preorder:
+#     u8 header: bits0-2 kind (0-4 a step kind, 7 a repeat block)
+#       step:   bits3-4 end (0 time, 1 distance, 2 open), bit5 target follows, bit6 cue byte follows
+#               var value: seconds (time), metres (distance), estimated seconds or 0 (open)
+#               [u8 target type bits0-2 | pace name bits3-6 ; var target value]
+#               [u8 cue: bits0-3 countdown s, bit4 countdown set, bit5 halfway set, bit6 halfway]
+#       repeat: bit3 drop the body's trailing recovery/rest in the last round
+#               var count ; var number of child nodes
+#   u32 CRC-32 (zlib polynomial) of everything before it, little-endian
+#
+# Repeats stay loops: 40x(200m, 200m jog) is three nodes, never eighty steps.
+try:
+    from micropython import const
+except ImportError:  # CPython on the host
+
+    def const(x):
+        return x
+
+
 import binascii
 
 from repcue_fw.wire import WireError, varint
-from repcue_fw.wire.program_core import (  # noqa: F401  (re-exported: the host's one import)
-    CRC_LEN,
-    CUE_COUNTDOWN_SET,
-    CUE_HALFWAY_ON,
-    CUE_HALFWAY_SET,
-    END_DISTANCE,
-    END_OPEN,
-    END_TIME,
-    FLAG_HALFWAY,
-    FLAG_LAST_REP,
-    FORMAT_VERSION,
-    HDR_CUE,
-    HDR_DROP_LAST,
-    HDR_TARGET,
-    KIND_COOLDOWN,
-    KIND_RECOVERY,
-    KIND_REST,
-    KIND_WARMUP,
-    KIND_WORK,
-    MAX_COUNTDOWN_S,
-    MAX_DEPTH,
-    MAX_NODES,
-    MAX_PACE_NAME,
-    MAX_PROGRAM_BYTES,
-    MAX_REPEAT,
-    NODE_REPEAT,
-    TARGET_EFFORT,
-    TARGET_HR_ZONE,
-    TARGET_NONE,
-    TARGET_PACE,
-    TARGET_RPE,
-    Node,
-    ProgramBytes,
-    read_node,
-)
 
-KIND_NAMES = ("warmup", "work", "recovery", "rest", "cooldown")
-END_NAMES = ("time", "distance", "open")
-# Pace names (the "name" of a pace target, 0..MAX_PACE_NAME); 0 is an explicit pace (3:45/km).
-PACE_NAMES = ("", "mile", "3k", "5k", "10k", "half", "marathon", "threshold", "easy")
-EFFORT_NAMES = ("", "all out", "hard", "steady", "easy", "float", "jog", "walk")
+FORMAT_VERSION = const(1)
+
+KIND_WARMUP = const(0)
+KIND_WORK = const(1)
+KIND_RECOVERY = const(2)
+KIND_REST = const(3)
+KIND_COOLDOWN = const(4)
+NODE_REPEAT = const(7)  # the header kind of a repeat block
+
+END_TIME = const(0)
+END_DISTANCE = const(1)
+END_OPEN = const(2)
+
+TARGET_NONE = const(0)
+TARGET_PACE = const(1)  # value: tenths of a second per km, 0 = not known yet
+TARGET_EFFORT = const(2)  # value: an EFFORT_* code
+TARGET_RPE = const(3)  # value: 1-10
+TARGET_HR_ZONE = const(4)  # value: 1-5
+MAX_PACE_NAME = const(8)  # pace names 1-8 (wire/host/program.py PACE_NAMES); 0: an explicit pace
+
+MAX_NODES = const(128)
+MAX_DEPTH = const(4)
+MAX_PROGRAM_BYTES = const(1024)
+MAX_REPEAT = const(999)
+MAX_COUNTDOWN_S = const(15)
+CRC_LEN = const(4)
+MIN_PROGRAM_BYTES = const(7)  # version, flags, count, CRC
+
+# Bits of the flags byte, the node header and the cue byte.
+FLAG_HALFWAY = const(0x01)
+FLAG_LAST_REP = const(0x02)
+HDR_DROP_LAST = const(0x08)  # repeat
+HDR_TARGET = const(0x20)  # step
+HDR_CUE = const(0x40)  # step
+CUE_COUNTDOWN_SET = const(0x10)
+CUE_HALFWAY_SET = const(0x20)
+CUE_HALFWAY_ON = const(0x40)
 
 
-class Step:
-    """One step of a program: what it is, what ends it, its target and cue overrides."""
+class Node:
+    """One node, read in place by read_node (which rewrites every field)."""
 
-    def __init__(
-        self,
-        kind,
-        end,
-        value,
-        target_type=TARGET_NONE,
-        target_name=0,
-        target_value=0,
-        countdown_s=None,
-        halfway=None,
-    ):
-        self.kind = kind
-        self.end = end
-        self.value = value
-        self.target_type = target_type
-        self.target_name = target_name
-        self.target_value = target_value
-        self.countdown_s = countdown_s  # None: the program's default
-        self.halfway = halfway  # None: the program's default
-
-    def _key(self):
-        return (
-            self.kind,
-            self.end,
-            self.value,
-            self.target_type,
-            self.target_name,
-            self.target_value,
-            self.countdown_s,
-            self.halfway,
-        )
-
-    def __eq__(self, other):
-        return isinstance(other, Step) and self._key() == other._key()
-
-    def __repr__(self):
-        return "Step" + repr(self._key())
+    def __init__(self):
+        self.kind = 0  # a KIND_*, or NODE_REPEAT
+        self.end = 0
+        self.value = 0  # s, m or estimated s; a repeat: its round count
+        self.target_type = TARGET_NONE
+        self.target_name = 0
+        self.target_value = 0
+        self.countdown_s = None  # None: the program's default
+        self.halfway = None  # None: the program's default
+        self.children = 0  # a repeat: how many nodes its body has
+        self.drop_last_recovery = False
+        self.at = [0]  # read position (varint.read's cell)
 
 
-class Repeat:
-    """A loop: run `body` `count` times."""
-
-    def __init__(self, count, body, drop_last_recovery=False):
-        self.count = count
-        self.body = body
-        self.drop_last_recovery = drop_last_recovery
-
-    def __eq__(self, other):
-        return (
-            isinstance(other, Repeat)
-            and self.count == other.count
-            and self.drop_last_recovery == other.drop_last_recovery
-            and self.body == other.body
-        )
-
-    def __repr__(self):
-        return (
-            "Repeat("
-            + repr(self.count)
-            + ", "
-            + repr(self.body)
-            + ", "
-            + repr(self.drop_last_recovery)
-            + ")"
-        )
-
-
-class Program:
-    """A whole workout as the device runs it."""
-
-    def __init__(self, nodes, countdown_s=3, halfway=False, last_rep=True):
-        self.nodes = nodes
-        self.countdown_s = countdown_s
-        self.halfway = halfway
-        self.last_rep = last_rep
-
-    def __eq__(self, other):
-        return (
-            isinstance(other, Program)
-            and self.countdown_s == other.countdown_s
-            and self.halfway == other.halfway
-            and self.last_rep == other.last_rep
-            and self.nodes == other.nodes
-        )
-
-    def __repr__(self):
-        return (
-            "Program("
-            + repr(self.nodes)
-            + ", countdown_s="
-            + repr(self.countdown_s)
-            + ", halfway="
-            + repr(self.halfway)
-            + ", last_rep="
-            + repr(self.last_rep)
-            + ")"
-        )
-
-
-def _check_range(value, low, high, field):
-    if not isinstance(value, int) or value < low or value > high:
-        raise WireError(
-            field + " must be " + str(low) + ".." + str(high) + ", got " + repr(value), -1, field
-        )
+def read_node(buf, pos, end, node):
+    """Read the node at buf[pos:end] into `node`; return the position after it (for a repeat
+    that is its first child). Allocates nothing; raises WireError naming the field."""
+    at = node.at
+    start = pos
+    if pos >= end:
+        raise WireError("program ends inside a node list", pos, "nodes")
+    header = buf[pos]
+    at[0] = pos + 1
+    kind = header & 0x07
+    node.kind = kind
+    if kind == NODE_REPEAT:
+        if header & 0xF0:
+            raise WireError("reserved repeat bits set", start, "repeat.header")
+        reps = varint.read(buf, at, end, "repeat.count")
+        children = varint.read(buf, at, end, "repeat.body")
+        if reps < 1 or reps > MAX_REPEAT or children < 1:
+            raise WireError("bad repeat count or empty body", start, "repeat.count")
+        node.value = reps
+        node.children = children
+        node.drop_last_recovery = bool(header & HDR_DROP_LAST)
+        return at[0]
+    step_end = (header >> 3) & 0x03
+    if kind > KIND_COOLDOWN or step_end > END_OPEN or header & 0x80:
+        raise WireError("bad step header 0x" + "%02x" % header, start, "step.header")
+    node.end = step_end
+    node.value = varint.read(buf, at, end, "step.value")
+    node.target_type = TARGET_NONE
+    node.target_name = 0
+    node.target_value = 0
+    node.countdown_s = None
+    node.halfway = None
+    if header & HDR_TARGET:
+        pos = at[0]
+        if pos >= end:
+            raise WireError("truncated target", pos, "step.target_type")
+        tb = buf[pos]
+        t_type = tb & 0x07
+        t_name = tb >> 3
+        if t_type < TARGET_PACE or t_type > TARGET_HR_ZONE or t_name > MAX_PACE_NAME:
+            raise WireError("bad target byte", pos, "step.target_type")
+        node.target_type = t_type
+        node.target_name = t_name
+        at[0] = pos + 1
+        node.target_value = varint.read(buf, at, end, "step.target_value")
+    if header & HDR_CUE:
+        pos = at[0]
+        if pos >= end:
+            raise WireError("truncated cue byte", pos, "step.cue")
+        cue = buf[pos]
+        at[0] = pos + 1
+        if cue & 0x80:
+            raise WireError("reserved cue bit set", pos, "step.cue")
+        if cue & CUE_COUNTDOWN_SET:
+            node.countdown_s = cue & 0x0F
+        if cue & CUE_HALFWAY_SET:
+            node.halfway = bool(cue & CUE_HALFWAY_ON)
+    return at[0]
 
 
-def _encode_nodes(out, nodes, depth, counter):
+def _check_nodes(buf, node, pos, end, count, depth, counter):
+    # Read `count` sibling nodes (and their bodies) from pos; return the position after them.
     if depth > MAX_DEPTH:
-        raise WireError("repeats nested deeper than " + str(MAX_DEPTH), -1, "depth")
-    for node in nodes:
+        raise WireError("repeats nested deeper than " + str(MAX_DEPTH), pos, "depth")
+    for _ in range(count):
         counter[0] += 1
         if counter[0] > MAX_NODES:
-            raise WireError("more than " + str(MAX_NODES) + " steps and repeats", -1, "nodes")
-        if isinstance(node, Repeat):
-            _check_range(node.count, 1, MAX_REPEAT, "repeat.count")
-            if not node.body:
-                raise WireError("a repeat block needs at least one step", -1, "repeat.body")
-            out.append(NODE_REPEAT | (HDR_DROP_LAST if node.drop_last_recovery else 0))
-            varint.put(out, node.count, "repeat.count")
-            varint.put(out, len(node.body), "repeat.body")
-            _encode_nodes(out, node.body, depth + 1, counter)
-            continue
-        _check_range(node.kind, KIND_WARMUP, KIND_COOLDOWN, "step.kind")
-        _check_range(node.end, END_TIME, END_OPEN, "step.end")
-        has_target = node.target_type != TARGET_NONE
-        has_cue = node.countdown_s is not None or node.halfway is not None
-        out.append(
-            node.kind
-            | (node.end << 3)
-            | (HDR_TARGET if has_target else 0)
-            | (HDR_CUE if has_cue else 0)
-        )
-        varint.put(out, node.value, "step.value")
-        if has_target:
-            _check_range(node.target_type, TARGET_PACE, TARGET_HR_ZONE, "step.target_type")
-            _check_range(node.target_name, 0, MAX_PACE_NAME, "step.target_name")
-            out.append(node.target_type | (node.target_name << 3))
-            varint.put(out, node.target_value, "step.target_value")
-        if has_cue:
-            cue = 0
-            if node.countdown_s is not None:
-                _check_range(node.countdown_s, 0, MAX_COUNTDOWN_S, "step.countdown_s")
-                cue = node.countdown_s | CUE_COUNTDOWN_SET
-            if node.halfway is not None:
-                cue |= CUE_HALFWAY_SET | (CUE_HALFWAY_ON if node.halfway else 0)
-            out.append(cue)
-
-
-def encode(program):
-    """Program -> bytes. Raises WireError naming the field that does not fit."""
-    _check_range(program.countdown_s, 0, MAX_COUNTDOWN_S, "countdown_s")
-    if not program.nodes:
-        raise WireError("a program needs at least one step", -1, "nodes")
-    out = bytearray()
-    out.append(FORMAT_VERSION)
-    out.append(
-        (FLAG_HALFWAY if program.halfway else 0)
-        | (FLAG_LAST_REP if program.last_rep else 0)
-        | (program.countdown_s << 4)
-    )
-    varint.put(out, len(program.nodes), "nodes")
-    _encode_nodes(out, program.nodes, 0, [0])
-    if len(out) + CRC_LEN > MAX_PROGRAM_BYTES:
-        raise WireError(
-            "program is "
-            + str(len(out) + CRC_LEN)
-            + " bytes, the limit is "
-            + str(MAX_PROGRAM_BYTES),
-            -1,
-            "size",
-        )
-    crc = binascii.crc32(out) & 0xFFFFFFFF
-    out.extend(crc.to_bytes(CRC_LEN, "little"))
-    return bytes(out)
-
-
-def _build(buf, node, pos, end, count):
-    # Objects for `count` sibling nodes from pos (already checked); -> (nodes, position after)
-    nodes = []
-    for _ in range(count):
+            raise WireError("more than " + str(MAX_NODES) + " nodes", pos, "nodes")
         pos = read_node(buf, pos, end, node)
         if node.kind == NODE_REPEAT:
-            reps = node.value
-            drop = node.drop_last_recovery
-            body, pos = _build(buf, node, pos, end, node.children)
-            nodes.append(Repeat(reps, body, drop))
-            continue
-        nodes.append(
-            Step(
-                node.kind,
-                node.end,
-                node.value,
-                node.target_type,
-                node.target_name,
-                node.target_value,
-                node.countdown_s,
-                node.halfway,
-            )
-        )
-    return nodes, pos
+            pos = _check_nodes(buf, node, pos, end, node.children, depth + 1, counter)
+    return pos
 
 
-def decode(buf):
-    """bytes -> Program. Raises WireError with the byte offset of what was wrong."""
-    checked = ProgramBytes(buf)
-    nodes, _ = _build(buf, Node(), checked.first, checked.end, checked.count)
-    return Program(nodes, checked.countdown_s, checked.halfway, checked.last_rep)
+class ProgramBytes:
+    """A checked encoded program, read in place: what the engine runs.
 
+    data: the bytes; id: their CRC-32 trailer (the program id); countdown_s, halfway,
+    last_rep: the program-wide cue settings (the device may override countdown_s);
+    first: where the first top-level node starts; count: how many top-level nodes;
+    end: where the nodes end (the CRC). Raises WireError with the byte offset of what is
+    wrong."""
 
-def program_id(buf):
-    """The id a device and host both use for an encoded program: its CRC-32."""
-    return int.from_bytes(buf[len(buf) - CRC_LEN :], "little")
-
-
-def expanded_count(nodes):
-    """How many steps the program runs, repeats unrolled and dropped recoveries left out."""
-    total = 0
-    for node in nodes:
-        if isinstance(node, Repeat):
-            per_round = expanded_count(node.body)
-            total += per_round * node.count
-            if node.drop_last_recovery and _ends_with_recovery(node.body):
-                total -= 1
-        else:
-            total += 1
-    return total
-
-
-def _ends_with_recovery(body):
-    last = body[-1]
-    return isinstance(last, Step) and (last.kind == KIND_RECOVERY or last.kind == KIND_REST)
+    def __init__(self, data):
+        n = len(data)
+        if n < MIN_PROGRAM_BYTES:
+            raise WireError("program too short: " + str(n) + " bytes", 0, "size")
+        if n > MAX_PROGRAM_BYTES:
+            raise WireError("program larger than " + str(MAX_PROGRAM_BYTES) + " bytes", 0, "size")
+        end = n - CRC_LEN
+        crc = binascii.crc32(memoryview(data)[:end]) & 0xFFFFFFFF
+        if crc != int.from_bytes(data[end:], "little"):
+            raise WireError("program CRC mismatch", end, "crc")
+        if data[0] != FORMAT_VERSION:
+            raise WireError("unsupported program version " + str(data[0]), 0, "version")
+        flags = data[1]
+        if flags & 0x0C:
+            raise WireError("reserved flag bits set", 1, "flags")
+        node = Node()
+        node.at[0] = 2
+        count = varint.read(data, node.at, end, "nodes")
+        first = node.at[0]
+        if count < 1:
+            raise WireError("a program needs at least one step", 2, "nodes")
+        pos = _check_nodes(data, node, first, end, count, 0, [0])
+        if pos != end:
+            raise WireError("trailing bytes after the last node", pos, "nodes")
+        self.data = data
+        self.id = crc
+        self.countdown_s = flags >> 4
+        self.halfway = bool(flags & FLAG_HALFWAY)
+        self.last_rep = bool(flags & FLAG_LAST_REP)
+        self.first = first
+        self.count = count
+        self.end = end

@@ -49,8 +49,8 @@ from repcue.link.ble_scan import (
 from repcue.link.transport import Inbox
 from repcue_fw import ble_link as fw
 from repcue_fw import ble_secure as sec
-from repcue_fw.wire import frame as wf
-from repcue_fw.wire import opcodes as op
+from repcue_fw.wire.host import frame as wf
+from repcue_fw.wire.host import opcodes as op
 
 SERIAL_NUMBER_UUID = "00002a25-0000-1000-8000-00805f9b34fb"
 __all__ = [

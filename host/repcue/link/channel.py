@@ -26,8 +26,8 @@ from repcue.link import messages as msg
 from repcue.link.errors import DeviceError, NoFirmwareError, VersionMismatchError
 from repcue.link.transport import Transport
 from repcue_fw.wire import WireError
-from repcue_fw.wire import frame as wf
-from repcue_fw.wire import opcodes as op
+from repcue_fw.wire.host import frame as wf
+from repcue_fw.wire.host import opcodes as op
 
 T = TypeVar("T")
 

@@ -24,8 +24,8 @@ from repcue.link.errors import DeviceError
 from repcue.link.messages import DeviceConfig, DeviceEvent, DeviceInfo, SessionEntry
 from repcue.link.transport import Transport
 from repcue_fw.wire import WireError
-from repcue_fw.wire import frame as wf
-from repcue_fw.wire import opcodes as op
+from repcue_fw.wire.host import frame as wf
+from repcue_fw.wire.host import opcodes as op
 
 DEFAULT_MAX_FRAME = 4096  # what this host accepts; HELLO settles on the smaller side
 _CHUNK_HEADER = 4  # PROGRAM_CHUNK: u32 offset before the data

@@ -1,4 +1,4 @@
-"""Typed views of the device's answers, decoded with the shared codecs of wire/opcodes.py."""
+"""Typed views of the device's answers, decoded with the shared codecs of wire/host/opcodes.py."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from repcue.errors import ProtocolError
 from repcue_fw.wire import WireError
-from repcue_fw.wire import opcodes as op
+from repcue_fw.wire.host import opcodes as op
 
 
 @dataclass(frozen=True)

@@ -3,7 +3,7 @@
 from repcue.plan import parse, check, program_bytes
 plan = parse("10min wu, 6x800m @5k w/ 90s jog, 10min cd")
 report = check(text, profile=load_profile())     # timeline, totals, anaerobic, program
-data = program_bytes(plan, load_profile())       # what a device runs (wire/program.py)
+data = program_bytes(plan, load_profile())       # what a device runs (wire/host/program.py)
 """
 
 from __future__ import annotations

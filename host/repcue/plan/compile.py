@@ -1,4 +1,4 @@
-"""Resolved plan nodes -> the device program (repcue_fw.wire.program), and its bytes.
+"""Resolved plan nodes -> the device program (repcue_fw.wire.host.program), and its bytes.
 
 Repeats stay loops; ladders and fartleks arrive here as flat steps already. Pace targets
 carry the pace name (index in PACE_NAMES, 0 for an explicit pace) and its value in tenths of
@@ -27,7 +27,7 @@ from repcue.plan.model import (
 )
 from repcue.plan.profile import NamedPaces
 from repcue_fw.wire import WireError
-from repcue_fw.wire import program as wp
+from repcue_fw.wire.host import program as wp
 
 _LIMITS = {
     "nodes": f"expected at most {wp.MAX_NODES} steps and repeat blocks (ladders and fartleks "

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from enum import StrEnum
 
-from repcue_fw.wire import program as wp
+from repcue_fw.wire.host import program as wp
 
 
 class StepKind(StrEnum):

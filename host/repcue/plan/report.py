@@ -25,7 +25,7 @@ from repcue.plan.model import (
 )
 from repcue.plan.profile import NamedPaces, Profile
 from repcue.plan.timeline import RECOVERY_KINDS, PlannedStep, expand, known_distance_m
-from repcue_fw.wire import program as wp
+from repcue_fw.wire.host import program as wp
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,7 @@ from repcue.store.db import Store
 from repcue.store.models import SessionSummary, StepRecord
 from repcue_fw.cursor import Cursor, expected_ms
 from repcue_fw.wire import WireError
-from repcue_fw.wire import program as wire_program
+from repcue_fw.wire.host import program as wire_program
 
 _DONE = ("time", "lap")  # step end reasons that mean the step ran to its planned end
 

@@ -25,7 +25,7 @@ from repcue.store.models import (
 )
 from repcue.store.schema import LATEST_VERSION, migrate, user_version
 from repcue_fw.wire import WireError
-from repcue_fw.wire import program as wire_program
+from repcue_fw.wire.host import program as wire_program
 
 BUSY_TIMEOUT_S = 10.0
 

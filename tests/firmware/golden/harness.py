@@ -3,14 +3,16 @@
 # board's ticks_ms, a recording stub of the journal interface, a driver that steps the clock
 # from deadline to deadline with an autopilot pressing lap, and the plan-language examples of
 # issue 2 built directly as wire Programs (not through the host parser).
+from program_objects import pack
+
 from repcue_fw import cues
+from repcue_fw import engine as _engine
 from repcue_fw.engine import (
     BTN_LAP,
     EV_CUE,
     EV_STEP_START,
-    Engine,
 )
-from repcue_fw.wire.program import (
+from repcue_fw.wire.host.program import (
     END_DISTANCE,
     END_OPEN,
     END_TIME,
@@ -25,6 +27,14 @@ from repcue_fw.wire.program import (
     Repeat,
     Step,
 )
+
+
+def Engine(program, program_id, clock, recorder=None, ghost=True):
+    """The engine, handed a Program built in code: packed as the host's compiler would."""
+    if isinstance(program, Program):
+        program = pack(program)
+    return _engine.Engine(program, program_id, clock, recorder, ghost)
+
 
 PERIOD = 1 << 30  # ticks_ms period of a 32-bit board
 MASK = PERIOD - 1

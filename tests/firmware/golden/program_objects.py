@@ -1,10 +1,10 @@
-# Program objects (wire/program.py: Program, Step, Repeat) built in code, made runnable: the
-# engine runs programs from their bytes, so a Program handed to it (by tests, or the host)
-# is checked here with errors that name the node, then encoded. The device never imports
-# this module: it runs the bytes the journal holds.
+# Program objects (wire/host/program.py: Program, Step, Repeat) built in code, made runnable
+# for the engine, which runs programs from their bytes only: checked here with errors that
+# name the node, then encoded. Tests build programs this way (harness.Engine packs them);
+# the host compiles plans to bytes with their limits checked (repcue.plan.compile).
 from repcue_fw.cursor import MAX_STEP_MS, EngineError, expected_ms
-from repcue_fw.wire import program as wire_program
-from repcue_fw.wire.program_core import MAX_DEPTH, ProgramBytes
+from repcue_fw.wire.host import program as wire_program
+from repcue_fw.wire.program import MAX_DEPTH, ProgramBytes
 
 
 def check(nodes, depth=0, counter=None):
