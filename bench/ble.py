@@ -1,6 +1,6 @@
 """Bytes on air for a sync over BLE, at ATT MTU 23 and 247.
 
-The real firmware (app + journal + ble_link in the micropython unix port) runs on the
+The real firmware (app + journal + BLE link in the micropython unix port) runs on the
 virtual radio; the host syncs through BleTransport (bleak API on the Bumble backend),
 authenticated, with the real sync into a throwaway SQLite store. The bridge counts every
 ATT PDU of the data path (write commands and notifications, 3-byte ATT header included).
@@ -76,21 +76,27 @@ def counting_client(transport: Any) -> Any:
 
 async def measure(mtu: int, sessions: int, steps: int) -> dict[str, Any]:
     from repcue import plan
-    from repcue.ble.bleak_backend import BumbleClient, BumbleScanner
-    from repcue.ble.keys import KeyStore, new_key
-    from repcue.ble.radio import VirtualRadio, set_default_radio
-    from repcue.ble.virtual import VirtualBleDevice
-    from repcue.link.ble import BleBackend, BleTransport
+    from repcue.link.ble.keys import KeyStore, new_key
+    from repcue.link.ble.transport import BleBackend, BleTransport
+    from repcue.sim.ble.backend import install
+    from repcue.sim.ble.bleak_backend import BumbleClient, BumbleScanner
+    from repcue.sim.ble.radio import VirtualRadio
+    from repcue.sim.ble.virtual import VirtualBleDevice
+    from repcue.sim.options import AutopilotOptions
     from repcue.store import open_store
     from repcue.sync import sync
 
     radio = VirtualRadio()
-    set_default_radio(radio)
+    install(radio)
     key = new_key()
     with tempfile.TemporaryDirectory() as tmp:
         keys = KeyStore(Path(tmp) / "keys.json")
         vdev = VirtualBleDevice(
-            radio, pair_key=key, device_id="51b1e0be01", speed=500, autopilot={"noise": 0.05}
+            radio,
+            pair_key=key,
+            device_id="51b1e0be01",
+            speed=500,
+            autopilot=AutopilotOptions(noise_frac=0.05),
         )
         keys.put(vdev.device_id, key, name=vdev.name)
         adapter = radio.adapter(f"bench-{mtu}", mtu=mtu)
@@ -124,7 +130,7 @@ async def measure(mtu: int, sessions: int, steps: int) -> dict[str, Any]:
                 )
                 requests = dict(dev.requests)
             stats = bridge.stats
-    set_default_radio(None)
+    install(None)
     n_sessions = len(result.added)
     session_bytes = result.bytes_read
     total_steps = n_sessions * steps
@@ -152,13 +158,13 @@ async def measure(mtu: int, sessions: int, steps: int) -> dict[str, Any]:
 
 RAM_PROBE = """
 import gc
-from repcue_fw import ble_link
-from repcue_fw.link import Dispatcher
+from repcue_fw.link.ble import server
+from repcue_fw.link.dispatch import Dispatcher
 class Nothing:
     pass
 d = Dispatcher(Nothing())
 gc.collect(); before = gc.mem_free()
-link = ble_link.BleLink(d, "x", ble=Nothing(), urandom=lambda n: bytes(n))
+link = server.BleLink(d, "x", ble=Nothing(), urandom=lambda n: bytes(n))
 gc.collect(); print(before - gc.mem_free())
 """
 

@@ -44,7 +44,7 @@ from repcue.link import DeviceClient  # noqa: E402
 from repcue.link.serial import SerialTransport  # noqa: E402
 from repcue.sim import SimOptions, VirtualDevice  # noqa: E402
 from repcue.sim import autopilot as pilot  # noqa: E402
-from repcue.sim.control import EV_FINISH, EV_SESSION_START, EV_STEP_START  # noqa: E402
+from repcue_fw.wire.events import EV_FINISH, EV_SESSION_START, EV_STEP_START  # noqa: E402
 from repcue_fw.wire.host import program as wp  # noqa: E402
 from repcue_fw.wire.host import records  # noqa: E402
 
@@ -207,7 +207,8 @@ def stepped_two_hours(firmware_dir: Path | None) -> dict[str, Any]:
 
 # -- secondary: the engine alone on a virtual clock polled late ------------------------------
 _ENGINE_LATE_POLLS = """
-from repcue_fw.engine import Engine, EV_STEP_START
+from repcue_fw.engine import Engine
+from repcue_fw.wire.events import EV_STEP_START
 from repcue_fw.wire.host import program as wp
 
 MASK = (1 << 30) - 1

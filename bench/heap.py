@@ -50,8 +50,9 @@ import serial
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from repcue.errors import SimError  # noqa: E402
 from repcue.firmware_build import build  # noqa: E402
-from repcue.sim import AutopilotOptions, SimError, SimOptions, VirtualDevice, romfs  # noqa: E402
+from repcue.sim import AutopilotOptions, SimOptions, VirtualDevice, romfs  # noqa: E402
 from repcue.sim.autopilot import run_to_finish  # noqa: E402
 from repcue.sim.options import micropython_binary  # noqa: E402
 from repcue_fw.wire.host import frame, records  # noqa: E402
@@ -90,7 +91,8 @@ class Link:
             for got in self.decoder.feed(self.ser.read(self.ser.in_waiting or 1)):
                 if got.seq == self.seq and got.flags & frame.FLAG_RESPONSE:
                     if got.payload[0] != op.ST_OK:
-                        raise RuntimeError(op.get_error(got.payload, 0, len(got.payload)))
+                        error = op.get_error(got.payload, 0, len(got.payload))
+                        raise RuntimeError(f"{op.OP_NAMES.get(opcode, opcode)}: {error}")
                     return bytes(got.payload[1:])
         what = "no answer" if self.alive() else "the firmware died before answering"
         raise TimeoutError(f"{what} to {op.OP_NAMES.get(opcode, opcode)}")
@@ -179,33 +181,39 @@ def smallest(
 
 # The modules a booted sim device holds, in import order (wire first, the board last).
 MODULES = (
+    "repcue_fw.wire",
     "repcue_fw.wire.varint",
     "repcue_fw.wire.program",
     "repcue_fw.wire.records",
     "repcue_fw.wire.frame",
     "repcue_fw.wire.opcodes",
+    "repcue_fw.wire.events",
+    "repcue_fw.wire.steps",
+    "repcue_fw.ring",
     "repcue_fw.cues",
-    "repcue_fw.cursor",
     "repcue_fw.schedule",
     "repcue_fw.engine",
     "repcue_fw.link",
+    "repcue_fw.link.dispatch",
+    "repcue_fw.link.upload",
     "repcue_fw.app",
-    "repcue_fw.journal_files",
-    "repcue_fw.journal_sessions",
-    "repcue_fw.journal_space",
-    "repcue_fw.journal_boot",
-    "repcue_fw.journal_record",
-    "repcue_fw.journal_acks",
-    "repcue_fw.journal",
+    "repcue_fw.journal",  # a package imports its parts: all charged to it
+    "repcue_fw.journal.files",
+    "repcue_fw.journal.sessions",
+    "repcue_fw.journal.space",
+    "repcue_fw.journal.boot",
+    "repcue_fw.journal.record",
+    "repcue_fw.journal.acks",
     "repcue_fw.runner",
-    "repcue_fw.serial_link",
+    "repcue_fw.link.serial",
+    "repcue_fw.boards",
     "repcue_fw.boards.base",
     "repcue_fw.boards.buttons",
-    "repcue_fw.boards.sim_clock",
-    "repcue_fw.boards.sim_ctl",
     "repcue_fw.boards.sim",
-    "repcue_fw.boards.sim_flash",
-    "repcue_fw.boards.sim_autopilot",
+    "repcue_fw.boards.sim.clock",
+    "repcue_fw.boards.sim.control",
+    "repcue_fw.boards.sim.flash",
+    "repcue_fw.boards.sim.autopilot",
 )
 
 
@@ -224,8 +232,7 @@ def code_kb(
         f"for m in {MODULES!r}:\n"
         "    __import__(m)\n    gc.collect()\n    a = gc.mem_alloc()\n"
         "    print(m, a - b)\n    b = a\n"
-        f"extra = [m for m in sys.modules if m.startswith('repcue_fw.') and m not in {MODULES!r}"
-        " and m not in ('repcue_fw.wire', 'repcue_fw.boards')]\n"
+        f"extra = [m for m in sys.modules if m.startswith('repcue_fw.') and m not in {MODULES!r}]\n"
         "print('unlisted', len(extra), ' '.join(extra))\n"
         "print('from', sys.modules['repcue_fw.app'].__file__)\n"
         "import micropython\nmicropython.qstr_info()\n"

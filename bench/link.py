@@ -1,6 +1,6 @@
 """The link layer's speed and cost: the wire protocol over a real pty, paced at 115200 baud.
 
-The device is the firmware's real link (Dispatcher + serial_link in the micropython unix
+The device is the firmware's real link (Dispatcher + serial link in the micropython unix
 port) over in-memory services (tests/firmware/test_link_rig.py), so these figures are the
 protocol's ceiling; bench/sync.py measures the whole app with its journal. Bytes are paced
 by the fault proxy at 10 bits a byte in both directions, like a UART.
@@ -50,7 +50,7 @@ TARGET_LINE_RATE = 0.8
 CODEC_BENCH = r"""
 import time, gc
 from repcue_fw.wire.host import frame as wf
-from repcue_fw import link
+from repcue_fw.link.dispatch import Dispatcher
 payload = bytes(range(1, 256)) * 4
 w = wf.encode(0x31, 1, 1, payload[:1000])
 data = w * 100
@@ -71,7 +71,7 @@ class S:
     pass
 gc.collect()
 before = gc.mem_free()
-d = link.Dispatcher(S(), 1024)
+d = Dispatcher(S(), 1024)
 gc.collect()
 print(len(data) / dt_dec, 100 * 1009 / dt_enc, before - gc.mem_free())
 """

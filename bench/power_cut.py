@@ -2,7 +2,7 @@
 sessions, installs programs, acknowledges synced sessions (its ack log) and reclaims them,
 in the real MicroPython VM.
 
-Each trial boots the journal on a simulated NOR flash image (boards/sim_flash.py) armed to
+Each trial boots the journal on a simulated NOR flash image (boards/sim/flash.py) armed to
 lose power at a random program/erase (torn or clean), runs the workload until the power
 goes, then reboots and checks: the flash mounts and the journal opens (else a boot
 failure), every session that was completed before the cut is still there byte for byte
@@ -35,7 +35,7 @@ RESULTS = ROOT / "bench" / "results" / "power_cut.json"
 # Runs inside MicroPython. Parameters come in as globals prepended to this text.
 HARNESS = r"""
 import binascii, gc, json, os, vfs
-from repcue_fw.boards import sim_flash
+from repcue_fw.boards.sim import flash as sim_flash
 from repcue_fw.journal import Journal, JournalFull
 from repcue_fw.wire.host import records as R
 from repcue_fw.wire.host import program as wp

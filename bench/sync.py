@@ -15,9 +15,6 @@ Figures:
   read_stream_line_rate_ratio
                        the READ_SESSIONS stream alone (no store, no ACKs), paced
   device_ms_per_frame  what one READ_SESSIONS frame costs the device, unpaced
-  line_rate_ratio_listed, wire_bytes_per_step_listed
-                       the same sync through LIST_SESSIONS + one READ_SESSION per session
-                       (what a client without READ_SESSIONS does), for comparison
 
 --firmware DIR runs another firmware tree (e.g. a candidate fix) in the virtual device.
 
@@ -32,12 +29,11 @@ import asyncio
 import json
 import tempfile
 import time
-from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from repcue.link import DeviceClient, DeviceInfo, SessionEntry
+from repcue.link import DeviceClient
 from repcue.link.faults import FaultPlan, PtyFaultProxy
 from repcue.link.serial import SerialTransport
 from repcue.plan import check
@@ -65,25 +61,6 @@ def hundred_steps() -> bytes:
         steps.append(wp.Step(kind, wp.END_DISTANCE, 200 + i, wp.TARGET_PACE, 0, 2100 + i))
     steps.append(wp.Step(wp.KIND_COOLDOWN, wp.END_TIME, 600))
     return wp.encode(wp.Program(steps))
-
-
-class ListedOnly:
-    """The client as sync sees one without READ_SESSIONS: list, then read one by one."""
-
-    def __init__(self, client: DeviceClient) -> None:
-        self._client = client
-
-    async def hello(self) -> DeviceInfo:
-        return await self._client.hello()
-
-    async def list_sessions(self, after_id: int = 0) -> list[SessionEntry]:
-        return await self._client.list_sessions(after_id)
-
-    def read_session(self, session_id: int) -> AsyncIterator[bytes]:
-        return self._client.read_session(session_id)
-
-    async def ack_sessions(self, ids: Sequence[int]) -> None:
-        await self._client.ack_sessions(ids)
 
 
 async def install(path: str, program: bytes) -> None:
@@ -139,13 +116,13 @@ async def read_stream(device_path: str, *, baud: int | None) -> Run:
     return Run(elapsed, payload, wire, count[0])
 
 
-async def paced_sync(device_path: str, db: Path, *, listed: bool) -> tuple[SyncResult, Run]:
+async def paced_sync(device_path: str, db: Path) -> tuple[SyncResult, Run]:
     """One whole sync from scratch into a new store: HELLO, reads, commits, ACKs."""
     with PtyFaultProxy(device_path, FaultPlan(baud=BAUD)) as proxy, Store(db) as store:
         async with DeviceClient(SerialTransport(proxy.serial_path)) as dev:
             count = counting(dev)
             start = time.perf_counter()
-            result = await sync(ListedOnly(dev) if listed else dev, store)
+            result = await sync(dev, store)
             elapsed = time.perf_counter() - start
         wire = proxy.to_device.bytes_out + proxy.to_host.bytes_out
     if result.failed or not result.added:
@@ -189,12 +166,7 @@ def main() -> None:
             # reading changes nothing on the device: measure the bare stream first
             unpaced = asyncio.run(read_stream(device.pty_path, baud=None))
             stream = asyncio.run(read_stream(device.pty_path, baud=BAUD))
-            result, whole = asyncio.run(
-                paced_sync(device.pty_path, work / "batched.db", listed=False)
-            )
-            # acked sessions stay listed until the journal needs their space: sync again
-            # (its ACKs are then repeats, which cost the device no flash writes)
-            _, listed = asyncio.run(paced_sync(device.pty_path, work / "listed.db", listed=True))
+            result, whole = asyncio.run(paced_sync(device.pty_path, work / "sync.db"))
             upload = asyncio.run(paced_upload(device.pty_path, hundred_steps()))
 
     sessions = len(result.added)
@@ -218,9 +190,6 @@ def main() -> None:
         "read_stream_s": round(stream.seconds, 3),
         "read_frames": frames,
         "device_ms_per_frame": round(unpaced.seconds / frames * 1000, 2),
-        "line_rate_ratio_listed": round(listed.ratio, 4),
-        "wire_bytes_per_step_listed": round(listed.wire_bytes / steps, 2),
-        "sync_s_listed": round(listed.seconds, 3),
         "record_s": round(record_s, 2),
         "baud": BAUD,
         "targets_met": ratio >= TARGET_LINE_RATE and upload < TARGET_UPLOAD_S,
@@ -245,10 +214,6 @@ def main() -> None:
         f"  the device takes {unpaced.seconds / frames * 1000:.1f} ms per frame, unpaced "
         f"({frames} frames; a full 1024-byte frame is {1024 / LINE_BYTES_S * 1000:.0f} ms "
         "on the line)"
-    )
-    print(
-        f"listed one by one instead: {listed.seconds:.2f} s, ratio {listed.ratio:.3f}, "
-        f"{listed.wire_bytes / steps:.1f} wire bytes per step"
     )
     print(f"upload of a 100-step program: {upload:.3f} s (target < {TARGET_UPLOAD_S}) {ok_upload}")
     RESULTS.parent.mkdir(parents=True, exist_ok=True)

@@ -10,6 +10,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 FIRMWARE = ROOT / "firmware"
+VM_HELPERS = ROOT / "tests" / "vm"  # test modules that run inside the VM
 
 
 def micropython_binary() -> str:
@@ -28,7 +29,7 @@ def run_mpy(
     timeout_s: float = 60,
 ) -> str:
     """Run `code` under MicroPython with firmware/ importable; return stdout, raise on failure."""
-    paths = [str(FIRMWARE), *(str(p) for p in extra_path or []), ".frozen"]
+    paths = [str(FIRMWARE), str(VM_HELPERS), *(str(p) for p in extra_path or []), ".frozen"]
     env = dict(os.environ, MICROPYPATH=":".join(paths))
     argv = [micropython_binary()]
     if heap_kb:

@@ -1,6 +1,7 @@
 # The app: wires board + journal + runner + link together and is the link's `services`.
 #
-#   main()          load the code, pick the board, honour the buttons held at power-up
+#   main()          what a board's main.py runs (repcue.firmware_build.source.MAIN_PY):
+#                   load the code, pick the board, honour the buttons held at power-up
 #                   (boot_mode: safe mode or factory reset), run until the host asks for
 #                   the REPL
 #   run(board, factory_reset)   the app's tasks: runner, buttons, serial link (and BLE if
@@ -24,8 +25,10 @@ import gc
 import os
 import sys
 
-from repcue_fw.engine import BTN_PAUSE, BTN_START, EngineError
-from repcue_fw.link import ProgramUpload
+from repcue_fw.engine import EngineError
+from repcue_fw.link.upload import ProgramUpload
+from repcue_fw.wire import device_name
+from repcue_fw.wire import events as ev
 from repcue_fw.wire import opcodes as op
 from repcue_fw.wire.program import ProgramBytes
 
@@ -36,7 +39,7 @@ _SERVE_RETRY_MS = const(200)
 _DEFAULT_COUNTDOWN_S = const(3)
 _PLATFORM_BOARDS = {"linux": "sim", "darwin": "sim", "esp32": "esp32c3", "rp2": "picow"}
 # What run() needs, loaded before anything else is allocated (see _preload).
-_MODULES = ("repcue_fw.journal", "repcue_fw.runner", "repcue_fw.serial_link")
+_MODULES = ("repcue_fw.journal", "repcue_fw.runner", "repcue_fw.link.serial")
 
 
 class App:
@@ -82,9 +85,7 @@ class App:
             free_flash = self.journal.free_bytes()
         except OSError:
             free_flash = 0
-        name = self.board.config.get("name")
-        if not name:
-            name = "repcue-" + "%02x%02x" % (uid[-2], uid[-1])
+        name = self.board.config.get("name") or device_name(uid)
         return {
             "device_id": uid,
             "name": name,
@@ -130,14 +131,6 @@ class App:
 
     def list_sessions(self, after_id, max_n):
         return self.journal.list_sessions(after_id, max_n)
-
-    def read_session(self, session_id, offset, n):
-        try:
-            return self.journal.read_session(session_id, offset, n)
-        except OSError as exc:
-            if exc.args and exc.args[0] == 2:  # ENOENT: reclaimed meanwhile
-                raise op.StatusError(op.ST_NOT_FOUND, "no session", session_id)
-            raise
 
     def read_session_into(self, session_id, offset, buf):
         try:
@@ -188,7 +181,7 @@ class App:
     def repl(self):
         self.board.reset_to_repl()
 
-    # -- pairing and factory reset (USB only: ble_link.AirServices does not offer them) ------
+    # -- pairing and factory reset (USB only: link.ble.server.AirServices leaves them out) --
     def pair(self, key):
         from repcue_fw import pairing
 
@@ -251,19 +244,20 @@ class App:
         return program, program.id
 
 
-async def _buttons(board, runner, app):
-    # A press accepts a pairing that waits for one; otherwise button B (pause) starts a
-    # session when none runs, and everything else goes to the engine.
+async def press_buttons(board, runner, app=None):
+    """The board's buttons to the runner, each timed at its press tick. A press accepts a
+    pairing that waits for one (app.pair_pending); otherwise button B (pause) starts a
+    session when none runs, and everything else goes to the engine."""
     buttons = board.buttons
     while True:
         button = await buttons.get()
-        if app.pair_pending is not None:
+        if app is not None and app.pair_pending is not None:
             from repcue_fw import pairing
 
             if pairing.accept(app):
                 continue
-        if button == BTN_PAUSE and not runner.active:
-            button = BTN_START
+        if button == ev.BTN_PAUSE and not runner.active:
+            button = ev.BTN_START
         runner.press(button, buttons.last_ticks)  # timed at the press, not at this turn
 
 
@@ -274,12 +268,12 @@ async def _housekeeping(app):
 
 
 async def _serve(board, dispatcher):
-    from repcue_fw import serial_link
+    from repcue_fw.link import serial
 
     while not board.repl_requested:
         board.enter_protocol_mode()
-        reason = await serial_link.serve(dispatcher)
-        if reason != serial_link.HANGUP:
+        reason = await serial.serve(dispatcher)
+        if reason != serial.HANGUP:
             return
         await asyncio.sleep_ms(_SERVE_RETRY_MS)  # the port went away: wait for a host
 
@@ -287,7 +281,7 @@ async def _serve(board, dispatcher):
 async def run(board, factory_reset=False):
     """Run the device until the REPL is requested (after a factory reset if asked)."""
     from repcue_fw.journal import Journal
-    from repcue_fw.link import Dispatcher
+    from repcue_fw.link.dispatch import Dispatcher
     from repcue_fw.runner import Runner
 
     loop = asyncio.get_event_loop()
@@ -305,15 +299,15 @@ async def run(board, factory_reset=False):
     board.start()
     tasks = [
         asyncio.create_task(runner.run()),
-        asyncio.create_task(_buttons(board, runner, app)),
+        asyncio.create_task(press_buttons(board, runner, app)),
         asyncio.create_task(_housekeeping(app)),
         asyncio.create_task(_serve(board, dispatcher)),
     ]
     if board.config.get("ble"):
-        from repcue_fw import ble_boot  # loaded only where the config asks for BLE
+        from repcue_fw.link import ble  # loaded only where the config asks for BLE
 
-        if ble_boot.available():
-            app.ble = ble_boot.start(app, journal, runner, FIRMWARE_VERSION)
+        if ble.available():
+            app.ble = ble.start(app, runner, FIRMWARE_VERSION)
             tasks.append(asyncio.create_task(app.ble.run()))
     gc.collect()
     await board.wait_repl()

@@ -26,36 +26,7 @@ except ImportError:  # CPython on the host
         return x
 
 
-CUE_COUNTDOWN = const(1)
-CUE_WORK = const(2)
-CUE_RECOVERY = const(3)
-CUE_HALFWAY = const(4)
-CUE_LAST_REP = const(5)
-CUE_LAP = const(6)
-CUE_PAUSE = const(7)
-CUE_RESUME = const(8)
-CUE_FINISH = const(9)
-CUE_REFUSED = const(10)
-CUE_GHOST = const(11)
-CUE_PAIR = const(12)
-
-# Indexed by cue id (index 0 is unused so ids stay 1-based).
-NAMES = (
-    "",
-    "countdown",
-    "work",
-    "recovery",
-    "halfway",
-    "last_rep",
-    "lap",
-    "pause",
-    "resume",
-    "finish",
-    "refused",
-    "ghost",
-    "pair",
-)
-
+# Indexed by cue id (wire/events.py CUE_*; index 0 is unused so ids stay 1-based).
 PATTERNS = (
     (),
     (80,),
@@ -80,13 +51,6 @@ def pattern(cue_id):
     if 0 < cue_id <= _COUNT:
         return PATTERNS[cue_id]
     return ()
-
-
-def name(cue_id):
-    """The name of a cue id, e.g. 'work'; '?' for an unknown id."""
-    if 0 < cue_id <= _COUNT:
-        return NAMES[cue_id]
-    return "?"
 
 
 def duration_ms(cue_id):

@@ -49,39 +49,14 @@ except ImportError:  # CPython on the host
         return x
 
 
-from repcue_fw import cues
-from repcue_fw.cursor import Cursor, EngineError, expected_ms, planned_steps
 from repcue_fw.schedule import NX_END, Schedule
-from repcue_fw.wire.program import END_TIME, KIND_WORK, ProgramBytes
-from repcue_fw.wire.records import (
-    END_FINISHED,
-    END_LAP,
-    END_SKIP,
-    END_STOP,
-    END_STOPPED,
-)
-from repcue_fw.wire.records import END_TIME as END_TIME_UP
+from repcue_fw.wire import events as ev
+from repcue_fw.wire import program as wp
+from repcue_fw.wire import records
+from repcue_fw.wire.program import ProgramBytes
+from repcue_fw.wire.steps import Cursor, EngineError, expected_ms, planned_steps
 
-BTN_START = const(1)
-BTN_PAUSE = const(2)
-BTN_LAP = const(3)
-BTN_SKIP = const(4)
-BTN_STOP = const(5)
-
-# listener(code, a, b)
-EV_SESSION_START = const(1)  # a session id, b planned step count
-EV_STEP_START = const(2)  # a step index, b kind
-EV_CUE = const(3)  # a cue id, b step index (engine.due: the tick it was scheduled for)
-EV_LAP = const(4)  # a step index, b the lap's split: active ms since the last lap
-EV_PAUSE = const(5)  # a step index, b active ms since the step started
-EV_RESUME = const(6)  # a step index, b ms the pause lasted
-EV_FINISH = const(7)  # a session end reason, b total ms
-EV_STEP_END = const(8)  # a step index, b step end reason
-# a: why a start was refused: 0 the recorder (here); the runner's 1 no program, 2 setup failed
-EV_REFUSED = const(9)  # b 0
-EV_RECORD_ERROR = const(10)  # a step index, b 0: the recorder raised (see record_error)
-
-# Step end reasons (END_TIME_UP, END_LAP, END_SKIP, END_STOP) and session end reasons
+# Step end reasons (END_TIME, END_LAP, END_SKIP, END_STOP) and session end reasons
 # (END_FINISHED, END_STOPPED) are the journal's, from wire/records.py.
 
 _STALE_MS = const(500)
@@ -153,7 +128,7 @@ class Engine:
             fn(code, a, b)
 
     def _cue(self, cue_id):
-        self._emit(EV_CUE, cue_id, self.step_index)
+        self._emit(ev.EV_CUE, cue_id, self.step_index)
 
     # -- figures ---------------------------------------------------------------------------
     def late_mean_ms(self):
@@ -185,17 +160,17 @@ class Engine:
                     self.program_id, wall_s, now if uptime_ms is None else uptime_ms
                 )
             except Exception:
-                self._emit(EV_CUE, cues.CUE_REFUSED, -1)
-                self._emit(EV_REFUSED, 0, 0)
+                self._emit(ev.EV_CUE, ev.CUE_REFUSED, -1)
+                self._emit(ev.EV_REFUSED, 0, 0)
                 raise
         self.session_id = sid
         self.start_ticks = now
         self._state = _RUNNING
         self.running = True
-        self._emit(EV_SESSION_START, sid, self.planned_steps)
+        self._emit(ev.EV_SESSION_START, sid, self.planned_steps)
         step = self._cursor.next()
         self._begin_step(step, now)
-        self._emit(EV_STEP_START, 0, step.kind)
+        self._emit(ev.EV_STEP_START, 0, step.kind)
         return sid
 
     def poll(self, now):
@@ -217,7 +192,7 @@ class Engine:
             fired += 1
             self.due = due
             if sched.kind == NX_END:
-                self._change(due, END_TIME_UP)  # lays out the next step's deadlines
+                self._change(due, records.END_TIME)  # lays out the next step's deadlines
                 continue
             cue_id = sched.take()
             if sched.offset >= 0:
@@ -230,7 +205,7 @@ class Engine:
         """A logical button press at tick `now`. Returns True if it did something."""
         state = self._state
         if state == _IDLE:
-            if button == BTN_START:
+            if button == ev.BTN_START:
                 self.start(now)
                 return True
             return False
@@ -241,20 +216,20 @@ class Engine:
         if state == _DONE:
             return False
         self.due = now
-        if button == BTN_STOP:
+        if button == ev.BTN_STOP:
             self._stop(now)
             return True
         if state == _PAUSED:
-            if button == BTN_PAUSE or button == BTN_START:
+            if button == ev.BTN_PAUSE or button == ev.BTN_START:
                 self._resume(now)
                 return True
             return False
-        if button == BTN_PAUSE:
+        if button == ev.BTN_PAUSE:
             self._pause(now)
-        elif button == BTN_LAP:
+        elif button == ev.BTN_LAP:
             self._lap(now)
-        elif button == BTN_SKIP:
-            self._change(now, END_SKIP)
+        elif button == ev.BTN_SKIP:
+            self._change(now, records.END_SKIP)
         else:
             return False
         return True
@@ -265,8 +240,8 @@ class Engine:
         self.paused = True
         self._pause_at = now
         self.pauses += 1
-        self._cue(cues.CUE_PAUSE)
-        self._emit(EV_PAUSE, self.step_index, self.clock.ticks_diff(now, self.step_start))
+        self._cue(ev.CUE_PAUSE)
+        self._emit(ev.EV_PAUSE, self.step_index, self.clock.ticks_diff(now, self.step_start))
 
     def _close_pause(self, now):
         held = self.clock.ticks_diff(now, self._pause_at)
@@ -280,27 +255,29 @@ class Engine:
 
     def _resume(self, now):
         held = self._close_pause(now)
-        self._cue(cues.CUE_RESUME)
-        self._emit(EV_RESUME, self.step_index, held)
+        self._cue(ev.CUE_RESUME)
+        self._emit(ev.EV_RESUME, self.step_index, held)
 
     def _lap(self, now):
         step = self.step
-        if step.end != END_TIME:
-            self._change(now, END_LAP)
+        if step.end != wp.END_TIME:
+            self._change(now, records.END_LAP)
             return
         at = self.clock.ticks_diff(now, self.step_start)
         split = at - self._lap_at
         self._lap_at = at
         if len(self._laps) < _MAX_LAPS:
             self._laps.append(split)
-        self._cue(cues.CUE_LAP)
-        self._emit(EV_LAP, self.step_index, split)
+        self._cue(ev.CUE_LAP)
+        self._emit(ev.EV_LAP, self.step_index, split)
 
     def _stop(self, now):
         if self._state == _PAUSED:
             self._close_pause(now)
         elapsed = self.clock.ticks_diff(now, self.step_start)
-        self._finish(END_STOP, elapsed, END_STOPPED, self.step.kind, self.step.value)
+        self._finish(
+            records.END_STOP, elapsed, records.END_STOPPED, self.step.kind, self.step.value
+        )
 
     # -- steps -----------------------------------------------------------------------------
     def _change(self, at, reason):
@@ -311,13 +288,13 @@ class Engine:
         ended_value = self.step.value
         step = self._cursor.next()
         if step is None:
-            self._finish(reason, elapsed, END_FINISHED, ended_kind, ended_value)
+            self._finish(reason, elapsed, records.END_FINISHED, ended_kind, ended_value)
             return
         ended_index = self.step_index
         self.active_ms += elapsed
         self._begin_step(step, at)  # the change cue goes out first, flash writes last
-        self._emit(EV_STEP_END, ended_index, reason)
-        self._emit(EV_STEP_START, self.step_index, step.kind)
+        self._emit(ev.EV_STEP_END, ended_index, reason)
+        self._emit(ev.EV_STEP_START, self.step_index, step.kind)
         self._record_step(ended_index, ended_kind, ended_value, reason, elapsed)
 
     def _begin_step(self, step, at):
@@ -331,13 +308,13 @@ class Engine:
         sched.plan(step, self.program, self.ghost)
         if sched.offset >= 0:
             self._next_ticks = self.clock.ticks_add(at, sched.offset)
-        if step.kind == KIND_WORK:
+        if step.kind == wp.KIND_WORK:
             if self.program.last_rep and self._cursor.last_rep():
-                cue_id = cues.CUE_LAST_REP
+                cue_id = ev.CUE_LAST_REP
             else:
-                cue_id = cues.CUE_WORK
+                cue_id = ev.CUE_WORK
         else:
-            cue_id = cues.CUE_RECOVERY
+            cue_id = ev.CUE_RECOVERY
         self._cue(cue_id)
 
     def _finish(self, reason, elapsed, session_reason, kind, value):
@@ -349,9 +326,9 @@ class Engine:
         self.finished = True
         self.end_reason = session_reason
         self._sched.clear()
-        self._cue(cues.CUE_FINISH)
-        self._emit(EV_STEP_END, index, reason)
-        self._emit(EV_FINISH, session_reason, self.total_ms())
+        self._cue(ev.CUE_FINISH)
+        self._emit(ev.EV_STEP_END, index, reason)
+        self._emit(ev.EV_FINISH, session_reason, self.total_ms())
         self._record_step(index, kind, value, reason, elapsed)
         rec = self.recorder
         if rec is not None:
@@ -380,4 +357,4 @@ class Engine:
     def _record_failed(self, err, index):
         self.record_errors += 1
         self.record_error = err
-        self._emit(EV_RECORD_ERROR, index, 0)
+        self._emit(ev.EV_RECORD_ERROR, index, 0)

@@ -10,12 +10,13 @@ except ImportError:  # CPython on the host
 
 
 from repcue_fw import cues
+from repcue_fw.wire.events import CUE_PAIR
 
 _CONFIRM_MS = const(30000)  # how long a PAIR waits for the press
 
 
 def key_store(app):
-    from repcue_fw.ble_secure import KeyStore
+    from repcue_fw.link.ble.keys import KeyStore
 
     return KeyStore(app.journal.root, app.board.storage_blocks())
 
@@ -39,7 +40,7 @@ def _accepted(app, key):
     now = board.ticks_ms()
     if pending is None or pending[0] != key or board.ticks_diff(now, pending[1]) > _CONFIRM_MS:
         app.pair_pending = [bytes(key), now, False]
-        board.cue(cues.CUE_PAIR, cues.pattern(cues.CUE_PAIR))
+        board.cue(CUE_PAIR, cues.pattern(CUE_PAIR))
         return False
     return pending[2]
 
@@ -56,7 +57,7 @@ def accept(app):
 
 
 def unpair(app):
-    """Forget the key (scrubbed from the flash, see ble_secure.KeyStore); True if one was
+    """Forget the key (scrubbed from the flash, see link/ble/keys.py); True if one was
     held."""
     keys = key_store(app)
     held = keys.load() is not None

@@ -1,10 +1,10 @@
 # The runner: drives an Engine on the board's clock inside MicroPython's asyncio loop.
 #
-#   runner = Runner(board, journal)          # journal: the recorder and the installed program
+#   runner = Runner(board, journal, app.program_source)   # the recorder, the program's source
 #   runner.add_listener(fn)                  # fn(code, a, b) for every engine EV_* event
 #   asyncio.create_task(runner.run())        # the timing loop
-#   asyncio.create_task(runner.button_task())  # optional: awaits board.buttons.get()
 #   runner.press(BTN_LAP, ticks) / runner.start() / runner.stop()   # from button or link tasks
+# (app.press_buttons feeds it the board's buttons.)
 #
 # A press is timed at the tick the board saw it (buttons.last_ticks: the thumb going down, not
 # the moment a task got round to it), clamped to [the engine's last event, now]: the engine
@@ -39,8 +39,8 @@ import asyncio
 import gc
 
 from repcue_fw import cues
-from repcue_fw.engine import BTN_START, BTN_STOP, EV_CUE, EV_REFUSED, Engine, EngineError
-from repcue_fw.wire.program import ProgramBytes
+from repcue_fw.engine import Engine, EngineError
+from repcue_fw.wire import events as ev
 
 _REFUSED_NO_PROGRAM = const(1)  # EV_REFUSED a: no program installed (the engine sends a=0: journal)
 _REFUSED_SETUP = const(2)  # EV_REFUSED a: the session could not be set up (e.g. out of memory)
@@ -51,16 +51,15 @@ class Runner:
     def __init__(
         self,
         board,
-        journal=None,
-        program_source=None,
+        journal,
+        program_source,
         engine_factory=None,
         ghost=True,
         wall_clock=None,
     ):
         """board: the HAL (ticks_ms/ticks_add/ticks_diff, sleep_ms, cue, buttons).
-        journal: the recorder handed to each engine, and (unless program_source is given)
-        where the installed program comes from (program_bytes()).
-        program_source(): returns (ProgramBytes, program_id) or None, instead of the journal.
+        journal: the recorder handed to each engine (None: nothing is recorded).
+        program_source(): the program to run as (ProgramBytes, program_id), or None.
         engine_factory(program, program_id, clock, recorder, ghost): defaults to Engine.
         wall_clock(): epoch seconds, or 0 while the device has not been told the time."""
         self.board = board
@@ -91,7 +90,7 @@ class Runner:
             self._listeners.remove(fn)
 
     def _on_event(self, code, a, b):
-        if code == EV_CUE:
+        if code == ev.EV_CUE:
             self.board.cue(a, cues.pattern(a))
         for fn in self._listeners:
             fn(code, a, b)
@@ -113,7 +112,7 @@ class Runner:
         # largest free blocks a fragmented heap has, not wedged between garbage.
         gc.collect()
         try:
-            got = self._load_program()
+            got = self._source()
             if got is not None:
                 program, program_id = got
                 engine = self._factory(program, program_id, self.board, self.journal, self.ghost)
@@ -136,12 +135,12 @@ class Runner:
             self._poke()
 
     def _refuse(self, reason):
-        self._on_event(EV_CUE, cues.CUE_REFUSED, -1)
-        self._on_event(EV_REFUSED, reason, 0)
+        self._on_event(ev.EV_CUE, ev.CUE_REFUSED, -1)
+        self._on_event(ev.EV_REFUSED, reason, 0)
 
     def stop(self):
         """Stop and save the running session (the long press). False if none runs."""
-        return self.press(BTN_STOP)
+        return self.press(ev.BTN_STOP)
 
     def press(self, button, ticks=None):
         """A logical button (BTN_*) pressed at board tick `ticks` (None: now). The tick is
@@ -150,7 +149,7 @@ class Runner:
         refused cue). Returns True if the press did something."""
         engine = self.engine
         if engine is None or not engine.running:
-            if button != BTN_START:
+            if button != ev.BTN_START:
                 return False
             try:
                 self.start()
@@ -172,14 +171,6 @@ class Runner:
             self._retire(engine)
         self._poke()
         return done
-
-    async def button_task(self):
-        """Feed presses from board.buttons (a ButtonQueue: `async get() -> BTN_*`, the
-        press tick then in `last_ticks`), each timed at its press tick."""
-        buttons = self.board.buttons
-        while not self._closed:
-            button = await buttons.get()
-            self.press(button, buttons.last_ticks)
 
     def _retire(self, engine):
         # The session is over: keep its figures, let the engine (program, cursor) go.
@@ -205,17 +196,6 @@ class Runner:
             self._task.cancel()
         else:
             self._wake.set()
-
-    def _load_program(self):
-        if self._source is not None:
-            return self._source()
-        if self.journal is None:
-            return None
-        data = self.journal.program_bytes()
-        if data is None:
-            return None
-        program = ProgramBytes(data)
-        return program, program.id
 
     # -- the timing loop -------------------------------------------------------------------
     async def run(self):

@@ -18,8 +18,8 @@ except ImportError:  # CPython on the host
         return x
 
 
-from repcue_fw import cues
-from repcue_fw.wire.program import END_DISTANCE, END_TIME, TARGET_PACE
+from repcue_fw.wire import events as ev
+from repcue_fw.wire import program as wp
 
 _GHOST_EVERY_M = const(100)
 
@@ -49,7 +49,7 @@ class Schedule:
     def plan(self, step, program, ghost):
         """Lay out the deadlines of `step`; then self.offset/self.kind is the first one."""
         self.clear()
-        if step.end == END_TIME:
+        if step.end == wp.END_TIME:
             dur = step.value * 1000
             self.end = dur
             n = step.countdown_s
@@ -63,9 +63,9 @@ class Schedule:
             if half and dur >= 2000 and dur // 2 < dur - self.count_k * 1000:
                 self.half = dur // 2
         elif (
-            step.end == END_DISTANCE
+            step.end == wp.END_DISTANCE
             and ghost
-            and step.target_type == TARGET_PACE
+            and step.target_type == wp.TARGET_PACE
             and step.target_value > 0
             and step.value > 0
         ):
@@ -84,13 +84,13 @@ class Schedule:
             cue_id = 0
         elif kind == _NX_HALF:
             self.half = -1
-            cue_id = cues.CUE_HALFWAY
+            cue_id = ev.CUE_HALFWAY
         elif kind == _NX_COUNT:
             self.count_k -= 1
-            cue_id = cues.CUE_COUNTDOWN
+            cue_id = ev.CUE_COUNTDOWN
         else:
             self.ghost_k = self.ghost_k + 1 if self.ghost_k < self.ghost_n else 0
-            cue_id = cues.CUE_GHOST
+            cue_id = ev.CUE_GHOST
         self._next()
         return cue_id
 

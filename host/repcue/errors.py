@@ -1,10 +1,36 @@
-"""The one error tree of repcue. Every failure a user can see is one of these.
+"""The one error tree of repcue. Every failure a user can see is one of these, and its
+class says the command's exit code (the README's table):
 
-Transport libraries' errors (pyserial, bleak, aiomqtt) are translated at the boundary
+    RepcueError                          1
+     ├── PlanError(line, col)            2  a plan that cannot be read or cannot run
+     │    └── ProgramLimitError             ... valid, but more than a device program holds
+     ├── ProfileError                    2  the athlete profile
+     ├── TransportError                  3  bytes could not be moved
+     │    ├── DisconnectedError          4  the link went away while in use
+     │    ├── ConnectError                  a BLE connection that did not come about
+     │    ├── PairingTransportError         pairing asked over something but USB
+     │    ├── SimError                      the virtual device could not start, or died
+     │    ├── PortNotFoundError(port)   10  no such serial port / board
+     │    ├── DeviceNotFoundError       10  no such BLE device advertising
+     │    └── PortBusyError(port)       11  another program holds the port
+     ├── RepcueTimeoutError              5  no answer in time (also a TimeoutError)
+     │    └── PairingNotAcceptedError       nobody pressed the device's button
+     ├── ProtocolError(code)             6  the device said no, or spoke nonsense
+     │    ├── DeviceError(code=ST_*, detail, op, device_message)
+     │    ├── VersionMismatchError       8  another protocol version
+     │    ├── NoFirmwareError(sample)    9  something answers, not repcue firmware
+     │    └── AuthError(code=ERR_*)     12  BLE authentication refused, failed or missing
+     ├── StoreError                      7  the local SQLite store
+     ├── KeyStoreError                  13  the pairing key store (file or OS keyring)
+     └── BuildError                     14  the firmware could not be built
+
+Transport libraries' errors (pyserial, bleak) are translated at the boundary
 with ``raise ... from err``; data about the failure travels as fields, not only text.
 """
 
 from __future__ import annotations
+
+from repcue_fw.wire.opcodes import ST_VERSION
 
 
 class RepcueError(Exception):
@@ -63,10 +89,53 @@ class DisconnectedError(TransportError):
     exit_code = 4
 
 
+class ConnectError(TransportError):
+    """No BLE connection came about, or the device hung up while we connected (another
+    central holds its slot): the transport tries again for a while before this."""
+
+
+class PairingTransportError(TransportError):
+    """Pairing was asked over a link other than USB serial."""
+
+
+class SimError(TransportError):
+    """The virtual device could not start, or died."""
+
+
+class PortNotFoundError(TransportError):
+    """The serial port (or the one auto-detected board) does not exist."""
+
+    exit_code = 10
+
+    def __init__(self, message: str, *, port: str = "") -> None:
+        self.port = port
+        super().__init__(message)
+
+
+class DeviceNotFoundError(TransportError):
+    """No repcue device answered the BLE scan (or several did for ble:auto)."""
+
+    exit_code = 10
+
+
+class PortBusyError(TransportError):
+    """Another program holds the serial port."""
+
+    exit_code = 11
+
+    def __init__(self, message: str, *, port: str = "") -> None:
+        self.port = port
+        super().__init__(message)
+
+
 class RepcueTimeoutError(RepcueError, TimeoutError):
     """The device did not answer in time (after retries)."""
 
     exit_code = 5
+
+
+class PairingNotAcceptedError(RepcueTimeoutError):
+    """The device asked for a button press to accept the pairing, and none came."""
 
 
 class ProtocolError(RepcueError):
@@ -76,6 +145,43 @@ class ProtocolError(RepcueError):
 
     def __init__(self, message: str, *, code: int = 0) -> None:
         self.code = code
+        super().__init__(message)
+
+
+class DeviceError(ProtocolError):
+    """The device answered a request with an error status (opcodes.ST_*).
+
+    ``code`` (from ProtocolError) is the status; ``detail`` its number (an expected
+    offset, a limit); ``op`` the request's opcode; ``device_message`` the device's text.
+    """
+
+    def __init__(
+        self, message: str, *, code: int, detail: int = 0, op: int = 0, device_message: str = ""
+    ) -> None:
+        self.detail = detail
+        self.op = op
+        self.device_message = device_message
+        super().__init__(message, code=code)
+
+
+class VersionMismatchError(ProtocolError):
+    """The device speaks another protocol version than this host."""
+
+    exit_code = 8
+
+    def __init__(self, message: str, *, device_version: int, host_version: int) -> None:
+        self.device_version = device_version
+        self.host_version = host_version
+        super().__init__(message, code=ST_VERSION)
+
+
+class NoFirmwareError(ProtocolError):
+    """Something answers on the port, but not the repcue firmware (e.g. a bare REPL)."""
+
+    exit_code = 9
+
+    def __init__(self, message: str, *, sample: bytes = b"") -> None:
+        self.sample = sample
         super().__init__(message)
 
 
@@ -92,3 +198,16 @@ class StoreError(RepcueError):
     """The local SQLite store is unusable (wrong schema version, locked, corrupt)."""
 
     exit_code = 7
+
+
+class KeyStoreError(RepcueError):
+    """The key file is unreadable, malformed or readable by others, or the OS keyring
+    cannot be used or lacks a key the index says it holds."""
+
+    exit_code = 13
+
+
+class BuildError(RepcueError):
+    """The firmware could not be cross-compiled or bundled."""
+
+    exit_code = 14

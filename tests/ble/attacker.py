@@ -8,11 +8,10 @@ from typing import Any
 from bleak import BleakClient, BleakScanner
 from bleak.backends.characteristic import BleakGATTCharacteristic
 
-from repcue.ble import records as rec
-from repcue.ble.bleak_backend import BumbleClient, BumbleScanner
-from repcue.ble.radio import CentralAdapter
-from repcue_fw import ble_link as fw
-from repcue_fw import ble_secure as sec
+from repcue.link.ble import records as rec
+from repcue.sim.ble.bleak_backend import BumbleClient, BumbleScanner
+from repcue.sim.ble.radio import CentralAdapter
+from repcue_fw.wire import air
 from repcue_fw.wire.host import frame as wf
 
 
@@ -41,7 +40,7 @@ class RawCentral:
             central=self.adapter,
         )
         await self.client.connect()
-        await self.client.start_notify(fw.TX_UUID, self._on_notify)
+        await self.client.start_notify(air.TX_UUID, self._on_notify)
 
     def _on_notify(self, _char: BleakGATTCharacteristic, data: bytearray) -> None:
         for record in self._parser.feed(bytes(data)):
@@ -51,14 +50,14 @@ class RawCentral:
         assert self.client is not None
         step = self.client.mtu_size - 3
         for pos in range(0, len(data), step):
-            await self.client.write_gatt_char(fw.RX_UUID, data[pos : pos + step], response=False)
+            await self.client.write_gatt_char(air.RX_UUID, data[pos : pos + step], response=False)
 
     async def next_record(self, timeout_s: float = 5.0) -> rec.Record:
         return await asyncio.wait_for(self.records.get(), timeout_s)
 
     async def send_frame(self, opcode: int, payload: bytes, *, seq: int = 1) -> None:
         """One request frame in one PLAIN record."""
-        await self.write(rec.encode(sec.REC_PLAIN, wf.encode(opcode, 0, seq, payload)))
+        await self.write(rec.encode(air.REC_PLAIN, wf.encode(opcode, 0, seq, payload)))
 
     async def request(
         self, opcode: int, payload: bytes, *, seq: int = 1, timeout_s: float = 5.0
@@ -69,7 +68,7 @@ class RawCentral:
 
     async def next_frame(self, timeout_s: float = 5.0) -> wf.Frame:
         record = await self.next_record(timeout_s)
-        assert record.type == sec.REC_PLAIN, f"record type {record.type}, not PLAIN"
+        assert record.type == air.REC_PLAIN, f"record type {record.type}, not PLAIN"
         frames = wf.Decoder(wf.MAX_FRAME_LIMIT).feed(record.body)
         assert len(frames) == 1, frames
         return frames[0]

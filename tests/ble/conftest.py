@@ -8,10 +8,12 @@ from typing import Any
 
 import pytest
 
-from repcue.ble.keys import KeyStore, new_key
-from repcue.ble.radio import VirtualRadio, set_default_radio
-from repcue.ble.virtual import VirtualBleDevice
-from repcue.link.ble import BleTransport
+from repcue.link.ble.keys import KeyStore, new_key
+from repcue.link.ble.transport import BleTransport
+from repcue.sim.ble.backend import install
+from repcue.sim.ble.radio import VirtualRadio
+from repcue.sim.ble.virtual import VirtualBleDevice
+from repcue.sim.options import AutopilotOptions
 
 DEVICE_ID = "51b1e00001"
 
@@ -19,9 +21,9 @@ DEVICE_ID = "51b1e00001"
 @pytest.fixture
 async def radio() -> AsyncIterator[VirtualRadio]:
     r = VirtualRadio()
-    set_default_radio(r)
+    install(r)
     yield r
-    set_default_radio(None)
+    install(None)
 
 
 @pytest.fixture
@@ -40,7 +42,7 @@ async def paired(
 ) -> AsyncIterator[VirtualBleDevice]:
     """A device paired with `keys` (both hold `key`), advertising."""
     vdev = VirtualBleDevice(
-        radio, pair_key=key, device_id=DEVICE_ID, speed=200, autopilot={"noise": 0.0}
+        radio, pair_key=key, device_id=DEVICE_ID, speed=200, autopilot=AutopilotOptions()
     )
     keys.put(DEVICE_ID, key, name=vdev.name)
     async with vdev:
@@ -60,8 +62,8 @@ def transport_for(radio: VirtualRadio) -> Callable[..., BleTransport]:
     def make(
         target: str, *, mtu: int = 247, keys: KeyStore | None = None, **kw: Any
     ) -> BleTransport:
-        from repcue.ble.bleak_backend import BumbleClient, BumbleScanner
-        from repcue.link.ble import BleBackend
+        from repcue.link.ble.transport import BleBackend
+        from repcue.sim.ble.bleak_backend import BumbleClient, BumbleScanner
 
         adapter = radio.adapter(f"hci-mtu{mtu}", mtu=mtu)
         backend = BleBackend(BumbleScanner, BumbleClient, {"central": adapter}, virtual=True)

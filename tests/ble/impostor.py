@@ -17,13 +17,13 @@ from bumble import gatt
 from bumble.core import UUID
 from bumble.device import AdvertisingType, Connection, Device
 
-from repcue.ble import records as rec
-from repcue.ble.radio import VirtualRadio
-from repcue_fw import ble_link as fw
-from repcue_fw import ble_secure as sec
-from repcue_fw.link import Dispatcher
+from repcue.link.ble import records as rec
+from repcue.sim.ble.radio import VirtualRadio
+from repcue_fw.link.dispatch import Dispatcher
+from repcue_fw.wire import air
 from repcue_fw.wire.host import frame as wf
 from repcue_fw.wire.host import records
+from tests.vm.feed import feed
 
 FORGED_ID = 900_000
 
@@ -86,13 +86,13 @@ class Impostor:
     async def __aenter__(self) -> Impostor:
         device = self.radio.new_device(self.name)
         rx: gatt.Characteristic[Any] = gatt.Characteristic(
-            UUID(fw.RX_UUID),
+            UUID(air.RX_UUID),
             gatt.Characteristic.Properties.WRITE_WITHOUT_RESPONSE,
             gatt.Characteristic.WRITEABLE,
             gatt.CharacteristicValue(write=self._on_write),
         )
         self._tx = gatt.Characteristic(
-            UUID(fw.TX_UUID),
+            UUID(air.TX_UUID),
             gatt.Characteristic.Properties.NOTIFY,
             gatt.Characteristic.READABLE,
             b"",
@@ -102,9 +102,9 @@ class Impostor:
             dis.append((0x2A25, self.serial.encode()))
         device.add_services(
             [
-                gatt.Service(UUID(fw.SERVICE_UUID), [rx, self._tx]),
+                gatt.Service(UUID(air.SERVICE_UUID), [rx, self._tx]),
                 gatt.Service(
-                    UUID.from_16_bits(fw.DIS_UUID),
+                    UUID.from_16_bits(air.DIS_UUID),
                     [
                         gatt.Characteristic(
                             UUID.from_16_bits(uuid),
@@ -118,7 +118,7 @@ class Impostor:
             ]
         )
         await device.power_on()
-        adv, resp = fw.adv_payloads(self.name)
+        adv, resp = air.adv_payloads(self.name)
         await device.start_advertising(
             advertising_type=AdvertisingType.UNDIRECTED_CONNECTABLE_SCANNABLE,
             auto_restart=True,  # back on the air after each victim leaves
@@ -138,20 +138,20 @@ class Impostor:
     def _on_write(self, connection: Connection, value: bytes) -> None:
         for record in self._parser.feed(bytes(value)):
             self.records.append(record.type)
-            if record.type == sec.REC_PLAIN:
+            if record.type == air.REC_PLAIN:
                 out = self._serve(record.body)
                 if out:
-                    self._notify(connection, rec.encode(sec.REC_PLAIN, out))
-            elif record.type == sec.REC_CHALLENGE:
-                noise = os.urandom(sec.NONCE_LEN + sec.TAG_LEN)
-                self._notify(connection, rec.encode(sec.REC_CHALLENGE_RSP, noise))
-            elif record.type == sec.REC_PROOF:
-                self._notify(connection, rec.encode(sec.REC_AUTH_OK, b""))
+                    self._notify(connection, rec.encode(air.REC_PLAIN, out))
+            elif record.type == air.REC_CHALLENGE:
+                noise = os.urandom(air.NONCE_LEN + air.TAG_LEN)
+                self._notify(connection, rec.encode(air.REC_CHALLENGE_RSP, noise))
+            elif record.type == air.REC_PROOF:
+                self._notify(connection, rec.encode(air.REC_AUTH_OK, b""))
 
     def _serve(self, data: bytes) -> bytes:
         for frame in wf.Decoder(wf.MAX_FRAME_LIMIT).feed(data):
             self.frames.append(frame.type)
-        return b"".join(self.dispatcher.feed(data))
+        return b"".join(feed(self.dispatcher, data))
 
     def _notify(self, connection: Connection, data: bytes) -> None:
         async def send() -> None:

@@ -12,14 +12,14 @@ from dataclasses import dataclass
 import pytest
 
 from repcue import plan
-from repcue.ble import records as rec
-from repcue.ble.keys import KeyStore
-from repcue.ble.radio import VirtualRadio
-from repcue.ble.virtual import VirtualBleDevice
-from repcue.link.ble import BleTransport
+from repcue.link.ble import records as rec
+from repcue.link.ble.keys import KeyStore
+from repcue.link.ble.transport import BleTransport
 from repcue.link.client import DeviceClient
 from repcue.link.serial import SerialTransport
-from repcue_fw import ble_secure as sec
+from repcue.sim.ble.radio import VirtualRadio
+from repcue.sim.ble.virtual import VirtualBleDevice
+from repcue_fw.wire import air
 from repcue_fw.wire.host import frame as wf
 from repcue_fw.wire.host import opcodes as op
 
@@ -72,8 +72,8 @@ async def split_hello_attack(radio: VirtualRadio, name: str) -> dict[int, list[t
         for opcode, payload in forge.REQUESTS.items():
             first, second = forge.split_hello(opcode, payload)
             await mallory.connect(name)
-            await mallory.write(rec.encode(sec.REC_PLAIN, first))
-            await mallory.write(rec.encode(sec.REC_PLAIN, second))
+            await mallory.write(rec.encode(air.REC_PLAIN, first))
+            await mallory.write(rec.encode(air.REC_PLAIN, second))
             got = answers.setdefault(opcode, [])
             wait_s = 5.0  # for the one answer; then a moment for any other
             while True:

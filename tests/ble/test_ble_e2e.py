@@ -12,12 +12,12 @@ from pathlib import Path
 import pytest
 from rich.console import Console
 
-from repcue.ble.keys import KeyStore
-from repcue.ble.virtual import VirtualBleDevice
 from repcue.cli.device_cmd import run_sync, upload_plan
-from repcue.link.ble import BleTransport
+from repcue.link.ble.keys import KeyStore
+from repcue.link.ble.transport import BleTransport
 from repcue.link.client import DeviceClient
 from repcue.link.serial import SerialTransport
+from repcue.sim.ble.virtual import VirtualBleDevice
 from repcue.store import open_store
 from repcue.store.analysis import session_report
 

@@ -11,12 +11,13 @@ from pathlib import Path
 import pytest
 
 from repcue import plan
-from repcue.ble.keys import KeyStore
-from repcue.ble.radio import VirtualRadio
-from repcue.ble.virtual import VirtualBleDevice
 from repcue.errors import DisconnectedError
-from repcue.link.ble import BleTransport
+from repcue.link.ble.keys import KeyStore
+from repcue.link.ble.transport import BleTransport
 from repcue.link.client import DeviceClient
+from repcue.sim.ble.radio import VirtualRadio
+from repcue.sim.ble.virtual import VirtualBleDevice
+from repcue.sim.options import AutopilotOptions
 from repcue.store import open_store
 from repcue.sync import SyncProgress, sync
 from repcue_fw.wire.host import frame as wf
@@ -36,7 +37,11 @@ async def device(
     radio: VirtualRadio, keys: KeyStore, key: bytes
 ) -> AsyncIterator[VirtualBleDevice]:
     vdev = VirtualBleDevice(
-        radio, pair_key=key, device_id=DEVICE_ID, speed=200, autopilot={"noise": 0.05}
+        radio,
+        pair_key=key,
+        device_id=DEVICE_ID,
+        speed=200,
+        autopilot=AutopilotOptions(noise_frac=0.05),
     )
     keys.put(DEVICE_ID, key, name=vdev.name)
     async with vdev:

@@ -1,6 +1,6 @@
 """The firmware's BLE pieces in the real micropython binary: HMAC and the record layer
 (checked against CPython's hmac and the host's records), advertising payloads, and
-ble_link's chunking and flow control against a fake radio. The security checks are in
+the BLE link's chunking and flow control against a fake radio. The security checks are in
 test_ble_firmware_security.py."""
 
 from __future__ import annotations
@@ -15,13 +15,12 @@ from pathlib import Path
 
 import pytest
 
-from repcue.ble import proto
-from repcue.ble import records as rec
-from repcue_fw import ble_link as fw_link
-from repcue_fw import ble_secure as sec
+from repcue.link.ble import records as rec
+from repcue.sim.ble import proto
+from repcue_fw.wire import air
 from tests.mpy import ROOT, run_mpy
 
-MPY_STANDIN = ROOT / "device" / "mpy"
+MPY_STANDIN = ROOT / "device" / "repcue_device"
 
 
 def test_hmac_matches_cpython() -> None:
@@ -31,7 +30,7 @@ def test_hmac_matches_cpython() -> None:
         (b"short", b""),
         (os.urandom(100), b"a key longer than a block is hashed first"),
     ]
-    code = "from repcue_fw import ble_secure as s\n"
+    code = "from repcue_fw.link.ble import secure as s\n"
     for key, msg in cases:
         code += (
             f"print(s.Hmac(bytes.fromhex('{key.hex()}'))"
@@ -47,13 +46,14 @@ def test_handshake_and_sealed_records_interoperate_with_the_host() -> None:
     host = rec.HostSession(key)
     host._nonce_host = nonce_host  # what challenge() would have drawn
     proof_record = host.proof(
-        nonce_dev + hmac.new(key, sec.LABEL_DEVICE + nonce_host + nonce_dev, "sha256").digest()
+        nonce_dev + hmac.new(key, air.LABEL_DEVICE + nonce_host + nonce_dev, "sha256").digest()
     )
     proof = rec.RecordParser().feed(proof_record)[0].body
     host.accept()
     sealed = [host.seal(b"frame one"), host.seal(b"\x00frame two")]
     code = f"""
-from repcue_fw import ble_secure as s
+from repcue_fw.link.ble import secure as s
+from repcue_fw.wire import air
 key = s.Hmac(bytes.fromhex('{key.hex()}'))
 sess = s.Session()
 tag = sess.challenge(key, bytes.fromhex('{nonce_host.hex()}'), bytes.fromhex('{nonce_dev.hex()}'))
@@ -63,38 +63,39 @@ sess.challenge(key, bytes.fromhex('{nonce_host.hex()}'), bytes.fromhex('{nonce_d
 print(sess.prove(key, bytes.fromhex('{proof.hex()}')))
 for hexrec in {[r.hex() for r in sealed]!r}:
     buf = bytearray(bytes.fromhex(hexrec))
-    ok, code = sess.open(buf, s.REC_HEADER, len(buf), s.DIR_HOST)
-    print(ok, code, bytes(buf[s.REC_HEADER + s.CTR_LEN:len(buf) - s.MAC_LEN]))
+    ok, code = sess.open(buf, air.REC_HEADER, len(buf), air.DIR_HOST)
+    print(ok, code, bytes(buf[air.REC_HEADER + air.CTR_LEN:len(buf) - air.MAC_LEN]))
 buf = bytearray(bytes.fromhex('{sealed[0].hex()}'))
-print(sess.open(buf, s.REC_HEADER, len(buf), s.DIR_HOST))  # replayed
+print(sess.open(buf, air.REC_HEADER, len(buf), air.DIR_HOST))  # replayed
 out = bytearray(100)
-n = sess.seal(out, b'reply', 5, s.DIR_DEVICE)
+n = sess.seal(out, b'reply', 5, air.DIR_DEVICE)
 print(bytes(out[:n]).hex())
 """
     lines = run_mpy(code).splitlines()
     assert (
-        lines[0] == hmac.new(key, sec.LABEL_DEVICE + nonce_host + nonce_dev, "sha256").hexdigest()
+        lines[0] == hmac.new(key, air.LABEL_DEVICE + nonce_host + nonce_dev, "sha256").hexdigest()
     )
     assert lines[1] == "False"
     assert lines[2] == "True"
     assert lines[3] == "True 0 b'frame one'"
     assert lines[4] == "True 0 b'\\x00frame two'"
-    assert lines[5] == f"(False, {sec.ERR_REPLAY})"
+    assert lines[5] == f"(False, {air.ERR_REPLAY})"
     reply = rec.RecordParser().feed(bytes.fromhex(lines[6]))[0]
-    assert reply.type == sec.REC_SECURE
+    assert reply.type == air.REC_SECURE
     assert host.open(reply.body) == b"reply"
     with pytest.raises(Exception, match="out of order"):
         host.open(reply.body)
 
 
 def test_record_reader_reassembles_any_split_and_rejects_nonsense() -> None:
-    stream = rec.encode(sec.REC_PLAIN, b"abc") + rec.encode(sec.REC_SECURE, bytes(range(40)))
-    stream += rec.encode(sec.REC_AUTH_OK, b"")
+    stream = rec.encode(air.REC_PLAIN, b"abc") + rec.encode(air.REC_SECURE, bytes(range(40)))
+    stream += rec.encode(air.REC_AUTH_OK, b"")
     code = f"""
-from repcue_fw import ble_secure as s
+from repcue_fw.link.ble import secure as s
+from repcue_fw.wire import air
 data = bytes.fromhex('{stream.hex()}')
 for step in (1, 2, 3, 7, 64):
-    r = s.RecordReader(64)
+    r = air.RecordReader(64)
     got = []
     for i in range(0, len(data), step):
         piece = data[i:i + step]
@@ -104,10 +105,10 @@ for step in (1, 2, 3, 7, 64):
             if r.ready:
                 got.append((r.type, bytes(r.buf[r.BODY:r.BODY + r.length])))
     print(got == [(1, b'abc'), (7, bytes(range(40))), (5, b'')])
-r = s.RecordReader(16)
-r.push(bytes.fromhex('{rec.encode(sec.REC_PLAIN, bytes(17)).hex()}'), 0, 19)
+r = air.RecordReader(16)
+r.push(bytes.fromhex('{rec.encode(air.REC_PLAIN, bytes(17)).hex()}'), 0, 19)
 print(r.bad)
-r = s.RecordReader(16)
+r = air.RecordReader(16)
 r.push(b'\\x00\\x00', 0, 2)  # type 0
 print(r.bad)
 """
@@ -117,13 +118,13 @@ print(r.bad)
 @pytest.mark.parametrize("name", ["rc-1", "repcue-0001", "a-very-long-device-name-indeed-x"])
 def test_advertising_fits_31_bytes_with_uuid_and_name(name: str) -> None:
     out = run_mpy(
-        "from repcue_fw import ble_link\n"
-        f"adv, resp = ble_link.adv_payloads({name!r})\n"
+        "from repcue_fw.wire import air\n"
+        f"adv, resp = air.adv_payloads({name!r})\n"
         "print(adv.hex(), resp.hex())\n"
     ).split()
     adv = bytes.fromhex(out[0])
     resp = bytes.fromhex(out[1]) if len(out) > 1 else b""
-    assert (adv, resp) == fw_link.adv_payloads(name)  # CPython agrees
+    assert (adv, resp) == air.adv_payloads(name)  # CPython agrees
     assert len(adv) <= 31 and len(resp) <= 31
 
     def fields(data: bytes) -> dict[int, bytes]:
@@ -136,7 +137,7 @@ def test_advertising_fits_31_bytes_with_uuid_and_name(name: str) -> None:
         return found
 
     a, r = fields(adv), fields(resp)
-    assert a[0x07] == fw_link.uuid_le(fw_link.SERVICE_UUID)
+    assert a[0x07] == air.uuid_le(air.SERVICE_UUID)
     assert a[0x01] == b"\x06"
     full = a.get(0x09) or r.get(0x09)
     assert full == name.encode()[:29]
@@ -146,8 +147,9 @@ def test_advertising_fits_31_bytes_with_uuid_and_name(name: str) -> None:
 
 FAKE_RADIO = """
 import asyncio
-from repcue_fw import ble_link
-from repcue_fw.link import Dispatcher
+from repcue_fw.link.ble import server
+from repcue_fw.link.ble.central import Central
+from repcue_fw.link.dispatch import Dispatcher
 
 class Services:
     def info(self):
@@ -170,12 +172,12 @@ class FakeBLE:
 
 async def main(mtu, n):
     ble = FakeBLE()
-    link = ble_link.BleLink(Dispatcher(Services()), 'x', ble=ble, urandom=lambda k: bytes(k))
-    link.conn = 1
-    link.mtu = mtu
+    link = server.BleLink(Dispatcher(Services()), 'x', ble=ble, urandom=lambda k: bytes(k))
+    central = link.central = Central(link, 1, 0)
+    central.mtu = mtu
     link._tx_handle = 9
     data = bytes(i & 0xFF for i in range(n))
-    ok = await link._send(data, n)
+    ok = await link._send(central, data, n)
     print(ok, b''.join(ble.sent) == data, max(len(p) for p in ble.sent), ble.enomem,
           link.stalls)
 
@@ -243,7 +245,7 @@ def test_stand_in_and_bridge_agree_on_message_types() -> None:
     assert struct.calcsize("<HB") == 3 and json.dumps({})  # framing: u16 length, u8 type
 
 
-def test_firmware_link_module_imports_in_cpython_without_a_radio() -> None:
-    # the host takes the UUIDs from the firmware file: one source of truth
-    assert fw_link.SERVICE_UUID.endswith("726570637565")
-    assert Path(fw_link.__file__).parent.name == "repcue_fw"
+def test_the_host_reads_the_air_format_from_the_firmware_package() -> None:
+    # the host takes the UUIDs from the file the board runs: one source of truth
+    assert air.SERVICE_UUID.endswith("726570637565")
+    assert Path(air.__file__).parts[-3:] == ("repcue_fw", "wire", "air.py")

@@ -1,5 +1,5 @@
 """The firmware's BLE security pieces in the real micropython binary (the checks are in
-tests/ble/mpy_checks.py, run inside the VM): the dispatcher refuses what an
+tests/vm/ble_checks.py, run inside the VM): the dispatcher refuses what an
 unauthenticated central asks, whatever filter sits in front of it; the air allow-list;
 record counters that end a link before they wrap; nonces that never repeat; keys
 scrubbed from the flash; and a BLE service that survives a failing pass."""
@@ -10,19 +10,17 @@ import json
 from pathlib import Path
 from typing import Any
 
-from repcue_fw import ble_link
-from repcue_fw import ble_secure as sec
+from repcue_fw.link.ble import keys, server
+from repcue_fw.wire import air
 from repcue_fw.wire.host import frame as wf
 from repcue_fw.wire.host import opcodes as op
 from tests.mpy import run_mpy
 
 from . import forge
 
-HERE = Path(__file__).parent
-
 
 def check(call: str) -> Any:
-    out = run_mpy(f"import mpy_checks\nmpy_checks.{call}\n", extra_path=[HERE])
+    out = run_mpy(f"import ble_checks\nble_checks.{call}\n")
     return json.loads(out.splitlines()[-1])
 
 
@@ -61,19 +59,19 @@ def test_a_new_central_never_gets_the_last_ones_cached_answer() -> None:
 def test_over_the_air_only_the_allow_list_is_reachable() -> None:
     hidden, offered, repl_status, leave = check("air_services()")
     assert hidden == ["pair", "unpair", "repl", "factory_reset", "key_store", "anything"]
-    assert offered == len(ble_link.AIR_SERVICES)
+    assert offered == len(server.AIR_SERVICES)
     assert (repl_status, leave) == (op.ST_UNSUPPORTED, 0)
 
 
 def test_record_counters_end_the_link_before_they_wrap() -> None:
     sealed_last, refused, tx_ctr, open_code = check("counters()")
-    assert sealed_last and refused == 0 and tx_ctr == sec.CTR_LIMIT
-    assert open_code == sec.ERR_LIMIT
-    assert sec.CTR_LIMIT < 2**30  # a small int on a 32-bit port, far from the u32 wrap
+    assert sealed_last and refused == 0 and tx_ctr == air.CTR_LIMIT
+    assert open_code == air.ERR_LIMIT
+    assert air.CTR_LIMIT < 2**30  # a small int on a 32-bit port, far from the u32 wrap
 
 
 def test_nonces_never_repeat_even_with_a_random_source_of_zeros() -> None:
-    assert check("nonces()") == [150, sec.NONCE_LEN]
+    assert check("nonces()") == [150, air.NONCE_LEN]
 
 
 def test_repairing_and_unpairing_scrub_the_old_key_from_every_block(tmp_path: Path) -> None:
@@ -81,7 +79,7 @@ def test_repairing_and_unpairing_scrub_the_old_key_from_every_block(tmp_path: Pa
     first_there, first_after, second_there, writes, second_after, gone, writes2, b1, b2 = got
     assert first_there and second_there
     assert not first_after and not second_after and gone
-    assert 0 < writes < sec.KeyStore.SCRUB_MAX and 0 < writes2 < sec.KeyStore.SCRUB_MAX
+    assert 0 < writes < keys.KeyStore.SCRUB_MAX and 0 < writes2 < keys.KeyStore.SCRUB_MAX
     assert (b1, b2) == (1, 2)  # the boot counter counts on from flash
 
 

@@ -11,14 +11,14 @@ from pathlib import Path
 
 import pytest
 
-from repcue.ble.keys import KeyStore, new_key
-from repcue.ble.radio import RadioServer, VirtualRadio
 from repcue.errors import AuthError
-from repcue.link.ble import BleTransport
+from repcue.link.ble.keys import KeyStore, new_key
+from repcue.link.ble.transport import BleTransport
 from repcue.link.client import DeviceClient
+from repcue.sim.ble.radio import RadioServer, VirtualRadio
 from repcue.store import Store
 from repcue.sync import sync
-from repcue_fw import ble_secure as sec
+from repcue_fw.wire import air
 from repcue_fw.wire.host import frame as wf
 from repcue_fw.wire.host import opcodes as op
 
@@ -46,11 +46,11 @@ async def test_an_impostor_of_a_paired_name_is_refused_and_learns_nothing(
                 async with DeviceClient(BleTransport(NAME, keys=paired_keys)) as dev:
                     await sync(dev, store)
             assert store.devices() == [] and store.sync_cursor("aaaaaa0001") == 0
-    assert refused.value.code == sec.ERR_BAD_PROOF
+    assert refused.value.code == air.ERR_BAD_PROOF
     assert fake.frames == []  # no frame at all: not even HELLO
     if serial is None:
         # it was asked to prove it holds the key, and could not
-        assert fake.records == [sec.REC_CHALLENGE]
+        assert fake.records == [air.REC_CHALLENGE]
         assert "could not prove" in str(refused.value)
     else:
         assert fake.records == []  # refused on its serial, before a byte was written

@@ -23,8 +23,9 @@ from keyring.backend import KeyringBackend
 from keyring.backends import fail, null
 from keyrings.alt.file import PlaintextKeyring
 
-from repcue.ble import os_keyring
-from repcue.ble.keys import KeyStore, KeyStoreError, new_key
+from repcue.errors import KeyStoreError
+from repcue.link.ble import os_keyring
+from repcue.link.ble.keys import KeyStore, new_key
 
 DEV = "51b1e00001"
 KeyringFactory = Callable[..., KeyringBackend]

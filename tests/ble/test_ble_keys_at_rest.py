@@ -12,15 +12,16 @@ from pathlib import Path
 
 import pytest
 
-from repcue.ble import records as rec
-from repcue.ble.keys import KeyStore, new_key
-from repcue.ble.pairing import PairingNotAcceptedError, pair_over_usb
-from repcue.ble.radio import VirtualRadio
-from repcue.ble.virtual import VirtualBleDevice
+from repcue.errors import PairingNotAcceptedError
+from repcue.link.ble import records as rec
+from repcue.link.ble.keys import KeyStore, new_key
+from repcue.link.ble.pairing import pair_over_usb
 from repcue.link.client import DeviceClient
 from repcue.link.serial import SerialTransport
 from repcue.sim import SimOptions, VirtualDevice
-from repcue_fw import ble_secure as sec
+from repcue.sim.ble.radio import VirtualRadio
+from repcue.sim.ble.virtual import VirtualBleDevice
+from repcue_fw.wire import air
 
 from .attacker import RawCentral
 from .conftest import DEVICE_ID
@@ -54,9 +55,7 @@ async def test_device_nonces_never_repeat_with_a_random_source_of_zeros(
 ) -> None:
     nonce_host = bytes(16)  # an attacker's choice: the same every time
     seen: list[bytes] = []
-    vdev = VirtualBleDevice(
-        radio, pair_key=key, device_id=DEVICE_ID, board_options={"weak_random": True}
-    )
+    vdev = VirtualBleDevice(radio, pair_key=key, device_id=DEVICE_ID, weak_random=True)
     async with vdev, RawCentral(radio.adapter("eve")) as eve:
         for boot in range(2):
             if boot:
@@ -64,10 +63,10 @@ async def test_device_nonces_never_repeat_with_a_random_source_of_zeros(
                 await vdev.start()  # same flash: the boot counter goes on from it
             for _ in range(3):
                 await eve.connect(vdev.name)
-                await eve.write(rec.encode(sec.REC_CHALLENGE, nonce_host))
+                await eve.write(rec.encode(air.REC_CHALLENGE, nonce_host))
                 answer = await eve.next_record()
-                assert answer.type == sec.REC_CHALLENGE_RSP
-                seen.append(answer.body[: sec.NONCE_LEN])
+                assert answer.type == air.REC_CHALLENGE_RSP
+                seen.append(answer.body[: air.NONCE_LEN])
                 await eve.close()
     assert len(set(seen)) == len(seen) == 6
 

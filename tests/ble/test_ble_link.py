@@ -1,4 +1,4 @@
-"""Frames over BLE end to end: the firmware's ble_link in micropython <-> bridge <-> Bumble
+"""Frames over BLE end to end: the firmware's link.ble in micropython <-> bridge <-> Bumble
 <-> bleak backend <-> BleTransport <-> DeviceClient, at ATT MTU 23 and 247."""
 
 from __future__ import annotations
@@ -9,11 +9,11 @@ from collections.abc import Callable
 import pytest
 
 from repcue import plan
-from repcue.ble.keys import KeyStore
-from repcue.ble.virtual import VirtualBleDevice
 from repcue.errors import AuthError
-from repcue.link.ble import BleTransport
+from repcue.link.ble.keys import KeyStore
+from repcue.link.ble.transport import BleTransport
 from repcue.link.client import DeviceClient
+from repcue.sim.ble.virtual import VirtualBleDevice
 from repcue_fw.app import FIRMWARE_VERSION
 from repcue_fw.wire.host import frame as wf
 from repcue_fw.wire.host import program as wire_program
@@ -90,7 +90,7 @@ async def test_chunked_upload_run_and_read_back(
 async def test_live_events_arrive_sealed_over_the_air(
     paired: VirtualBleDevice, keys: KeyStore, transport_for: Callable[..., BleTransport]
 ) -> None:
-    from repcue_fw import engine
+    from repcue_fw.wire import events
 
     program = plan.program_bytes(plan.parse("name: ev\n3x1s / 1s jog\n"))
     transport = transport_for(paired.name, mtu=185, keys=keys)
@@ -104,8 +104,8 @@ async def test_live_events_arrive_sealed_over_the_air(
         async with asyncio.timeout(20):
             async for event in dev.events():
                 codes.append(event.code)
-                if event.code == engine.EV_FINISH:
+                if event.code == events.EV_FINISH:
                     break
-    assert codes[0] == engine.EV_SESSION_START
-    assert codes.count(engine.EV_STEP_START) == 6
+    assert codes[0] == events.EV_SESSION_START
+    assert codes.count(events.EV_STEP_START) == 6
     assert transport.authenticated

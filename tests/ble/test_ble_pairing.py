@@ -12,18 +12,17 @@ from pathlib import Path
 
 import pytest
 
-from repcue.ble import records as rec
-from repcue.ble.bleak_backend import BumbleClient, BumbleScanner
-from repcue.ble.keys import KeyStore, new_key
-from repcue.ble.pairing import PairingTransportError, pair_over_usb, unpair_over_usb
-from repcue.ble.radio import RemoteRadio, remote_radio
-from repcue.errors import AuthError, DisconnectedError
-from repcue.link.ble import BleBackend, BleTransport
+from repcue.errors import AuthError, DeviceError, DisconnectedError, PairingTransportError
+from repcue.link.ble import records as rec
+from repcue.link.ble.keys import KeyStore, new_key
+from repcue.link.ble.pairing import pair_over_usb, unpair_over_usb
+from repcue.link.ble.transport import BleBackend, BleTransport
 from repcue.link.client import DeviceClient
-from repcue.link.errors import DeviceError
 from repcue.link.serial import SerialTransport
 from repcue.sim import SimOptions, VirtualDevice
-from repcue_fw import ble_secure as sec
+from repcue.sim.ble.bleak_backend import BumbleClient, BumbleScanner
+from repcue.sim.ble.radio import RemoteRadio, remote_radio
+from repcue_fw.wire import air as wire_air
 from repcue_fw.wire.host import opcodes as op
 
 
@@ -102,7 +101,7 @@ async def test_repair_and_unpair_lock_the_old_key_out(
     with pytest.raises(rec.AuthError) as wrong:
         async with over_air(sim, air, first) as dev:
             await dev.hello()
-    assert wrong.value.code == sec.ERR_BAD_PROOF
+    assert wrong.value.code == wire_air.ERR_BAD_PROOF
     async with over_air(sim, air, second) as dev:
         await dev.hello()
         assert dev.transport.authenticated  # type: ignore[attr-defined]
@@ -115,7 +114,7 @@ async def test_repair_and_unpair_lock_the_old_key_out(
     with pytest.raises(rec.AuthError) as unpaired:
         async with over_air(sim, air, first) as dev:  # a stale copy of a key
             await dev.hello()
-    assert unpaired.value.code == sec.ERR_NOT_PAIRED
+    assert unpaired.value.code == wire_air.ERR_NOT_PAIRED
     async with over_air(sim, air, second) as dev:
         await dev.hello()
         with pytest.raises(AuthError, match="pair it over USB"):

@@ -13,14 +13,15 @@ import pytest
 from bleak import BleakClient, BleakScanner
 from bleak.exc import BleakError
 
-from repcue.ble.bleak_backend import BumbleClient, BumbleScanner
-from repcue.ble.keys import KeyStore
-from repcue.ble.radio import RadioServer, VirtualRadio
-from repcue.ble.virtual import VirtualBleDevice
-from repcue.errors import DisconnectedError
-from repcue.link.ble import BleTransport, DeviceNotFoundError, scan_devices
+from repcue.errors import DeviceNotFoundError, DisconnectedError
+from repcue.link.ble.keys import KeyStore
+from repcue.link.ble.scan import scan_devices
+from repcue.link.ble.transport import BleTransport
 from repcue.link.client import DeviceClient
-from repcue_fw import ble_link as fw
+from repcue.sim.ble.bleak_backend import BumbleClient, BumbleScanner
+from repcue.sim.ble.radio import RadioServer, VirtualRadio
+from repcue.sim.ble.virtual import VirtualBleDevice
+from repcue_fw.wire import air
 
 
 async def test_scan_finds_the_device_by_service_with_its_full_name(
@@ -45,12 +46,12 @@ async def test_device_information_and_battery_services(paired: VirtualBleDevice)
         assert await read("00002a24-0000-1000-8000-00805f9b34fb") == b"sim"
         assert await read("00002a25-0000-1000-8000-00805f9b34fb") == paired.device_id.encode()
         assert await read("00002a19-0000-1000-8000-00805f9b34fb") == b"\x64"
-        rx = client.services.get_characteristic(fw.RX_UUID)
+        rx = client.services.get_characteristic(air.RX_UUID)
         assert rx is not None and rx.properties == ["write-without-response"]
-        tx = client.services.get_characteristic(fw.TX_UUID)
+        tx = client.services.get_characteristic(air.TX_UUID)
         assert tx is not None and tx.properties == ["notify"]
         with pytest.raises(BleakError):  # RX is write-only
-            await read(fw.RX_UUID)
+            await read(air.RX_UUID)
         # a write without response longer than ATT_MTU-3 is refused, as a real stack does
         with pytest.raises(BleakError, match="ATT_MTU-3"):
             await client.write_gatt_char(rx, bytes(client.mtu_size - 2), response=False)
@@ -95,12 +96,12 @@ async def test_auto_and_address_specs(
 
 REMOTE = """
 import asyncio, sys
-from repcue.ble.keys import KeyStore
-from repcue.link.ble import make_transport
+from repcue.link.ble.keys import KeyStore
+from repcue.devices import make_transport
 from repcue.link.client import DeviceClient
 
 async def main():
-    async with DeviceClient(make_transport(sys.argv[1])) as dev:
+    async with DeviceClient(make_transport("ble:" + sys.argv[1])) as dev:
         info = await dev.hello()
         await dev.set_time(1_700_000_000)
         print(info.device_id, dev.transport.authenticated)
@@ -138,19 +139,18 @@ async def test_virtual_air_in_a_thread_serves_firmware_and_other_processes(
 ) -> None:
     import subprocess
 
-    from repcue.ble.radio import remote_radio
-    from repcue.ble.virtual import BOOT_SCRIPT, VirtualAir
-    from repcue.sim.options import firmware_root, micropython_binary
+    from repcue.firmware_build.source import MAIN_PY, firmware_root
+    from repcue.sim.ble.radio import remote_radio
+    from repcue.sim.ble.virtual import VirtualAir
+    from repcue.sim.options import micropython_binary
 
     air = VirtualAir(tmp_path, radio_path=tmp_path / "radio.sock")
     air.start()
-    script = tmp_path / "boot.py"
-    script.write_text(BOOT_SCRIPT)
     (tmp_path / "cfg.json").write_text('{"id": "51a1a1a1a1", "ble": true}')
     env = dict(os.environ, MICROPYPATH=f"{firmware_root()}:.frozen", REPCUE_BOARD="sim")
     env["REPCUE_CONFIG"] = str(tmp_path / "cfg.json")
     proc = subprocess.Popen(
-        [micropython_binary(), str(script)],
+        [micropython_binary(), "-c", MAIN_PY],
         env=air.firmware_env(env),
         stdin=subprocess.DEVNULL,
         stdout=subprocess.DEVNULL,

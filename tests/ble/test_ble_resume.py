@@ -1,4 +1,4 @@
-"""Reconnect-and-resume over the air (repcue.link.resume, repcue.sync_resume: what
+"""Reconnect-and-resume over the air (repcue.link.resume, repcue.sync.resume: what
 `repcue upload` and `repcue sync` run): the link fades mid-upload or mid-sync and the one
 call finishes by itself over a new, freshly authenticated connection: the upload from the
 device's offset, the sync with every session stored and acknowledged exactly once. A
@@ -13,15 +13,15 @@ from pathlib import Path
 
 import pytest
 
-from repcue.ble.keys import KeyStore, new_key
-from repcue.ble.records import AuthError
-from repcue.ble.virtual import VirtualBleDevice
-from repcue.link.ble import BleTransport
+from repcue.link.ble.keys import KeyStore, new_key
+from repcue.link.ble.records import AuthError
+from repcue.link.ble.transport import BleTransport
 from repcue.link.client import DeviceClient
 from repcue.link.resume import ReconnectPolicy, upload_resumable
+from repcue.sim.ble.virtual import VirtualBleDevice
 from repcue.store import open_store
 from repcue.sync import SyncProgress
-from repcue.sync_resume import sync_resumable
+from repcue.sync.resume import sync_resumable
 from repcue_fw.wire.host import frame as wf
 from repcue_fw.wire.host import program as wire_program
 from tests.ble.test_ble_faults import LONG, record_sessions

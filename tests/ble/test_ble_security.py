@@ -11,15 +11,16 @@ from dataclasses import dataclass
 import pytest
 
 from repcue import plan
-from repcue.ble import records as rec
-from repcue.ble.keys import KeyStore, new_key
-from repcue.ble.radio import VirtualRadio
-from repcue.ble.virtual import VirtualBleDevice
 from repcue.errors import DisconnectedError
-from repcue.link.ble import BleTransport
+from repcue.link.ble import records as rec
+from repcue.link.ble.keys import KeyStore, new_key
+from repcue.link.ble.transport import BleTransport
 from repcue.link.client import DeviceClient
 from repcue.link.messages import SessionEntry
-from repcue_fw import ble_secure as sec
+from repcue.sim.ble.radio import VirtualRadio
+from repcue.sim.ble.virtual import VirtualBleDevice
+from repcue.sim.options import AutopilotOptions
+from repcue_fw.wire import air
 from repcue_fw.wire.host import frame as wf
 from repcue_fw.wire.host import opcodes as op
 
@@ -72,7 +73,7 @@ async def guarded(
         pair_key=key,
         device_id=DEVICE_ID,
         speed=200,
-        autopilot={"noise": 0.0},
+        autopilot=AutopilotOptions(),
         link_options=QUICK_DEADLINES,
     )
     keys.put(DEVICE_ID, key, name=vdev.name)
@@ -127,17 +128,17 @@ async def test_wrong_key_is_refused_both_ways_and_costs_the_connection(
     with pytest.raises(rec.AuthError) as exc:
         async with DeviceClient(BleTransport(guarded.name, keys=wrong)):
             pass
-    assert exc.value.code == sec.ERR_BAD_PROOF
+    assert exc.value.code == air.ERR_BAD_PROOF
     # a stranger that sends a proof anyway is refused and dropped: one guess a connection
     async with RawCentral(radio.adapter("mallory")) as mallory:
         for attempt in range(5):
             await mallory.connect(guarded.name)
-            await mallory.write(rec.encode(sec.REC_CHALLENGE, os.urandom(16)))
-            assert (await mallory.next_record()).type == sec.REC_CHALLENGE_RSP
-            await mallory.write(rec.encode(sec.REC_PROOF, os.urandom(32)))
+            await mallory.write(rec.encode(air.REC_CHALLENGE, os.urandom(16)))
+            assert (await mallory.next_record()).type == air.REC_CHALLENGE_RSP
+            await mallory.write(rec.encode(air.REC_PROOF, os.urandom(32)))
             answer = await mallory.next_record()
-            assert answer.type == sec.REC_ERROR
-            assert rec.error_text(answer.body)[0] == sec.ERR_BAD_PROOF, attempt
+            assert answer.type == air.REC_ERROR
+            assert rec.error_text(answer.body)[0] == air.ERR_BAD_PROOF, attempt
             await mallory.wait_gone()
     # no lock-out: the owner gets straight in after any number of failed guesses
     async with host(guarded) as dev:
@@ -157,8 +158,8 @@ async def test_recorded_exchange_cannot_be_replayed(
         before = await snapshot(dev)
     captured = list(transport.capture)
     kinds = [rec.RecordParser().feed(r)[0].type for r in captured]
-    assert kinds[:2] == [sec.REC_CHALLENGE, sec.REC_PROOF]
-    assert sec.REC_SECURE in kinds
+    assert kinds[:2] == [air.REC_CHALLENGE, air.REC_PROOF]
+    assert air.REC_SECURE in kinds
     async with RawCentral(radio.adapter("eve")) as eve:
         await eve.connect(guarded.name)
         answers = []
@@ -170,11 +171,11 @@ async def test_recorded_exchange_cannot_be_replayed(
                 break
             if eve.gone.is_set():
                 break
-        errors = [rec.error_text(a.body)[0] for a in answers if a.type == sec.REC_ERROR]
+        errors = [rec.error_text(a.body)[0] for a in answers if a.type == air.REC_ERROR]
         # a fresh device nonce makes the old proof wrong; sealed records need a session
-        assert errors[0] == sec.ERR_BAD_PROOF
-        assert all(e in (sec.ERR_BAD_PROOF, sec.ERR_AUTH_REQUIRED) for e in errors)
-        assert not [a for a in answers if a.type in (sec.REC_AUTH_OK, sec.REC_SECURE)]
+        assert errors[0] == air.ERR_BAD_PROOF
+        assert all(e in (air.ERR_BAD_PROOF, air.ERR_AUTH_REQUIRED) for e in errors)
+        assert not [a for a in answers if a.type in (air.REC_AUTH_OK, air.REC_SECURE)]
     async with host(guarded) as dev:
         assert await snapshot(dev) == before  # no second session was started
 
@@ -208,12 +209,12 @@ async def test_frame_without_its_mac_is_refused(
         before = await snapshot(dev)
         start = wf.encode(op.OP_START, 0, 999, b"")
         if how == "plain":
-            forged = rec.encode(sec.REC_PLAIN, start)
+            forged = rec.encode(air.REC_PLAIN, start)
         else:
             session = transport.session
             assert session is not None
             counter = (session.tx_ctr + 1).to_bytes(2, "little")
-            forged = rec.encode(sec.REC_SECURE, counter + start)  # the right counter, no MAC
+            forged = rec.encode(air.REC_SECURE, counter + start)  # the right counter, no MAC
         await transport.send_raw(forged)
         with pytest.raises(DisconnectedError) as exc:
             await dev.device_info()
@@ -231,8 +232,8 @@ async def test_flood_of_connections_leaves_the_paired_host_served(
     for i in range(12):
         await flood.connect(guarded.name)
         if i % 3 == 0:  # wrong proofs: these lock the device for a moment
-            await flood.write(rec.encode(sec.REC_CHALLENGE, os.urandom(16)))
-            await flood.write(rec.encode(sec.REC_PROOF, os.urandom(32)))
+            await flood.write(rec.encode(air.REC_CHALLENGE, os.urandom(16)))
+            await flood.write(rec.encode(air.REC_PROOF, os.urandom(32)))
         elif i % 3 == 1:  # garbage
             await flood.write(os.urandom(40))
         await flood.close()

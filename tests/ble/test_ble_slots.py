@@ -15,16 +15,16 @@ from collections.abc import AsyncIterator
 import pytest
 from bleak.exc import BleakError
 
-from repcue.ble import records as rec
-from repcue.ble.keys import KeyStore
-from repcue.ble.radio import VirtualRadio
-from repcue.ble.virtual import VirtualBleDevice
-from repcue.link.ble import BleTransport
+from repcue.errors import DeviceError
+from repcue.link.ble import records as rec
+from repcue.link.ble.keys import KeyStore
+from repcue.link.ble.transport import BleTransport
 from repcue.link.client import DeviceClient
-from repcue.link.errors import DeviceError
 from repcue.link.serial import SerialTransport
-from repcue_fw import ble_link
-from repcue_fw import ble_secure as sec
+from repcue.sim.ble.radio import VirtualRadio
+from repcue.sim.ble.virtual import VirtualBleDevice
+from repcue_fw.link.ble import server
+from repcue_fw.wire import air
 from repcue_fw.wire.host import opcodes as op
 
 from .attacker import RawCentral
@@ -67,10 +67,10 @@ async def test_a_stranger_sitting_on_the_slot_keeps_nobody_out(
         refusal = await squatter.next_record()
     # replaced once its grace is over (4 slots), or dropped at the challenge deadline (1)
     slots = device.link_options["connections"]
-    limit_ms = ble_link.GRACE_MS if slots > 1 else ble_link.CHALLENGE_DEADLINE_MS
+    limit_ms = server.GRACE_MS if slots > 1 else server.CHALLENGE_DEADLINE_MS
     assert took_s < limit_ms / 1000 + 2.0, took_s  # was a minute with the old lock-out
     code = rec.error_text(refusal.body)[0]
-    assert code == (sec.ERR_REPLACED if slots > 1 else sec.ERR_TIMEOUT)
+    assert code == (air.ERR_REPLACED if slots > 1 else air.ERR_TIMEOUT)
 
 
 async def test_a_stranger_reconnecting_after_every_drop_keeps_nobody_out(
@@ -96,7 +96,7 @@ async def test_a_stranger_reconnecting_after_every_drop_keeps_nobody_out(
         await asyncio.sleep(0.5)
         times: list[float] = []
         # for longer than a challenge deadline: the stranger comes back at least once
-        until = time.monotonic() + ble_link.CHALLENGE_DEADLINE_MS / 1000 + 1
+        until = time.monotonic() + server.CHALLENGE_DEADLINE_MS / 1000 + 1
         try:
             while len(times) < 3 or time.monotonic() < until:
                 times.append(await owner_info_s(vdev, keys))
@@ -114,11 +114,11 @@ async def test_one_challenge_per_connection(
     vdev = await device_with(radio, keys, key, 4)
     async with vdev, RawCentral(radio.adapter("oracle")) as oracle:
         await oracle.connect(vdev.name)
-        await oracle.write(rec.encode(sec.REC_CHALLENGE, os.urandom(16)))
-        assert (await oracle.next_record()).type == sec.REC_CHALLENGE_RSP
-        await oracle.write(rec.encode(sec.REC_CHALLENGE, os.urandom(16)))
+        await oracle.write(rec.encode(air.REC_CHALLENGE, os.urandom(16)))
+        assert (await oracle.next_record()).type == air.REC_CHALLENGE_RSP
+        await oracle.write(rec.encode(air.REC_CHALLENGE, os.urandom(16)))
         refusal = await oracle.next_record()
-        assert rec.error_text(refusal.body)[0] == sec.ERR_STATE
+        assert rec.error_text(refusal.body)[0] == air.ERR_STATE
         await oracle.wait_gone()
 
 
@@ -128,13 +128,13 @@ async def test_unpairing_mid_handshake_neither_crashes_nor_silences_ble(
     async with await device_with(radio, keys, key, 4) as vdev:
         async with RawCentral(radio.adapter("mallory")) as mallory:
             await mallory.connect(vdev.name)
-            await mallory.write(rec.encode(sec.REC_CHALLENGE, os.urandom(16)))
-            assert (await mallory.next_record()).type == sec.REC_CHALLENGE_RSP
+            await mallory.write(rec.encode(air.REC_CHALLENGE, os.urandom(16)))
+            assert (await mallory.next_record()).type == air.REC_CHALLENGE_RSP
             async with DeviceClient(SerialTransport(vdev.pty_path)) as usb:
                 assert await usb.unpair()
-            await mallory.write(rec.encode(sec.REC_PROOF, os.urandom(32)))
+            await mallory.write(rec.encode(air.REC_PROOF, os.urandom(32)))
             answer = await mallory.next_record()
-            assert rec.error_text(answer.body)[0] == sec.ERR_NOT_PAIRED
+            assert rec.error_text(answer.body)[0] == air.ERR_NOT_PAIRED
             await mallory.wait_gone()
         # still on the air, and serving: pair again over the cable, then the owner is in
         async with DeviceClient(SerialTransport(vdev.pty_path)) as usb:

@@ -36,7 +36,8 @@ print(json.dumps(out))
 
 APP = """
 import os
-from repcue_fw import app, ble_secure
+from repcue_fw import app
+from repcue_fw.link.ble import keys as key_store
 
 ROOT = %r
 
@@ -62,7 +63,7 @@ class OldBoard:  # a board without the hook
     def safe_mode(self):
         return False
 
-keys = ble_secure.KeyStore(ROOT)
+keys = key_store.KeyStore(ROOT)
 a = app.App(Board(), Journal(), None)
 a.config_set({"cue_strength": 40, "countdown_s": 5})
 a.pair(bytes(range(32)))

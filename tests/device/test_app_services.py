@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from repcue.sim.control import EV_SESSION_START, EV_STEP_END
-from repcue_fw import cues
+from repcue_fw.wire import events as ev
+from repcue_fw.wire.events import EV_SESSION_START, EV_STEP_END
 from repcue_fw.wire.host import opcodes as op
 from repcue_fw.wire.host import records
 from tests.device.conftest import Start, short_program
@@ -46,7 +46,7 @@ def test_refusals_carry_the_right_status(start_device: Start) -> None:
         client.request(op.OP_STOP)
     finally:
         client.close()
-    refused = [c for c in dev.require_control().cues() if c.cue_id == cues.CUE_REFUSED]
+    refused = [c for c in dev.require_control().cues() if c.cue_id == ev.CUE_REFUSED]
     assert len(refused) == 1  # the first start, without a program
 
 
@@ -76,7 +76,7 @@ def test_settings_persist_and_take_effect(start_device: Start, tmp_path: Path) -
     ctl.advance(1000)
     assert ctl.events(EV_SESSION_START)
     ctl.advance(20_000)
-    ticks = [c.ms for c in ctl.cues() if c.cue_id == cues.CUE_COUNTDOWN]
+    ticks = [c.ms for c in ctl.cues() if c.cue_id == ev.CUE_COUNTDOWN]
     start_ms = ctl.events(EV_SESSION_START)[0].ms
     # the device's countdown setting (5 s) replaced the program's default (2 s)
     assert [ms - start_ms for ms in ticks] == [15_000, 16_000, 17_000, 18_000, 19_000]

@@ -13,7 +13,9 @@ from pathlib import Path
 import pytest
 
 from repcue.cli import main as cli_main
-from repcue.firmware_build import BuildError, build, install, read_index
+from repcue.errors import BuildError
+from repcue.firmware_build import build, install, read_index
+from repcue.firmware_build.source import MAIN_PY
 from repcue_fw.wire.host import program as wp
 from tests.device.conftest import Start
 from tests.mpy import FIRMWARE, micropython_binary
@@ -35,13 +37,17 @@ def _run_bundle(bundle: Path, code: str) -> str:
     return proc.stdout
 
 
-def test_bundle_holds_mpy_for_every_module_plus_main_and_manifest(bundle: Path) -> None:
+def test_bundle_holds_mpy_for_every_board_module_plus_main_and_manifest(bundle: Path) -> None:
     sources = {
         p.relative_to(FIRMWARE).with_suffix(".mpy").as_posix()
         for p in (FIRMWARE / "repcue_fw").rglob("*.py")
+        if "host" not in p.relative_to(FIRMWARE / "repcue_fw").parts
     }
     index = {f.path for f in read_index(bundle)}
     assert index == sources | {"main.py"}
+    assert "repcue_fw/wire/frame.mpy" in index  # the wire format the board speaks...
+    assert not list(bundle.glob("repcue_fw/wire/host"))  # ...without the host's extensions
+    assert (bundle / "main.py").read_text() == MAIN_PY
     assert not list(bundle.glob("repcue_fw/**/*.py"))  # only .mpy on the board side
     assert all((bundle / p).read_bytes()[:1] == b"M" for p in sources)  # .mpy magic
     manifest = (bundle / "manifest.py").read_text()
@@ -56,7 +62,7 @@ def test_bundle_imports_and_runs_in_micropython(bundle: Path) -> None:
         f"""
 import repcue_fw.app, repcue_fw.boards.sim
 from repcue_fw.engine import Engine
-from repcue_fw.boards.sim_clock import SimClock
+from repcue_fw.boards.sim.clock import SimClock
 print(repcue_fw.app.__file__.endswith(".mpy"))
 e = Engine(bytes.fromhex({data.hex()!r}), {wp.program_id(data)}, SimClock("stepped"))
 e.start(0)
@@ -114,19 +120,12 @@ def test_cli_install_on_a_missing_port_is_a_clean_error(
     assert sys.exc_info() == (None, None, None)
 
 
-def test_build_from_an_installed_package_without_main_py(tmp_path: Path) -> None:
+def test_build_from_an_installed_package(tmp_path: Path) -> None:
+    """A wheel carries repcue_fw/ only: the bundle's main.py comes from the build."""
     import shutil
-
-    from repcue.firmware_build.bundle import FALLBACK_MAIN
 
     src = tmp_path / "site"
     shutil.copytree(FIRMWARE / "repcue_fw", src / "repcue_fw")
     build(tmp_path / "b", source_root=src)
-    assert (tmp_path / "b" / "main.py").read_text() == FALLBACK_MAIN
-    # the fallback is the same program as firmware/main.py, comments aside
-    code = [
-        line
-        for line in (FIRMWARE / "main.py").read_text().splitlines()
-        if line and not line.startswith("#")
-    ]
-    assert code == [line for line in FALLBACK_MAIN.splitlines() if line]
+    assert (tmp_path / "b" / "main.py").read_text() == MAIN_PY
+    assert (tmp_path / "b" / "repcue_fw" / "app.mpy").exists()

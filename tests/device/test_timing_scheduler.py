@@ -18,7 +18,7 @@ from tests.mpy import run_mpy
 
 _SOCKET_PAIR = """
 import asyncio, json, os, socket, struct, time
-from repcue_fw.boards.sim_ctl import ControlChannel, _sockaddr_un
+from repcue_fw.boards.sim.control import ControlChannel, _sockaddr_un
 
 def listener(path):
     try:

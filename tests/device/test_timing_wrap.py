@@ -8,10 +8,11 @@ must show every step at exactly its planned time.
 
 from __future__ import annotations
 
-from repcue.sim.control import EV_FINISH, EV_SESSION_START, EV_STEP_START
-from repcue_fw import cues
+from repcue_fw.wire import events as ev
+from repcue_fw.wire.events import EV_FINISH, EV_SESSION_START, EV_STEP_START
 from repcue_fw.wire.host import program as wp
 from repcue_fw.wire.host import records
+from repcue_fw.wire.host.events import cue_name
 from tests.device.conftest import Start
 from tests.device.proto import RawClient
 
@@ -69,7 +70,7 @@ def test_a_session_across_the_ticks_wrap_records_exact_step_times(start_device: 
     for cue in ctl.cues():
         assert cue.ticks == (START_TICKS + cue.ms) % PERIOD
         assert cue.late_ms == 0 and cue.due_ticks == cue.ticks
-    assert [cues.name(c.cue_id) for c in ctl.cues() if c.cue_id != cues.CUE_COUNTDOWN] == [
+    assert [cue_name(c.cue_id) for c in ctl.cues() if c.cue_id != ev.CUE_COUNTDOWN] == [
         "recovery",  # the warm-up: any step but work starts with the recovery cue
         "work",
         "lap",

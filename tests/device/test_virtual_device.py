@@ -7,12 +7,14 @@ import time
 
 import pytest
 
-from repcue.sim import AutopilotOptions, SimError, list_running
+from repcue.errors import SimError
+from repcue.sim import AutopilotOptions, list_running
 from repcue.sim import autopilot as pilot
-from repcue.sim.control import EV_FINISH, EV_LAP, EV_SESSION_START, EV_STEP_END, EV_STEP_START
-from repcue_fw import cues
+from repcue_fw.wire import events as ev
+from repcue_fw.wire.events import EV_FINISH, EV_LAP, EV_SESSION_START, EV_STEP_END, EV_STEP_START
 from repcue_fw.wire.host import program as wp
 from repcue_fw.wire.host import records
+from repcue_fw.wire.host.events import cue_name
 from tests.device.conftest import Start, intervals_program, short_program
 from tests.device.proto import RawClient
 
@@ -57,12 +59,12 @@ def test_stepped_clock_with_autopilot_cues_every_change_on_its_exact_ms_across_t
         expected_ms += [expected_ms[-1] + 72_000, expected_ms[-1] + 132_000]
     assert [ms for ms, _ in starts] == expected_ms
     assert done["ms"] == expected_ms[-1] + 20_000
-    change_cues = [c for c in ctl.cues() if c.cue_id != cues.CUE_COUNTDOWN]
+    change_cues = [c for c in ctl.cues() if c.cue_id != ev.CUE_COUNTDOWN]
     assert all(c.late_ms == 0 for c in ctl.cues())
     # the clock wrapped (2**30 ms) 100 s in, in the middle of the first rep
     ticks = [c.ticks for c in change_cues]
     assert ticks[0] == PERIOD - 100_000 and ticks[-1] < ticks[0]
-    assert [c.cue_id for c in change_cues][-2:] == [cues.CUE_RECOVERY, cues.CUE_FINISH]
+    assert [c.cue_id for c in change_cues][-2:] == [ev.CUE_RECOVERY, ev.CUE_FINISH]
     session = records.decode_session(data)
     assert session.complete
     assert [s.elapsed_ms for s in session.steps] == [30_000, *[72_000, 60_000] * 3, 20_000]
@@ -81,10 +83,10 @@ def test_accelerated_clock_runs_a_minute_long_program_in_well_under_a_minute(
     ctl = dev.require_control()
     done = pilot.run_to_finish(dev, start=True, timeout_s=30)
     assert done["ms"] >= 60_000
-    names = [cues.name(c.cue_id) for c in ctl.cues() if c.cue_id != cues.CUE_COUNTDOWN]
+    names = [cue_name(c.cue_id) for c in ctl.cues() if c.cue_id != ev.CUE_COUNTDOWN]
     assert names == ["work", "recovery", "last_rep", "recovery", "finish"]
     # countdown: 2 ticks before each of the four changes
-    assert sum(1 for c in ctl.cues() if c.cue_id == cues.CUE_COUNTDOWN) == 8
+    assert sum(1 for c in ctl.cues() if c.cue_id == ev.CUE_COUNTDOWN) == 8
 
 
 def test_physical_button_gestures_start_lap_skip_and_stop(start_device: Start) -> None:

@@ -54,7 +54,7 @@ class ExpectedStep:
 
 
 def _autopilot_ms(step: wp.Step, options: AutopilotOptions) -> int:
-    # The virtual runner's rule (firmware/repcue_fw/boards/sim_autopilot.py), restated.
+    # The virtual runner's rule (firmware/repcue_fw/boards/sim/autopilot.py), restated.
     if step.end == wp.END_DISTANCE:
         if step.target_type == wp.TARGET_PACE and step.target_value > 0:
             return int(step.value * step.target_value // 10)  # tenths of s/km x m
@@ -141,8 +141,8 @@ class FlashState:
 
 _READ_FLASH = r"""
 import os, json, binascii
-from repcue_fw.boards import sim_flash
-sim_flash.mount_image(PATH, "/flash", BLOCK_SIZE, BLOCKS)
+from flash_image import mount_image
+mount_image(PATH, "/flash", BLOCK_SIZE, BLOCKS)
 out = {"s": {}, "prog": None}
 try:
     for e in os.ilistdir("/flash/s"):

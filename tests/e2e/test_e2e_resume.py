@@ -1,5 +1,5 @@
 """A cable pulled mid-sync and plugged back in, with the real firmware behind a fault proxy:
-the sync reconnects by itself (repcue.sync_resume, and `repcue sync` through main()), every
+the sync reconnects by itself (repcue.sync.resume, and `repcue sync` through main()), every
 session ends up stored once and acknowledged, and the report covers the whole run. When
 the link keeps dropping, the retries run out with the link's error and exit code."""
 
@@ -22,7 +22,7 @@ from repcue.link.faults import FaultPlan, PtyFaultProxy
 from repcue.link.resume import ReconnectPolicy
 from repcue.store import Store
 from repcue.sync import SyncProgress
-from repcue.sync_resume import sync_resumable
+from repcue.sync.resume import sync_resumable
 from repcue_fw.wire.host import frame as wf
 from tests.e2e.conftest import TEMPLATE_SESSIONS, StartDevice
 from tests.e2e.rig import client, read_flash

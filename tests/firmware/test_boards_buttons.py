@@ -13,7 +13,7 @@ _PRELUDE = """
 import asyncio, json, time
 from repcue_fw.boards.buttons import ButtonDecoder
 from repcue_fw.boards.base import ButtonQueue
-from repcue_fw.boards.sim_clock import SimClock, PERIOD
+from repcue_fw.boards.sim.clock import SimClock, PERIOD
 LAP, PAUSE, SKIP, STOP = 3, 2, 4, 5
 START = PERIOD - 1000   # 1 s before the wrap of a 32-bit board's ticks_ms
 clock = SimClock("stepped", 1, START)

@@ -1,5 +1,5 @@
 """The ESP32-C3 and Pico W profiles in the real micropython binary, against the `machine`
-stand-in in device/mpy/machine.py (which models pin numbers, PWM limits, timer ids and
+stand-in in device/repcue_device/machine.py (which models pin numbers, PWM limits, timer ids and
 keywords, and runs IRQ handlers with the heap locked). Not a substitute for hardware:
 docs/hardware.md says what has not been run on a board."""
 
@@ -13,7 +13,7 @@ import pytest
 
 from tests.mpy import ROOT, run_mpy
 
-STANDINS = ROOT / "device" / "mpy"
+STANDINS = ROOT / "device" / "repcue_device"
 BOARDS = [("esp32c3", "esp32c3"), ("picow", "rp2")]
 
 

@@ -17,13 +17,14 @@ _PRELUDE = """
 import json
 import harness as h
 from harness import work_t, work_d, rec_t, rec_d
-from repcue_fw import cues
+from repcue_fw.wire.host.events import cue_name
 from repcue_fw.engine import *
+from repcue_fw.wire.events import *
 from repcue_fw.engine import EngineError
 from harness import Engine
 from repcue_fw.wire.host.program import *
 def cue_log(log):
-    return [[ms, cues.name(a), b] for ms, code, a, b, due in log.events if code == EV_CUE]
+    return [[ms, cue_name(a), b] for ms, code, a, b, due in log.events if code == EV_CUE]
 """
 
 
@@ -356,7 +357,7 @@ print(json.dumps([log_of(p), log_of(p, False),
 
 def test_expected_time_of_a_paced_distance_step() -> None:
     r = mpy("""
-from repcue_fw.cursor import expected_ms
+from repcue_fw.wire.steps import expected_ms
 print(json.dumps([expected_ms(work_d(800, 3, 2250)), expected_ms(work_d(800)),
     expected_ms(Step(KIND_RECOVERY, END_OPEN, 90)), expected_ms(work_t(45))]))
 """)

@@ -21,10 +21,14 @@ import asyncio, json, time
 import harness as h
 from harness import work_t, rec_t
 from repcue_fw import cues
+from repcue_fw.wire.host.events import cue_name
 from repcue_fw.engine import *
+from repcue_fw.wire.events import *
 from repcue_fw.engine import EngineError
+from repcue_fw.app import press_buttons
 from repcue_fw.runner import Runner
 from repcue_fw.wire.host import program as wp
+from repcue_fw.wire.program import ProgramBytes
 from repcue_fw.wire.host.program import Program, Repeat
 
 class Buttons:
@@ -61,7 +65,7 @@ class Board:
         e = self.runner.engine
         now = time.ticks_ms()
         due = now if e is None else e.due
-        self.cues.append([cues.name(cue_id), time.ticks_diff(now, due),
+        self.cues.append([cue_name(cue_id), time.ticks_diff(now, due),
                           pattern == cues.pattern(cue_id) and len(pattern) > 0])
 
 class Journal:
@@ -70,8 +74,12 @@ class Journal:
         self.full = full
         self.calls = []
         self.steps = []  # [elapsed_ms, laps_ms] per recorded step
-    def program_bytes(self):
-        return self.data
+    def program(self):
+        # what app.program_source gives: the installed program and its id
+        if self.data is None:
+            return None
+        program = ProgramBytes(self.data)
+        return program, program.id
     def begin_session(self, pid, wall_s, up):
         if self.full:
             raise h.JournalFull("full")
@@ -86,7 +94,8 @@ class Journal:
 def make(data=None, full=False, **kw):
     board = Board()
     journal = Journal(data, full)
-    runner = Runner(board, journal, **kw)
+    source = kw.pop("program_source", journal.program)
+    runner = Runner(board, journal, source, **kw)
     board.runner = runner
     events = []
     runner.add_listener(lambda code, a, b: events.append([code, a, b]))
@@ -162,14 +171,14 @@ print(json.dumps({"sid": sid, "cues": board.cues, "codes": [e[0] for e in events
     assert total_ms >= 2_000 and late_max_ms >= 0
 
 
-def test_button_task_starts_and_the_long_press_stops() -> None:
+def test_the_buttons_start_and_the_long_press_stops() -> None:
     r = mpy("""
 p = Program([work_t(60), rec_t(60)])
 board, journal, runner, events = make(wp.encode(p))
 
 async def main():
     loop = asyncio.create_task(runner.run())
-    buttons = asyncio.create_task(runner.button_task())
+    buttons = asyncio.create_task(press_buttons(board, runner))
     board.buttons.put(BTN_START)
     await asyncio.sleep_ms(150)
     active = runner.active
@@ -205,7 +214,7 @@ out = {}
 
 async def main():
     loop = asyncio.create_task(runner.run())
-    btask = asyncio.create_task(runner.button_task())
+    btask = asyncio.create_task(press_buttons(board, runner))
     seen = time.ticks_ms()
     board.buttons.push(BTN_START, time.ticks_add(seen, -500))  # a start happens now
     await asyncio.sleep_ms(30)

@@ -1,4 +1,4 @@
-"""The simulated NOR flash (boards/sim_flash.py) the journal runs on, in real MicroPython."""
+"""The simulated NOR flash (boards/sim/flash.py) the journal runs on, in real MicroPython."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from tests.mpy import run_mpy
 
 PRELUDE = """
 import json
-from repcue_fw.boards.sim_flash import SimFlash, mount
+from repcue_fw.boards.sim.flash import SimFlash, mount
 def emit(v):
     print(json.dumps(v))
 def block(dev, n, size=16, offset=0):

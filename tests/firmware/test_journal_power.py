@@ -17,7 +17,7 @@ from tests.mpy import run_mpy
 
 HARNESS = """
 import json, os, vfs
-from repcue_fw.boards import sim_flash
+from repcue_fw.boards.sim import flash as sim_flash
 from repcue_fw.journal import Journal
 from repcue_fw.wire.host import records as wr
 
@@ -49,11 +49,12 @@ def down(bdev, j):
 
 def read_all(j, sid):
     out = b""
+    buf = bytearray(64)
     while True:
-        part = j.read_session(sid, len(out), 64)
-        if not part:
+        n = j.read_session_into(sid, len(out), memoryview(buf))
+        if not n:
             return out
-        out += part
+        out += buf[:n]
 
 class State:
     def __init__(self):

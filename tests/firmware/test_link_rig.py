@@ -1,4 +1,4 @@
-"""A MicroPython device for link tests: the real Dispatcher and serial_link served over a
+"""A MicroPython device for link tests: the real Dispatcher and serial link served over a
 real pty, with an in-memory services object standing in for the app.
 
 MpyDevice starts `micropython` on a pty master (raw, O_NONBLOCK) and exposes the slave
@@ -23,7 +23,8 @@ from tests.mpy import FIRMWARE, micropython_binary
 SERVICES_SCRIPT = r"""
 import sys, gc
 import asyncio
-from repcue_fw import link
+from repcue_fw.link.dispatch import Dispatcher
+from repcue_fw.link.upload import ProgramUpload
 from repcue_fw.wire.host import opcodes as op
 
 ARGS = {"sessions": 12, "base": 120, "spread": 700, "max_frame": 1024, "events": 5}
@@ -47,7 +48,7 @@ class Mem:
         self.sessions = {}
         for sid in range(1, n + 1):
             self.sessions[sid] = session_bytes(sid)
-        self.upload = link.ProgramUpload(self._install)
+        self.upload = ProgramUpload(self._install)
         self.program = None
         self.program_id = 0
         self.running = False
@@ -116,11 +117,13 @@ class Mem:
                 out.append((sid, len(self.sessions[sid]), True))
         return out
 
-    def read_session(self, session_id, offset, n):
+    def read_session_into(self, session_id, offset, buf):
         data = self.sessions.get(session_id)
         if data is None:
             raise op.StatusError(op.ST_NOT_FOUND, "no such session", session_id)
-        return data[offset : offset + n]
+        chunk = data[offset : offset + len(buf)]
+        buf[: len(chunk)] = chunk
+        return len(chunk)
 
     def ack_sessions(self, ids):
         for sid in ids:
@@ -143,12 +146,12 @@ class Mem:
 DEVICE_SCRIPT = (
     SERVICES_SCRIPT
     + r"""
-from repcue_fw import serial_link
+from repcue_fw.link import serial as serial_link
 
 
 async def main():
     svc = Mem(ARGS["sessions"])
-    disp = link.Dispatcher(svc, ARGS["max_frame"])
+    disp = Dispatcher(svc, ARGS["max_frame"])
     svc.disp = disp
     while True:
         reason = await serial_link.serve(disp)

@@ -11,11 +11,11 @@ import zlib
 import pytest
 from hypothesis import given, settings
 
-from repcue_fw.cursor import Cursor, EngineError, planned_steps
 from repcue_fw.engine import Engine
 from repcue_fw.wire import WireError
 from repcue_fw.wire import program as core
 from repcue_fw.wire.host import program as wp
+from repcue_fw.wire.steps import Cursor, EngineError, planned_steps
 from tests.firmware.golden import program_objects
 from tests.firmware.test_program_codec import programs
 from tests.mpy import run_mpy
@@ -103,7 +103,7 @@ def test_a_hundred_step_program_costs_its_bytes_in_micropython() -> None:
     out = run_mpy(f"""
 import gc, json
 from repcue_fw.engine import Engine
-from repcue_fw.boards.sim_clock import SimClock
+from repcue_fw.boards.sim.clock import SimClock
 data = bytes.fromhex({data.hex()!r})
 clock = SimClock("stepped")
 gc.collect()

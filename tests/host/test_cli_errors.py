@@ -18,11 +18,17 @@ from pathlib import Path
 import pytest
 
 from repcue.cli import device_cmd, main
-from repcue.errors import RepcueTimeoutError
-from repcue.link import NoFirmwareError, PortBusyError, PortNotFoundError, VersionMismatchError
-from repcue.link.spec import open_device
+from repcue.devices import open_device
+from repcue.errors import (
+    NoFirmwareError,
+    PortBusyError,
+    PortNotFoundError,
+    RepcueTimeoutError,
+    VersionMismatchError,
+)
+from repcue.firmware_build.source import firmware_root
 from repcue.sim import SimOptions, VirtualDevice
-from repcue.sim.options import firmware_root, micropython_binary
+from repcue.sim.options import micropython_binary
 
 ERRORS = (PortNotFoundError, PortBusyError, NoFirmwareError, VersionMismatchError)
 DEVICE_COMMANDS = [["info"], ["time", "sync"], ["start"], ["stop"], ["sync"], ["upload", "6x800m"]]

@@ -10,11 +10,17 @@ from collections.abc import Awaitable, Callable
 
 import pytest
 
-from repcue.ble.records import AuthError
 from repcue.cli import main
-from repcue.errors import DisconnectedError, RepcueError, RepcueTimeoutError, TransportError
+from repcue.errors import (
+    DisconnectedError,
+    PortNotFoundError,
+    RepcueError,
+    RepcueTimeoutError,
+    TransportError,
+    VersionMismatchError,
+)
+from repcue.link.ble.records import AuthError
 from repcue.link.client import DeviceClient
-from repcue.link.errors import PortNotFoundError, VersionMismatchError
 from repcue.link.resume import ReconnectPolicy, is_link_loss, with_reconnect
 
 Operation = Callable[[DeviceClient], Awaitable[str]]

@@ -10,18 +10,12 @@ from typing import Any
 
 import pytest
 
-from repcue.errors import TransportError
-from repcue.link import (
-    DeviceSpec,
-    PortBusyError,
-    PortNotFoundError,
-    make_transport,
-    open_device,
-    parse_spec,
-)
+from repcue.devices import make_transport, open_device
+from repcue.errors import PortBusyError, PortNotFoundError, TransportError
+from repcue.link import DeviceSpec, parse_spec
 from repcue.link import serial as link_serial
 from repcue.link.serial import SerialTransport
-from repcue.link.sim import SimTransport
+from repcue.sim.transport import SimTransport
 from tests.firmware.test_link_rig import MpyDevice
 
 
@@ -176,13 +170,8 @@ async def test_a_launcher_that_fails_is_a_transport_error() -> None:
     assert "cannot start the virtual device: no micropython here" in str(info.value)
 
 
-def test_ble_specs_go_to_the_ble_module() -> None:
-    try:
-        import repcue.link.ble  # noqa: F401
-    except ImportError:
-        with pytest.raises(TransportError) as info:
-            make_transport("ble:auto")
-        assert "BLE" in str(info.value)
-        return
+def test_ble_specs_go_to_the_ble_transport() -> None:
+    from repcue.link.ble.transport import BleTransport
+
     transport = make_transport("ble:repcue-1a2b")  # built, not connected
-    assert type(transport).__module__ == "repcue.link.ble"
+    assert isinstance(transport, BleTransport) and transport.target == "repcue-1a2b"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sqlite3
 from collections import Counter
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
@@ -62,7 +63,8 @@ async def test_sync_stores_every_complete_session_then_acks(db: Path) -> None:
         assert result.added == (1, 2, 3, 4, 5)
         assert result.incomplete == (6,)
         assert result.acked == (1, 2, 3, 4, 5)
-        assert result.bytes_read == sum(len(dev.sessions[s]) for s in range(1, 6))
+        # the stream brought 6 too: it is left for the next sync, not stored
+        assert result.bytes_read == sum(len(dev.sessions[s]) for s in range(1, 7))
         assert store.sync_cursor(DEVICE_ID) == 5
         assert store.unacked_session_ids(DEVICE_ID) == []
         summary = store.session(result.added_rows[0])
@@ -94,23 +96,23 @@ async def test_rerun_reads_nothing_new(db: Path) -> None:
     assert_exactly_once(db, dev)
 
 
-async def test_pages_and_ack_batches(db: Path) -> None:
-    dev = device(db, ACK_BATCH + 5, page_size=ACK_BATCH + 2)
+async def test_acks_go_out_in_batches_while_the_stream_goes_on(db: Path) -> None:
+    dev = device(db, ACK_BATCH + 5)
     with Store(db) as store:
         result = await sync(dev, store)
     assert len(result.added) == ACK_BATCH + 5
-    # first page: one full batch then the rest of the page; second page: its three
-    assert [len(c) for c in dev.ack_calls] == [ACK_BATCH, 2, 3]
+    # a full batch as soon as it is committed, the rest at the end of the stream
+    assert [len(c) for c in dev.ack_calls] == [ACK_BATCH, 5]
     assert_exactly_once(db, dev)
 
 
 async def ack_boundary(tmp: Path, n: int) -> int:
     """The boundary number of the one ACK request when syncing n sessions from scratch:
-    hello, list, n reads of several chunks, the ack, then the final (empty) list."""
+    hello, the stream's frames, then the ack."""
     probe = device(tmp, n)
     with Store(tmp) as store:
         await sync(probe, store)
-    return probe.boundaries - 1
+    return probe.boundaries
 
 
 async def test_lost_ack_is_reacked_not_reinserted(db: Path) -> None:
@@ -128,14 +130,14 @@ async def test_lost_ack_is_reacked_not_reinserted(db: Path) -> None:
 
 async def test_cut_at_every_message_boundary_then_rerun(tmp_path: Path) -> None:
     probe_db = tmp_path / "probe.db"
-    probe = device(probe_db, 4, page_size=3)
+    probe = device(probe_db, 4, frame_bytes=48)
     with Store(probe_db) as store:
         await sync(probe, store)
     total = probe.boundaries
-    assert total > 12  # hello, pages, reads in several chunks, acks
+    assert total > 8  # hello, frames, the ack
     for cut in range(1, total + 1):
         db = tmp_path / f"cut{cut}.db"
-        dev = device(db, 4, page_size=3, fail_at=cut)
+        dev = device(db, 4, frame_bytes=48, fail_at=cut)
         with Store(db) as store:
             with pytest.raises(DisconnectedError):
                 await sync(dev, store)
@@ -149,7 +151,7 @@ async def test_cut_at_every_message_boundary_then_rerun(tmp_path: Path) -> None:
 
 
 async def test_incomplete_session_holds_the_cursor(db: Path) -> None:
-    # The real journal lists acked sessions until it reclaims them: 4 is listed again.
+    # The real journal lists acked sessions until it reclaims them: 4 comes again.
     dev = device(db, 4, incomplete=(3,), list_acked=True)
     with Store(db) as store:
         first = await sync(dev, store)
@@ -160,8 +162,9 @@ async def test_incomplete_session_holds_the_cursor(db: Path) -> None:
         seen: list[SyncProgress] = []
         second = await sync(dev, store, on_progress=seen.append)
         assert second.added == (3,) and second.acked == (3,)
-        assert dev.reads == [1, 2, 4, 3]  # 4 is stored and acked: not read again
-        assert seen[-1].bytes_done == seen[-1].bytes_total == len(dev.sessions[3])
+        assert dev.reads == [1, 2, 3, 4, 3, 4]  # 4 came again: not stored, not acked again
+        assert seen[-1].bytes_done == seen[-1].bytes_total
+        assert seen[-1].bytes_done == len(dev.sessions[3]) + len(dev.sessions[4])
         assert store.sync_cursor(DEVICE_ID) == 4
     assert_exactly_once(db, dev)
 
@@ -188,9 +191,9 @@ async def test_short_read_is_not_stored_or_acked(db: Path) -> None:
     dev = device(db, 2)
 
     class ShortDevice(FakeDevice):
-        async def list_sessions(self, after_id: int = 0) -> list[FakeEntry]:
-            listed = await super().list_sessions(after_id)
-            return [FakeEntry(e.session_id, e.size_bytes + 5, e.complete) for e in listed]
+        async def read_sessions(self, after_id: int = 0) -> AsyncIterator[tuple[FakeEntry, bytes]]:
+            async for entry, data in super().read_sessions(after_id):
+                yield FakeEntry(entry.session_id, entry.size_bytes + 5, entry.complete), data
 
     short = ShortDevice(dev.sessions, dev.complete, db_path=db)
     with Store(db) as store:

@@ -104,6 +104,9 @@ class FakeEntry:
     complete: bool
 
 
+FRAME_BYTES = 48  # small frames in the SIGKILL tests: many boundaries to die at
+
+
 @dataclass
 class FakeDevice:
     sessions: dict[int, bytes]
@@ -111,8 +114,7 @@ class FakeDevice:
     db_path: Path | None = None  # checked on every ack: only committed sessions may be acked
     acked: set[int] = field(default_factory=set)
     acked_file: Path | None = None
-    page_size: int = 0  # 0: list everything at once
-    chunk_size: int = 48
+    frame_bytes: int = 160  # session bytes per READ_SESSIONS frame
     list_acked: bool = False  # a journal that reclaims lazily keeps listing acked sessions
     fail_at: int = 0  # raise DisconnectedError at this boundary (1-based; 0 never)
     block_at: int = 0  # print BLOCKED and sleep forever at this boundary (child process)
@@ -139,25 +141,27 @@ class FakeDevice:
             DEVICE_ID, "track-1", "sim", "0.1.0", 1, 0, 256, 50_000, 900_000, self.clock_s
         )
 
-    async def list_sessions(self, after_id: int = 0) -> list[FakeEntry]:
-        self._boundary()
+    async def read_sessions(self, after_id: int = 0) -> AsyncIterator[tuple[FakeEntry, bytes]]:
+        """What DeviceClient.read_sessions yields (READ_SESSIONS): every listed session after
+        after_id, whole, in id order, frame by frame (one message boundary each: a frame
+        carries frame_bytes of session data)."""
         ids = sorted(
             sid
             for sid in self.sessions
             if sid > after_id and (self.list_acked or sid not in self.acked)
         )
-        if self.page_size:
-            ids = ids[: self.page_size]
-        return [FakeEntry(sid, len(self.sessions[sid]), sid in self.complete) for sid in ids]
-
-    async def read_session(self, session_id: int) -> AsyncIterator[bytes]:
-        self._boundary()
-        self.reads.append(session_id)
-        data = self.sessions[session_id]
-        for offset in range(0, len(data), self.chunk_size):
-            if offset:
-                self._boundary()
-            yield data[offset : offset + self.chunk_size]
+        self._boundary()  # the first request
+        room = self.frame_bytes
+        for sid in ids:
+            data = self.sessions[sid]
+            left = len(data)
+            while left > room:
+                left -= room
+                self._boundary()  # the next frame
+                room = self.frame_bytes
+            room -= left
+            self.reads.append(sid)
+            yield FakeEntry(sid, len(data), sid in self.complete), data
             await asyncio.sleep(0)
 
     async def ack_sessions(self, ids: Sequence[int]) -> None:
@@ -209,7 +213,7 @@ def _child(argv: list[str]) -> int:
     from repcue.sync import sync
 
     state, db, block_at, kill_sql = Path(argv[0]), Path(argv[1]), int(argv[2]), argv[3]
-    device = load_device(state, db, block_at=block_at, page_size=3, list_acked=True)
+    device = load_device(state, db, block_at=block_at, list_acked=True, frame_bytes=FRAME_BYTES)
     store = Store(db)
     if kill_sql:
         # "STATEMENT:N": SIGKILL ourselves as SQLite starts the Nth statement that begins

@@ -20,7 +20,13 @@ import pytest
 
 from repcue.store import Store
 from repcue.sync import sync
-from tests.host.test_sync_fakes import DEVICE_ID, load_device, make_session, save_state
+from tests.host.test_sync_fakes import (
+    DEVICE_ID,
+    FRAME_BYTES,
+    load_device,
+    make_session,
+    save_state,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 SESSIONS = 5  # complete; one more is still being recorded
@@ -67,7 +73,7 @@ def rerun_and_check(state: Path, db: Path) -> None:
 
 def boundaries_of_a_clean_run(tmp: Path) -> int:
     state = make_state(tmp)
-    dev = load_device(state, tmp / "probe.db", page_size=3, list_acked=True)
+    dev = load_device(state, tmp / "probe.db", list_acked=True, frame_bytes=FRAME_BYTES)
     with Store(tmp / "probe.db") as store:
         asyncio.run(sync(dev, store))
     return dev.boundaries
@@ -76,7 +82,7 @@ def boundaries_of_a_clean_run(tmp: Path) -> int:
 def test_sigkill_at_every_message_boundary(tmp_path: Path) -> None:
     (tmp_path / "probe").mkdir()
     total = boundaries_of_a_clean_run(tmp_path / "probe")
-    assert total > 15
+    assert total > 10
     for block_at in range(1, total + 1):
         run = tmp_path / f"b{block_at}"
         run.mkdir()
@@ -105,10 +111,10 @@ def stored_ids(db: Path) -> set[int]:
         ("INSERT INTO LAPS:5", {1, 2}, set()),
         # as the second session's COMMIT starts (the first COMMIT is the device row)
         ("COMMIT:3", {1}, set()),
-        # the device has the ACK for the first page; the store has not noted it
-        ("UPDATE SESSIONS SET ACKED:1", {1, 2, 3}, {1, 2, 3}),
+        # the device has the ACK; the store has not noted it
+        ("UPDATE SESSIONS SET ACKED:1", set(range(1, 6)), set(range(1, 6))),
         # acked and noted; the cursor not yet moved
-        ("INSERT INTO SYNC_CURSORS:1", {1, 2, 3}, {1, 2, 3}),
+        ("INSERT INTO SYNC_CURSORS:1", set(range(1, 6)), set(range(1, 6))),
     ],
 )
 def test_sigkill_inside_sqlite(

@@ -16,6 +16,8 @@ except ImportError:  # CPython on the host
 import asyncio
 import time
 
+from repcue_fw.ring import Ring
+
 try:
     import micropython
 except ImportError:  # CPython: nothing to switch
@@ -35,54 +37,46 @@ class ButtonQueue:
     """
 
     def __init__(self, size=_QUEUE_SIZE):
-        self._btn = bytearray(size)
-        self._ticks = [0] * size
-        self._size = size
-        self._head = 0
-        self._count = 0
-        self.dropped = 0
+        self._ring = Ring(size, 2)  # button, press ticks
         self.last_ticks = 0
         self._flag = asyncio.Event()  # set by push(), from tasks only
 
+    @property
+    def dropped(self):
+        return self._ring.dropped
+
     def push(self, button, ticks):
-        if self._count >= self._size:
-            self.dropped += 1
+        if not self._ring.push(button, ticks):
             return False
-        i = (self._head + self._count) % self._size
-        self._btn[i] = button
-        self._ticks[i] = ticks
-        self._count += 1
         self._flag.set()
         return True
 
     def __len__(self):
-        return self._count
+        return self._ring.count
+
+    def _take(self):
+        i = self._ring.pop()
+        button, ticks = self._ring.cols
+        self.last_ticks = ticks[i]
+        return button[i]
 
     def get_nowait(self):
         """The oldest event as (button, press_ticks), or None when empty."""
-        if not self._count:
+        if not self._ring.count:
             return None
-        i = self._head
-        self._head = (i + 1) % self._size
-        self._count -= 1
-        self.last_ticks = self._ticks[i]
-        return (self._btn[i], self._ticks[i])
+        button = self._take()
+        return (button, self.last_ticks)
 
     async def get(self):
         """Wait for the next event and return its logical button (BTN_*); the tick it was
         pressed at is then in `last_ticks`."""
-        while not self._count:
+        while not self._ring.count:
             self._flag.clear()
             await self._flag.wait()
-        i = self._head
-        self._head = (i + 1) % self._size
-        self._count -= 1
-        self.last_ticks = self._ticks[i]
-        return self._btn[i]
+        return self._take()
 
     def clear(self):
-        self._head = 0
-        self._count = 0
+        self._ring.clear()
 
 
 class BoardBase:

@@ -1,6 +1,6 @@
 # Physical buttons -> logical buttons: debounced edges in, short / double / long presses out.
 #
-# A profile maps each physical button to three logical buttons (BTN_* of repcue_fw.engine,
+# A profile maps each physical button to three logical buttons (BTN_* of wire/events.py,
 # 0 = nothing): (short, double, long). The event carries the ticks of the FIRST press edge,
 # so a lap is timed when the thumb went down, not when the gesture was recognised. A button
 # with only a short mapping reports it on the press edge itself (the lap button: no delay
@@ -14,9 +14,15 @@ except ImportError:  # CPython on the host
         return x
 
 
-SHORT = const(0)
-DOUBLE = const(1)
-LONG = const(2)
+from repcue_fw.wire import events as ev
+
+# The layout of every profile with two buttons: A lap, reported on the press edge itself;
+# B start or pause-resume / double: skip / hold: stop and save.
+TWO_BUTTONS = ((ev.BTN_LAP, 0, 0), (ev.BTN_PAUSE, ev.BTN_SKIP, ev.BTN_STOP))
+
+_SHORT = const(0)
+_DOUBLE = const(1)
+_LONG = const(2)
 
 _IDLE = const(0)
 _DOWN1 = const(1)  # first press held
@@ -66,9 +72,9 @@ class ButtonDecoder:
                 self._t_first[i] = ticks
                 self._t_stage[i] = ticks
                 gestures = self.mapping[i]
-                if not gestures[DOUBLE] and not gestures[LONG]:
+                if not gestures[_DOUBLE] and not gestures[_LONG]:
                     self._stage[i] = _HELD  # nothing else it could become: report now
-                    self._fire(i, SHORT)
+                    self._fire(i, _SHORT)
                     return
                 self._stage[i] = _DOWN1
             elif stage == _WAIT2:
@@ -76,15 +82,15 @@ class ButtonDecoder:
                 self._t_stage[i] = ticks
             return
         if stage == _DOWN1:
-            if self.mapping[i][DOUBLE]:
+            if self.mapping[i][_DOUBLE]:
                 self._stage[i] = _WAIT2
                 self._t_stage[i] = ticks
                 return
             self._stage[i] = _IDLE
-            self._fire(i, SHORT)
+            self._fire(i, _SHORT)
         elif stage == _DOWN2:
             self._stage[i] = _IDLE
-            self._fire(i, DOUBLE)
+            self._fire(i, _DOUBLE)
         elif stage == _HELD:
             self._stage[i] = _IDLE
 
@@ -94,13 +100,13 @@ class ButtonDecoder:
         for i in range(len(self._stage)):
             stage = self._stage[i]
             if stage == _DOWN1:
-                if self.mapping[i][LONG] and diff(now, self._t_stage[i]) >= self.long_ms:
+                if self.mapping[i][_LONG] and diff(now, self._t_stage[i]) >= self.long_ms:
                     self._stage[i] = _HELD
-                    self._fire(i, LONG)
+                    self._fire(i, _LONG)
             elif stage == _WAIT2:
                 if diff(now, self._t_stage[i]) >= self.double_ms:
                     self._stage[i] = _IDLE
-                    self._fire(i, SHORT)
+                    self._fire(i, _SHORT)
 
     def next_deadline(self):
         """Ticks of the next timeout poll() must see, or None when nothing is pending."""
@@ -108,7 +114,7 @@ class ButtonDecoder:
         add = self._clock.ticks_add
         for i in range(len(self._stage)):
             stage = self._stage[i]
-            if stage == _DOWN1 and self.mapping[i][LONG]:
+            if stage == _DOWN1 and self.mapping[i][_LONG]:
                 t = add(self._t_stage[i], self.long_ms)
             elif stage == _WAIT2:
                 t = add(self._t_stage[i], self.double_ms)

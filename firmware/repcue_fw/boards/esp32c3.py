@@ -8,9 +8,9 @@
 #          hold 0.8 s: stop and save
 #          (GPIO9 is a strapping pin: held at reset it enters the ROM bootloader, so the
 #          safe-mode button is A)
-# Not run on hardware yet: tested against the machine stand-in in device/mpy/machine.py.
+# Not run on hardware yet: tested against the machine stand-in in device/repcue_device/machine.py.
+from repcue_fw.boards.buttons import TWO_BUTTONS
 from repcue_fw.boards.hw import HwBoard
-from repcue_fw.engine import BTN_LAP, BTN_PAUSE, BTN_SKIP, BTN_STOP
 
 
 class Board(HwBoard):
@@ -20,7 +20,7 @@ class Board(HwBoard):
         "motor": (5, 20000, 52428),  # 20 kHz: above hearing; 80 % duty
         "buzzer": (6, 2700, 32768),  # piezo near resonance, square wave
         "buttons": (4, 9),
-        "mapping": ((BTN_LAP, 0, 0), (BTN_PAUSE, BTN_SKIP, BTN_STOP)),
+        "mapping": TWO_BUTTONS,
         "timer_id": 0,
         "timer_kw": None,
         "storage": "/data",

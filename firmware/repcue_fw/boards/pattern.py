@@ -12,14 +12,14 @@ except ImportError:  # CPython on the host
         return x
 
 
-DUTY_MAX = const(65535)
+_DUTY_MAX = const(65535)
 
 
 class PwmOutput:
     """A vibration motor (via a transistor) or piezo on one PWM pin."""
 
     def __init__(self, pwm, freq, duty_u16):
-        if duty_u16 < 0 or duty_u16 > DUTY_MAX:
+        if duty_u16 < 0 or duty_u16 > _DUTY_MAX:
             raise ValueError("duty_u16 must be 0..65535")
         self.pwm = pwm
         self.duty_on = duty_u16
@@ -34,7 +34,7 @@ class PwmOutput:
         self.pwm.duty_u16(0)
 
     def set_level(self, duty_u16):
-        if duty_u16 < 0 or duty_u16 > DUTY_MAX:
+        if duty_u16 < 0 or duty_u16 > _DUTY_MAX:
             raise ValueError("duty_u16 must be 0..65535")
         self.duty_on = duty_u16
 

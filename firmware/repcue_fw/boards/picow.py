@@ -8,9 +8,9 @@
 #   GP13  button B to GND: start or pause-resume / double: skip / hold 0.8 s: stop
 #         and save
 # GP23-25 and GP29 belong to the wireless chip on a Pico W: not used.
-# Not run on hardware yet: tested against the machine stand-in in device/mpy/machine.py.
+# Not run on hardware yet: tested against the machine stand-in in device/repcue_device/machine.py.
+from repcue_fw.boards.buttons import TWO_BUTTONS
 from repcue_fw.boards.hw import HwBoard
-from repcue_fw.engine import BTN_LAP, BTN_PAUSE, BTN_SKIP, BTN_STOP
 
 
 class Board(HwBoard):
@@ -20,7 +20,7 @@ class Board(HwBoard):
         "motor": (15, 20000, 52428),
         "buzzer": (16, 2700, 32768),
         "buttons": (14, 13),
-        "mapping": ((BTN_LAP, 0, 0), (BTN_PAUSE, BTN_SKIP, BTN_STOP)),
+        "mapping": TWO_BUTTONS,
         "timer_id": -1,  # rp2 timers are virtual: id -1
         "timer_kw": {"hard": False},  # scheduled callback, not a hard IRQ
         "storage": "/data",

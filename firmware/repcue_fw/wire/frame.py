@@ -30,7 +30,7 @@ PROTOCOL_VERSION = const(1)
 
 FLAG_RESPONSE = const(0x01)
 FLAG_EVENT = const(0x02)
-FLAGS_KNOWN = const(0x03)
+_FLAGS_KNOWN = const(0x03)
 
 HEADER_LEN = const(5)
 CRC_LEN = const(4)
@@ -169,10 +169,6 @@ class Decoder:
         self._zero = False  # a 0x00 goes before the next block (previous code < 0xFF)
         self._seen = 0  # raw bytes of this frame so far
         self._first = 0  # the frame's first raw byte (break-in detection)
-
-    def in_frame(self):
-        """True when part of a frame has arrived."""
-        return self._seen > 0
 
     def push(self, data, pos, end):
         """Consume data[pos:end] until a frame completes; return (new_pos, NONE|FRAME|...).

@@ -1,5 +1,5 @@
 # Messages, the part the device runs: opcodes, status codes, capability bits, the payload
-# layouts, the request decoders and the response encoders the dispatcher (link.py) calls.
+# layouts, the request decoders and the response encoders the dispatcher (link/dispatch.py) calls.
 # The host's request encoders, response decoders and names (wire/host/opcodes.py) build on this
 # module, so each layout has one source: a fixed layout is one FMT_* struct format that both
 # sides use.
@@ -71,18 +71,18 @@ CAP_SESSIONS = const(0x0004)
 CAP_CONFIG = const(0x0008)
 CAP_REPL = const(0x0010)
 CAP_CLOCK = const(0x0020)  # keeps wall-clock time once set
-CAP_BLE = const(0x0040)
-CAP_AUTH = const(0x0080)  # reserved: BLE peers must authenticate
+_CAP_BLE = const(0x0040)
+_CAP_AUTH = const(0x0080)  # reserved: BLE peers must authenticate
 
-STATE_IDLE = const(0)
+_STATE_IDLE = const(0)
 STATE_RUNNING = const(1)
 
 # Field limits.
-MAX_ID_BYTES = const(16)
-MAX_NAME_BYTES = const(32)
-MAX_BOARD_BYTES = const(16)
-MAX_FIRMWARE_BYTES = const(24)
-MAX_MESSAGE_BYTES = const(64)
+_MAX_ID_BYTES = const(16)
+_MAX_NAME_BYTES = const(32)
+_MAX_BOARD_BYTES = const(16)
+_MAX_FIRMWARE_BYTES = const(24)
+_MAX_MESSAGE_BYTES = const(64)
 MAX_BUTTON_MAP = const(12)
 MAX_CUE_STRENGTH = const(100)
 MAX_COUNTDOWN_S = const(15)
@@ -93,7 +93,7 @@ SEGMENT_HEADER_LEN = const(15)
 INFO_FIXED_LEN = const(26)
 ERROR_FIXED_LEN = const(6)  # status, detail, message length
 EVENT_LEN = const(9)
-CONFIG_FIXED_LEN = const(3)
+_CONFIG_FIXED_LEN = const(3)
 
 CFG_CUE_STRENGTH = const(0x01)
 CFG_COUNTDOWN = const(0x02)
@@ -194,7 +194,7 @@ def put_str(buf, pos, value, limit):
 
 
 def put_info(buf, pos, version, max_frame, device_max, info):
-    """The HELLO/INFO response body. `info` is the services' dict (see link.py)."""
+    """The HELLO/INFO response body. `info` is the services' dict (see link/dispatch.py)."""
     g = info.get
     struct.pack_into(
         FMT_INFO,
@@ -208,13 +208,13 @@ def put_info(buf, pos, version, max_frame, device_max, info):
         _clamp_u32(g("free_flash", 0)),
         _clamp_u32(g("clock_s", 0)),
         _clamp_u32(g("program_id", 0)),
-        STATE_RUNNING if g("running", False) else STATE_IDLE,
+        STATE_RUNNING if g("running", False) else _STATE_IDLE,
     )
     pos += INFO_FIXED_LEN
-    pos = put_str(buf, pos, g("device_id", b""), MAX_ID_BYTES)
-    pos = put_str(buf, pos, g("name", ""), MAX_NAME_BYTES)
-    pos = put_str(buf, pos, g("board", ""), MAX_BOARD_BYTES)
-    return put_str(buf, pos, g("firmware", ""), MAX_FIRMWARE_BYTES)
+    pos = put_str(buf, pos, g("device_id", b""), _MAX_ID_BYTES)
+    pos = put_str(buf, pos, g("name", ""), _MAX_NAME_BYTES)
+    pos = put_str(buf, pos, g("board", ""), _MAX_BOARD_BYTES)
+    return put_str(buf, pos, g("firmware", ""), _MAX_FIRMWARE_BYTES)
 
 
 def put_sessions(buf, pos, entries, count, more):
@@ -275,10 +275,10 @@ def put_config(buf, pos, cfg):
     buf[pos + 2] = n
     for i in range(n):
         buf[pos + 3 + i] = buttons[i] & 0x0F
-    return pos + CONFIG_FIXED_LEN + n
+    return pos + _CONFIG_FIXED_LEN + n
 
 
-def put_error(buf, pos, status, detail, message, limit=MAX_MESSAGE_BYTES):
+def put_error(buf, pos, status, detail, message, limit=_MAX_MESSAGE_BYTES):
     """status, u32 detail, string message (ASCII; cut to `limit` bytes)."""
     buf[pos] = status
     struct.pack_into(FMT_U32, buf, pos + 1, _clamp_u32(detail))
@@ -323,7 +323,7 @@ def get_subscribe_req(buf, pos, end):
 
 def get_config(buf, pos, end):
     """A config body (put_config's layout) -> {cue_strength, countdown_s, buttons}."""
-    _need(end, pos, CONFIG_FIXED_LEN, "config")
+    _need(end, pos, _CONFIG_FIXED_LEN, "config")
     strength = buf[pos]
     countdown = buf[pos + 1]
     n = buf[pos + 2]

@@ -30,7 +30,7 @@ except ImportError:  # CPython on the host
 
 
 from repcue_fw.wire import WireError, varint
-from repcue_fw.wire.program import KIND_COOLDOWN
+from repcue_fw.wire import program as wp
 
 FORMAT_VERSION = const(1)
 
@@ -134,7 +134,7 @@ def encode_step(buf, index, kind, end_reason, planned, elapsed_ms, laps_ms=None)
 
     Laps beyond the first LAPS_PER_RECORD go in LAPS records: see encode_laps.
     """
-    _check(kind, KIND_COOLDOWN, "kind")
+    _check(kind, wp.KIND_COOLDOWN, "kind")
     _check(end_reason, END_STOP, "end_reason")
     n = len(laps_ms) if laps_ms else 0
     rtype = REC_STEP_LAPS if n else REC_STEP
@@ -202,7 +202,7 @@ def parse(buf, pos, end, out):
     if rtype == REC_STEP or rtype == REC_STEP_LAPS:
         out[1] = low & 0x07
         out[2] = low >> 3
-        if out[1] > KIND_COOLDOWN:
+        if out[1] > wp.KIND_COOLDOWN:
             raise WireError("bad step kind " + str(out[1]), start, "kind")
         out[3], pos = varint.get(buf, pos, end, "index")
         out[4], pos = varint.get(buf, pos, end, "planned")

@@ -1,17 +1,9 @@
 # Unsigned LEB128 varints: 7 bits a byte, low group first, high bit = more follows.
+# A board only reads them (records.py writes its own into a preallocated buffer);
+# wire/host/varint.py appends them.
 from repcue_fw.wire import WireError
 
 MAX_VARINT = 0x0FFFFFFF  # four bytes: 74 hours in ms; fits a small int on a 32-bit board
-
-
-def put(out, value, field):
-    """Append `value` to bytearray `out`."""
-    if value < 0 or value > MAX_VARINT:
-        raise WireError("value out of range 0.." + str(MAX_VARINT) + ": " + str(value), -1, field)
-    while value >= 0x80:
-        out.append((value & 0x7F) | 0x80)
-        value >>= 7
-    out.append(value)
 
 
 def read(buf, at, end, field):

@@ -3,6 +3,11 @@
 Starts the real firmware in MicroPython's unix port behind a pseudo-terminal, uploads a
 random fartlek from the seed templates over that serial port, lets the autopilot runner
 press lap on an accelerated clock, syncs the session into a store and shows it.
+
+With --ble the virtual device gets a virtual radio of its own (a socket in the demo's
+scratch dir, so a `repcue sim serve --ble` elsewhere is not disturbed). The host pairs over
+the device's serial port first (physical access is the trust anchor; the key goes to a
+throwaway key store, not the user's), then does the same over BLE, authenticated.
 """
 
 from __future__ import annotations
@@ -72,30 +77,67 @@ async def _demo(
     speed: int, db: str, out: Console, ble_scratch: Path | None = None
 ) -> dict[str, object]:
     text = get_template(DEMO_TEMPLATE).render({"seed": DEMO_SEED})
-    options = SimOptions(speed=speed, autopilot=AutopilotOptions(noise_frac=0.04, seed=3))
+    options = SimOptions(
+        speed=speed,
+        autopilot=AutopilotOptions(noise_frac=0.04, seed=3),
+        ble=ble_scratch is not None,
+        ble_radio=ble_scratch / "radio" if ble_scratch is not None else None,
+    )
     out.print(f"starting a virtual device (clock x{speed})")
-    if ble_scratch is not None:
-        from repcue.cli.demo_ble import run_over_ble
-
-        ble_result = await run_over_ble(options, text, db, ble_scratch, out, DEMO_TIMEOUT_S)
-        return _report(db, ble_result)
     device = VirtualDevice(options)
     await asyncio.to_thread(device.start)
     try:
-        out.print(f"virtual device {device.device_id} on {device.pty_path}")
-        async with DeviceClient(SerialTransport(device.pty_path)) as client:
-            await upload_plan(client, text, "demo", profile_path=None, fmt="repcue", db=db, out=out)
-            autopilot.enable(device, options.autopilot)
-            out.print("running the session with the autopilot runner ...")
-            session_id = await client.start()
-            finish = await asyncio.to_thread(
-                autopilot.run_to_finish, device, timeout_s=DEMO_TIMEOUT_S
-            )
-            out.print(f"session {session_id} finished ({finish.get('b', 0) / 1000:.0f} s run)")
-            result = await run_sync(client, db, out)
+        if ble_scratch is not None:
+            result = await _over_ble(device, text, db, ble_scratch, out)
+        else:
+            out.print(f"virtual device {device.device_id} on {device.pty_path}")
+            async with DeviceClient(SerialTransport(device.pty_path)) as client:
+                result = await _run_session(client, device, text, db, out)
     finally:
         await asyncio.to_thread(device.stop)
     return _report(db, result)
+
+
+async def _over_ble(
+    device: VirtualDevice, text: str, db: str, scratch: Path, out: Console
+) -> SyncResult:
+    """Pair over the device's serial port, then run the session over the virtual radio."""
+    from repcue.link.ble.keys import KeyStore
+    from repcue.link.ble.pairing import pair_over_usb
+    from repcue.link.ble.transport import BleTransport
+    from repcue.sim.ble.backend import backend_for
+    from repcue.sim.ble.radio import remote_radio
+
+    assert device.air is not None and device.air.radio_path is not None
+    keys = KeyStore(scratch / "ble_keys.json")
+    async with DeviceClient(SerialTransport(device.pty_path)) as usb:
+        paired = await pair_over_usb(usb, keys)
+    out.print(f"paired {paired.name} over USB serial ({device.pty_path})")
+    radio = remote_radio(device.air.radio_path)
+    try:
+        transport = BleTransport(device.ble_name, keys=keys, backend=backend_for(radio))
+        async with DeviceClient(transport) as client:
+            await client.hello()
+            out.print(
+                f"connected over BLE to {device.ble_name} (ATT MTU {transport.mtu}, "
+                f"{'authenticated' if transport.authenticated else 'NOT authenticated'})"
+            )
+            return await _run_session(client, device, text, db, out)
+    finally:
+        await radio.close()
+
+
+async def _run_session(
+    client: DeviceClient, device: VirtualDevice, text: str, db: str, out: Console
+) -> SyncResult:
+    """Upload the plan, let the autopilot run it, sync it into the store."""
+    await upload_plan(client, text, "demo", profile_path=None, fmt="repcue", db=db, out=out)
+    autopilot.enable(device, device.options.autopilot)
+    out.print("running the session with the autopilot runner ...")
+    session_id = await client.start()
+    finish = await asyncio.to_thread(autopilot.run_to_finish, device, timeout_s=DEMO_TIMEOUT_S)
+    out.print(f"session {session_id} finished ({finish.get('b', 0) / 1000:.0f} s run)")
+    return await run_sync(client, db, out)
 
 
 def _report(db: str, result: SyncResult) -> dict[str, object]:

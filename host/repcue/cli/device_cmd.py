@@ -19,16 +19,16 @@ from rich.table import Table
 from repcue.cli.history_cmd import print_session
 from repcue.cli.plan_cmd import read_plan, render_report
 from repcue.config import add_db_argument, add_device_argument, resolve_device_spec
+from repcue.devices import nearby, open_device
 from repcue.link.client import DeviceClient
 from repcue.link.resume import DEFAULT_RETRIES, ClientSource, ReconnectPolicy, upload_resumable
 from repcue.link.serial import find_boards
-from repcue.link.spec import open_device
 from repcue.plan import FORMATS, Format, check, load_profile
 from repcue.plan.report import PlanReport
 from repcue.store import open_store
 from repcue.store.analysis import session_report
 from repcue.sync import SyncProgress, SyncResult
-from repcue.sync_resume import sync_resumable
+from repcue.sync.resume import sync_resumable
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -131,12 +131,11 @@ def _print_json(value: object) -> None:
 
 
 def cmd_devices(args: argparse.Namespace) -> int:
-    from repcue.link.ble import list_nearby
     from repcue.sim.registry import list_running
 
     boards = find_boards()
     sims = list_running()
-    nearby = (list_nearby(args.scan_s) if args.scan_s > 0 else None) or []
+    found = (nearby(args.scan_s) if args.scan_s > 0 else None) or []
     if args.json:
         _print_json(
             {
@@ -147,7 +146,7 @@ def cmd_devices(args: argparse.Namespace) -> int:
                 ],
                 "ble": [
                     {"name": d.name, "address": d.address, "rssi": d.rssi, "paired": d.paired}
-                    for d in nearby
+                    for d in found
                 ],
             }
         )
@@ -162,10 +161,10 @@ def cmd_devices(args: argparse.Namespace) -> int:
         table.add_row(
             f"serial:{s.pty_path}", "virtual", f"{s.device_id}, pid {s.pid}, flash {s.flash or '-'}"
         )
-    for d in nearby:
+    for d in found:
         paired = "paired" if d.paired else "not paired (repcue pair over USB first)"
         table.add_row(f"ble:{d.name or d.address}", "ble", f"{d.address}, {d.rssi} dBm, {paired}")
-    if not boards and not sims and not nearby:
+    if not boards and not sims and not found:
         out.print("no devices found (plug in a board, or start one with `repcue sim serve`)")
         return 0
     out.print(table)
@@ -293,9 +292,8 @@ async def run_sync(
         task = bar.add_task("sync", total=None)
 
         def progress(p: SyncProgress) -> None:
-            # a batched sync learns its total as it goes: show bytes, not a false end
-            total = None if p.batched else p.bytes_total or None
-            bar.update(task, completed=p.bytes_done, total=total)
+            # a sync learns its total as it goes: show bytes, not a false end
+            bar.update(task, completed=p.bytes_done, total=None)
 
         return await sync_resumable(device, store, policy=policy, on_progress=progress)
 

@@ -9,10 +9,10 @@ import sys
 
 from rich.console import Console
 
-from repcue.ble.keys import KeyStore
-from repcue.ble.pairing import pair_over_usb, unpair_over_usb
 from repcue.config import add_device_argument, resolve_device_spec
-from repcue.link.spec import open_device
+from repcue.devices import open_device
+from repcue.link.ble.keys import KeyStore
+from repcue.link.ble.pairing import pair_over_usb, unpair_over_usb
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

@@ -18,8 +18,9 @@ from typing import Any
 
 from rich.console import Console
 
-from repcue.sim import AutopilotOptions, SimError, SimOptions, VirtualDevice
-from repcue_fw import cues
+from repcue.errors import SimError
+from repcue.sim import AutopilotOptions, SimOptions, VirtualDevice
+from repcue_fw.wire.host.events import cue_name
 
 _EVENT_NAMES = {1: "session start", 2: "step", 4: "lap", 5: "pause", 6: "resume", 7: "finish"}
 
@@ -110,7 +111,7 @@ def _describe(record: dict[str, Any]) -> str | None:
     """One log line for a cue or engine event record, None for the rest."""
     seconds = record.get("ms", 0) / 1000
     if record.get("k") == "cue":
-        return f"{seconds:9.3f}s  cue  {cues.name(int(record['c']))}"
+        return f"{seconds:9.3f}s  cue  {cue_name(int(record['c']))}"
     if record.get("k") == "ev" and record.get("c") in _EVENT_NAMES:
         return f"{seconds:9.3f}s  {_EVENT_NAMES[record['c']]}  a={record['a']} b={record['b']}"
     if record.get("k") == "log":

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from repcue.firmware_build.bundle import BuildError, BundleFile, build, read_index
+from repcue.errors import BuildError
+from repcue.firmware_build.bundle import BundleFile, build, read_index
 from repcue.firmware_build.install import InstallReport, install
 from repcue.firmware_build.romfs import build_image
 

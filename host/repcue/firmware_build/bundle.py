@@ -15,8 +15,14 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
-from repcue.errors import RepcueError
-from repcue.sim.options import firmware_root
+from repcue.errors import BuildError
+from repcue.firmware_build.source import (
+    HOST_ONLY,
+    MAIN_PY,
+    SIM_ONLY,
+    board_sources,
+    firmware_root,
+)
 
 INDEX_NAME = "bundle.json"
 SOURCES_DIR = "src"
@@ -32,25 +38,6 @@ MANIFEST = """\
 include("$(PORT_DIR)/boards/manifest.py")
 package("repcue_fw", base_path="{src}", opt=2)
 """
-
-
-# firmware/main.py, for an installed package that does not carry it
-FALLBACK_MAIN = """\
-import sys
-
-try:
-    from repcue_fw import app
-
-    app.main()
-except Exception as exc:
-    sys.print_exception(exc, sys.stderr)
-"""
-
-
-class BuildError(RepcueError):
-    """The firmware could not be cross-compiled."""
-
-    exit_code = 2
 
 
 @dataclass(frozen=True)
@@ -117,11 +104,9 @@ def build(
         shutil.rmtree(out_dir)
     out_dir.mkdir(parents=True)
     files: list[BundleFile] = []
-    sources = sorted(p for p in package.rglob("*.py") if "__pycache__" not in p.parts)
-    for source in sources:
+    left_out = HOST_ONLY if include_sim else (*HOST_ONLY, *SIM_ONLY)
+    for source in board_sources(root, left_out):
         rel = source.relative_to(root)
-        if not include_sim and rel.parent.name == "boards" and rel.name.startswith("sim"):
-            continue
         mpy_rel = rel.with_suffix(".mpy")
         _compile(source, out_dir / mpy_rel, rel.as_posix(), opt)
         copy = out_dir / SOURCES_DIR / rel
@@ -129,11 +114,7 @@ def build(
         shutil.copyfile(source, copy)
         digest = _digest(out_dir / mpy_rel)
         files.append(BundleFile(mpy_rel.as_posix(), digest.sha256, digest.size))
-    main_py = root / "main.py"
-    if main_py.exists():
-        shutil.copyfile(main_py, out_dir / "main.py")
-    else:  # an installed wheel carries repcue_fw but not firmware/main.py
-        (out_dir / "main.py").write_text(FALLBACK_MAIN)
+    (out_dir / "main.py").write_text(MAIN_PY)
     digest = _digest(out_dir / "main.py")
     files.append(BundleFile("main.py", digest.sha256, digest.size))
     (out_dir / "manifest.py").write_text(MANIFEST.format(src=SOURCES_DIR))

@@ -18,7 +18,8 @@ import os
 from pathlib import Path
 from typing import Any
 
-from repcue.firmware_build.bundle import BuildError, BundleFile, read_index
+from repcue.errors import BuildError
+from repcue.firmware_build.bundle import BundleFile, read_index
 
 IMAGE_NAME = "romfs.img"  # beside bundle.json (*.img is git-ignored)
 PACKAGE = "repcue_fw"

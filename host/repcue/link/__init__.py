@@ -1,21 +1,22 @@
-"""The host side of the link: transports, the protocol client and device specs.
+"""The host side of the link: the transports (serial, ble/), the protocol client and device
+specs. repcue.devices opens a device by spec:
 
-async with open_device("serial:auto") as dev:
-    info = await dev.hello()
+    async with open_device("serial:auto") as dev:
+        info = await dev.hello()
 """
 
 from __future__ import annotations
 
-from repcue.link.client import DeviceClient
-from repcue.link.errors import (
+from repcue.errors import (
     DeviceError,
     NoFirmwareError,
     PortBusyError,
     PortNotFoundError,
     VersionMismatchError,
 )
+from repcue.link.client import DeviceClient
 from repcue.link.messages import DeviceConfig, DeviceEvent, DeviceInfo, SessionEntry
-from repcue.link.spec import DeviceSpec, make_transport, open_device, parse_spec
+from repcue.link.spec import DeviceSpec, parse_spec
 from repcue.link.transport import Transport
 
 __all__ = [
@@ -31,7 +32,5 @@ __all__ = [
     "SessionEntry",
     "Transport",
     "VersionMismatchError",
-    "make_transport",
-    "open_device",
     "parse_spec",
 ]

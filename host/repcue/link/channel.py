@@ -21,9 +21,15 @@ import inspect
 from collections.abc import Awaitable
 from typing import TypeVar
 
-from repcue.errors import DisconnectedError, ProtocolError, RepcueTimeoutError
+from repcue.errors import (
+    DeviceError,
+    DisconnectedError,
+    NoFirmwareError,
+    ProtocolError,
+    RepcueTimeoutError,
+    VersionMismatchError,
+)
 from repcue.link import messages as msg
-from repcue.link.errors import DeviceError, NoFirmwareError, VersionMismatchError
 from repcue.link.transport import Transport
 from repcue_fw.wire import WireError
 from repcue_fw.wire.host import frame as wf

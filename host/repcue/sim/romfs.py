@@ -23,10 +23,9 @@ from pathlib import Path
 
 from platformdirs import user_cache_dir
 
-from repcue.errors import RepcueError
+from repcue.errors import RepcueError, SimError
 from repcue.firmware_build.bundle import INDEX_NAME, MPY_OPT, build, mpy_cross_version
 from repcue.firmware_build.romfs import build_image
-from repcue.sim.options import SimError
 
 MOUNT_POINT = "/rom"
 CACHE_ENV = "REPCUE_CACHE_DIR"  # where built images are kept (default: the user cache dir)

@@ -15,9 +15,9 @@ from typing import Any
 
 from repcue.store.db import Store
 from repcue.store.models import SessionSummary, StepRecord
-from repcue_fw.cursor import Cursor, expected_ms
 from repcue_fw.wire import WireError
 from repcue_fw.wire.host import program as wire_program
+from repcue_fw.wire.steps import Cursor, expected_ms
 
 _DONE = ("time", "lap")  # step end reasons that mean the step ran to its planned end
 

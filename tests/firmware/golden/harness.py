@@ -5,13 +5,9 @@
 # issue 2 built directly as wire Programs (not through the host parser).
 from program_objects import pack
 
-from repcue_fw import cues
 from repcue_fw import engine as _engine
-from repcue_fw.engine import (
-    BTN_LAP,
-    EV_CUE,
-    EV_STEP_START,
-)
+from repcue_fw.wire.events import BTN_LAP, EV_CUE, EV_STEP_START
+from repcue_fw.wire.host.events import cue_name
 from repcue_fw.wire.host.program import (
     END_DISTANCE,
     END_OPEN,
@@ -122,7 +118,7 @@ class Log:
         out = []
         for ms, code, a, b, _due in self.events:
             if code == EV_CUE:
-                out.append(str(ms) + " " + cues.name(a) + " " + str(b))
+                out.append(str(ms) + " " + cue_name(a) + " " + str(b))
         return out
 
     def step_starts(self):

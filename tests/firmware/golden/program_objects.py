@@ -2,9 +2,9 @@
 # for the engine, which runs programs from their bytes only: checked here with errors that
 # name the node, then encoded. Tests build programs this way (harness.Engine packs them);
 # the host compiles plans to bytes with their limits checked (repcue.plan.compile).
-from repcue_fw.cursor import MAX_STEP_MS, EngineError, expected_ms
 from repcue_fw.wire.host import program as wire_program
 from repcue_fw.wire.program import MAX_DEPTH, ProgramBytes
+from repcue_fw.wire.steps import MAX_STEP_MS, EngineError, expected_ms
 
 
 def check(nodes, depth=0, counter=None):

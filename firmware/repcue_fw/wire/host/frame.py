@@ -65,7 +65,11 @@ class Frame:
 
 
 class Decoder(frame.Decoder):
-    """frame.Decoder plus the host's conveniences: frame() and feed()."""
+    """frame.Decoder plus the host's conveniences: frame(), feed() and in_frame()."""
+
+    def in_frame(self):
+        """True when part of a frame has arrived."""
+        return self._seen > 0
 
     def frame(self):
         """The current FRAME as a Frame object (copies the payload)."""

@@ -4,7 +4,8 @@
 # firmware runs, re-exported here): this module only builds on them.
 import binascii
 
-from repcue_fw.wire import WireError, varint
+from repcue_fw.wire import WireError
+from repcue_fw.wire.host.varint import put as put_varint
 from repcue_fw.wire.program import *  # noqa: F403  (the board's side, and the host's add-ons below)
 from repcue_fw.wire.program import (
     CRC_LEN,
@@ -166,8 +167,8 @@ def _encode_nodes(out, nodes, depth, counter):
             if not node.body:
                 raise WireError("a repeat block needs at least one step", -1, "repeat.body")
             out.append(NODE_REPEAT | (HDR_DROP_LAST if node.drop_last_recovery else 0))
-            varint.put(out, node.count, "repeat.count")
-            varint.put(out, len(node.body), "repeat.body")
+            put_varint(out, node.count, "repeat.count")
+            put_varint(out, len(node.body), "repeat.body")
             _encode_nodes(out, node.body, depth + 1, counter)
             continue
         _check_range(node.kind, KIND_WARMUP, KIND_COOLDOWN, "step.kind")
@@ -180,12 +181,12 @@ def _encode_nodes(out, nodes, depth, counter):
             | (HDR_TARGET if has_target else 0)
             | (HDR_CUE if has_cue else 0)
         )
-        varint.put(out, node.value, "step.value")
+        put_varint(out, node.value, "step.value")
         if has_target:
             _check_range(node.target_type, TARGET_PACE, TARGET_HR_ZONE, "step.target_type")
             _check_range(node.target_name, 0, MAX_PACE_NAME, "step.target_name")
             out.append(node.target_type | (node.target_name << 3))
-            varint.put(out, node.target_value, "step.target_value")
+            put_varint(out, node.target_value, "step.target_value")
         if has_cue:
             cue = 0
             if node.countdown_s is not None:
@@ -208,7 +209,7 @@ def encode(program):
         | (FLAG_LAST_REP if program.last_rep else 0)
         | (program.countdown_s << 4)
     )
-    varint.put(out, len(program.nodes), "nodes")
+    put_varint(out, len(program.nodes), "nodes")
     _encode_nodes(out, program.nodes, 0, [0])
     if len(out) + CRC_LEN > MAX_PROGRAM_BYTES:
         raise WireError(
