@@ -8,6 +8,7 @@
 import struct
 
 from repcue_fw.wire import WireError
+from repcue_fw.wire.host import check_range
 from repcue_fw.wire.opcodes import *  # noqa: F403  (the board's side, and the host's add-ons below)
 from repcue_fw.wire.opcodes import (
     CFG_ALL,
@@ -50,6 +51,8 @@ from repcue_fw.wire.opcodes import (
     PAIR_KEY_LEN,
     SEGMENT_HEADER_LEN,
     SESSION_ENTRY_LEN,
+    _need,
+    _utf8,
 )
 
 OP_NAMES = {
@@ -103,31 +106,9 @@ def status_name(status):
     return "status " + str(status)
 
 
-def _check(value, low, high, field):
-    if not isinstance(value, int) or value < low or value > high:
-        raise WireError(
-            field + " must be " + str(low) + ".." + str(high) + ", got " + repr(value), -1, field
-        )
-
-
-def _need(end, pos, n, field):
-    if end - pos < n:
-        raise WireError(
-            field + ": needs " + str(n) + " bytes, " + str(end - pos) + " left", pos, field
-        )
-
-
-def _utf8(value):
-    if isinstance(value, str):
-        return value.encode()
-    if value is None:
-        return b""
-    return bytes(value)
-
-
 def u32(value, field="value"):
     """A request holding one u32 (SET_TIME, PROGRAM_COMMIT)."""
-    _check(value, 0, 0xFFFFFFFF, field)
+    check_range(value, 0, 0xFFFFFFFF, field)
     return struct.pack(FMT_U32, value)
 
 
@@ -148,7 +129,7 @@ def str_size(value, limit):
 
 
 def hello_req(max_frame):
-    _check(max_frame, 0, 0xFFFF, "max_frame")
+    check_range(max_frame, 0, 0xFFFF, "max_frame")
     return struct.pack(FMT_HELLO, max_frame)
 
 
@@ -170,13 +151,13 @@ def get_info(buf, pos, end):
 
 
 def program_begin_req(total_len, crc):
-    _check(total_len, 1, 0xFFFFFFFF, "total_len")
-    _check(crc, 0, 0xFFFFFFFF, "crc")
+    check_range(total_len, 1, 0xFFFFFFFF, "total_len")
+    check_range(crc, 0, 0xFFFFFFFF, "crc")
     return struct.pack(FMT_PROGRAM_BEGIN, total_len, crc)
 
 
 def program_chunk_req(offset, data):
-    _check(offset, 0, 0xFFFFFFFF, "offset")
+    check_range(offset, 0, 0xFFFFFFFF, "offset")
     return struct.pack(FMT_U32, offset) + bytes(data)
 
 
@@ -184,8 +165,8 @@ def program_chunk_req(offset, data):
 
 
 def list_sessions_req(after_id, max_n):
-    _check(after_id, 0, 0xFFFFFFFF, "after_id")
-    _check(max_n, 1, 255, "max_n")
+    check_range(after_id, 0, 0xFFFFFFFF, "after_id")
+    check_range(max_n, 1, 255, "max_n")
     return struct.pack(FMT_LIST_SESSIONS, after_id, max_n)
 
 
@@ -205,9 +186,9 @@ def get_sessions(buf, pos, end):
 
 
 def read_session_req(session_id, offset, max_n):
-    _check(session_id, 0, 0xFFFFFFFF, "session_id")
-    _check(offset, 0, 0xFFFFFFFF, "offset")
-    _check(max_n, 1, 0xFFFF, "max_n")
+    check_range(session_id, 0, 0xFFFFFFFF, "session_id")
+    check_range(offset, 0, 0xFFFFFFFF, "offset")
+    check_range(max_n, 1, 0xFFFF, "max_n")
     return struct.pack(FMT_READ_SESSION, session_id, offset, max_n)
 
 
@@ -234,11 +215,11 @@ def get_segments(buf, pos, end):
 
 
 def ack_sessions_req(ids):
-    _check(len(ids), 1, MAX_ACK_IDS, "ids")
+    check_range(len(ids), 1, MAX_ACK_IDS, "ids")
     out = bytearray(1 + 4 * len(ids))
     out[0] = len(ids)
     for i, sid in enumerate(ids):
-        _check(sid, 0, 0xFFFFFFFF, "session_id")
+        check_range(sid, 0, 0xFFFFFFFF, "session_id")
         struct.pack_into(FMT_U32, out, 1 + 4 * i, sid)
     return bytes(out)
 
@@ -259,12 +240,12 @@ def get_event(buf, pos, end):
 
 
 def config_set_req(mask, cue_strength, countdown_s, buttons):
-    _check(mask, 0, CFG_ALL, "mask")
-    _check(cue_strength, 0, MAX_CUE_STRENGTH, "cue_strength")
-    _check(countdown_s, 0, MAX_COUNTDOWN_S, "countdown_s")
-    _check(len(buttons), 0, MAX_BUTTON_MAP, "buttons")
+    check_range(mask, 0, CFG_ALL, "mask")
+    check_range(cue_strength, 0, MAX_CUE_STRENGTH, "cue_strength")
+    check_range(countdown_s, 0, MAX_COUNTDOWN_S, "countdown_s")
+    check_range(len(buttons), 0, MAX_BUTTON_MAP, "buttons")
     for b in buttons:
-        _check(b, 0, 15, "button")
+        check_range(b, 0, 15, "button")
     return bytes((mask, cue_strength, countdown_s, len(buttons))) + bytes(buttons)
 
 

@@ -5,6 +5,7 @@
 import binascii
 
 from repcue_fw.wire import WireError
+from repcue_fw.wire.host import check_range
 from repcue_fw.wire.host.varint import put as put_varint
 from repcue_fw.wire.program import *  # noqa: F403  (the board's side, and the host's add-ons below)
 from repcue_fw.wire.program import (
@@ -148,13 +149,6 @@ class Program:
         )
 
 
-def _check_range(value, low, high, field):
-    if not isinstance(value, int) or value < low or value > high:
-        raise WireError(
-            field + " must be " + str(low) + ".." + str(high) + ", got " + repr(value), -1, field
-        )
-
-
 def _encode_nodes(out, nodes, depth, counter):
     if depth > MAX_DEPTH:
         raise WireError("repeats nested deeper than " + str(MAX_DEPTH), -1, "depth")
@@ -163,7 +157,7 @@ def _encode_nodes(out, nodes, depth, counter):
         if counter[0] > MAX_NODES:
             raise WireError("more than " + str(MAX_NODES) + " steps and repeats", -1, "nodes")
         if isinstance(node, Repeat):
-            _check_range(node.count, 1, MAX_REPEAT, "repeat.count")
+            check_range(node.count, 1, MAX_REPEAT, "repeat.count")
             if not node.body:
                 raise WireError("a repeat block needs at least one step", -1, "repeat.body")
             out.append(NODE_REPEAT | (HDR_DROP_LAST if node.drop_last_recovery else 0))
@@ -171,8 +165,8 @@ def _encode_nodes(out, nodes, depth, counter):
             put_varint(out, len(node.body), "repeat.body")
             _encode_nodes(out, node.body, depth + 1, counter)
             continue
-        _check_range(node.kind, KIND_WARMUP, KIND_COOLDOWN, "step.kind")
-        _check_range(node.end, END_TIME, END_OPEN, "step.end")
+        check_range(node.kind, KIND_WARMUP, KIND_COOLDOWN, "step.kind")
+        check_range(node.end, END_TIME, END_OPEN, "step.end")
         has_target = node.target_type != TARGET_NONE
         has_cue = node.countdown_s is not None or node.halfway is not None
         out.append(
@@ -183,14 +177,14 @@ def _encode_nodes(out, nodes, depth, counter):
         )
         put_varint(out, node.value, "step.value")
         if has_target:
-            _check_range(node.target_type, TARGET_PACE, TARGET_HR_ZONE, "step.target_type")
-            _check_range(node.target_name, 0, MAX_PACE_NAME, "step.target_name")
+            check_range(node.target_type, TARGET_PACE, TARGET_HR_ZONE, "step.target_type")
+            check_range(node.target_name, 0, MAX_PACE_NAME, "step.target_name")
             out.append(node.target_type | (node.target_name << 3))
             put_varint(out, node.target_value, "step.target_value")
         if has_cue:
             cue = 0
             if node.countdown_s is not None:
-                _check_range(node.countdown_s, 0, MAX_COUNTDOWN_S, "step.countdown_s")
+                check_range(node.countdown_s, 0, MAX_COUNTDOWN_S, "step.countdown_s")
                 cue = node.countdown_s | CUE_COUNTDOWN_SET
             if node.halfway is not None:
                 cue |= CUE_HALFWAY_SET | (CUE_HALFWAY_ON if node.halfway else 0)
@@ -199,7 +193,7 @@ def _encode_nodes(out, nodes, depth, counter):
 
 def encode(program):
     """Program -> bytes. Raises WireError naming the field that does not fit."""
-    _check_range(program.countdown_s, 0, MAX_COUNTDOWN_S, "countdown_s")
+    check_range(program.countdown_s, 0, MAX_COUNTDOWN_S, "countdown_s")
     if not program.nodes:
         raise WireError("a program needs at least one step", -1, "nodes")
     out = bytearray()
