@@ -61,25 +61,60 @@ class NearbyDevice:
     paired: bool
 
 
+# An active scan hears a device twice: its advertisement (our service, and a name cut to
+# what fits beside it) and then its scan response (the whole name). A window that closes
+# between the two would name the device by the cut name, so it stays open a little longer
+# for a device heard only once.
+_SCAN_RESPONSE_GRACE_S = 1.0
+
+
+@dataclass
+class _Heard:
+    device: BLEDevice
+    name: str
+    rssi: int
+    reports: int
+
+
+async def heard_nearby(timeout_s: float, backend: BleBackend) -> dict[str, _Heard]:
+    """Every device advertising our service within timeout_s, by address, named by the
+    longest name it gave (the scan response's whole name beats the advertisement's cut)."""
+    heard: dict[str, _Heard] = {}
+
+    def on_report(device: BLEDevice, adv: AdvertisementData) -> None:
+        name = adv.local_name or device.name or ""
+        seen = heard.get(device.address)
+        if seen is None:
+            heard[device.address] = _Heard(device, name, adv.rssi, 1)
+            return
+        seen.reports += 1
+        seen.rssi = adv.rssi
+        if len(name) > len(seen.name):
+            seen.device, seen.name = device, name
+
+    loop = asyncio.get_running_loop()
+    try:
+        async with BleakScanner(
+            on_report, service_uuids=[air.SERVICE_UUID], **backend.scanner_args()
+        ):
+            await asyncio.sleep(timeout_s)
+            grace_end = loop.time() + _SCAN_RESPONSE_GRACE_S
+            while any(h.reports < 2 for h in heard.values()) and loop.time() < grace_end:
+                await asyncio.sleep(0.05)
+    except BleakError as err:
+        raise TransportError(f"Bluetooth scan failed: {err}") from err
+    return heard
+
+
 async def scan_devices(
     timeout_s: float = 3.0, *, keys: KeyStore | None = None, backend: BleBackend | None = None
 ) -> list[NearbyDevice]:
     """Every device advertising our service within timeout_s, strongest first."""
-    backend = backend or default_backend()
-    found: dict[str, tuple[BLEDevice, AdvertisementData]] = {}
-    try:
-        async with BleakScanner(
-            service_uuids=[air.SERVICE_UUID], **backend.scanner_args()
-        ) as scanner:
-            await asyncio.sleep(timeout_s)
-            found = scanner.discovered_devices_and_advertisement_data
-    except BleakError as err:
-        raise TransportError(f"Bluetooth scan failed: {err}") from err
+    heard = await heard_nearby(timeout_s, backend or default_backend())
     out = []
-    for address, (device, adv) in found.items():
-        name = adv.local_name or device.name or ""
-        paired = keys is not None and keys.find(name=name, address=address) is not None
-        out.append(NearbyDevice(name, address, adv.rssi, paired))
+    for address, h in heard.items():
+        paired = keys is not None and keys.find(name=h.name, address=address) is not None
+        out.append(NearbyDevice(h.name, address, h.rssi, paired))
     return sorted(out, key=lambda d: -d.rssi)
 
 
