@@ -56,8 +56,11 @@ STEPS = [
 ]
 
 
-def expected(sid: int, steps: list[tuple[int, int, int, int, int, list[int]]]) -> bytes:
-    """The exact bytes the journal must store for PRELUDE's record() of these steps."""
+def expected(
+    sid: int, steps: list[tuple[int, int, int, int, int, list[int]]], program: bytes = b""
+) -> bytes:
+    """The exact bytes the journal must store for PRELUDE's record() of these steps (with
+    `program` installed)."""
     session = wr.StoredSession(
         sid,
         0xC0FFEE,
@@ -70,6 +73,7 @@ def expected(sid: int, steps: list[tuple[int, int, int, int, int, list[int]]]) -
         1,
         9,
         2,
+        program,
     )
     return wr.encode_session(session)
 
@@ -376,6 +380,26 @@ def test_misuse_raises_typed_errors_and_writes_nothing(tmp_path: Path) -> None:
     assert steps == 1
 
 
+def test_a_session_keeps_the_program_it_ran_after_a_new_upload(tmp_path: Path) -> None:
+    first = wp.encode(wp.Program([wp.Step(1, 0, 60)], name="Tuesday track"))
+    second = wp.encode(wp.Program([wp.Step(1, 0, 90)], name="Thursday track"))
+    (one, two), *_ = mpy(
+        tmp_path,
+        "bdev, j = boot()\n"
+        f"j.install_program({first!r})\n"
+        "record(j, STEPS[:2])\n"
+        f"j.install_program({second!r})\n"
+        "record(j, STEPS[2:3])\n"
+        "down(bdev, j)\n"
+        "bdev, j = boot()\n"
+        "h = lambda b: binascii.hexlify(b).decode()\n"
+        "emit([h(read_all(j, 1)), h(read_all(j, 2))])\n",
+    )
+    assert bytes.fromhex(one) == expected(1, STEPS[:2], first)
+    assert bytes.fromhex(two) == expected(2, STEPS[2:3], second)
+    assert wp.decode(wr.decode_session(bytes.fromhex(one)).program).name == "Tuesday track"
+
+
 def test_free_bytes_shrinks_as_sessions_are_stored(tmp_path: Path) -> None:
     (before, after, block), *_ = mpy(
         tmp_path,
@@ -417,9 +441,11 @@ def test_boot_repairs_what_a_cut_can_leave_behind(tmp_path: Path) -> None:
     )
     assert recovered == [1, 2]
     assert [(e[0], e[2]) for e in listing] == [(1, True), (2, True)]  # 9 had no header
-    assert bytes.fromhex(first) == expected(1, STEPS[2:3])  # its own end record kept
+    installed = wp.encode(wp.Program([wp.Step(1, 0, 60)]))
+    assert bytes.fromhex(first) == expected(1, STEPS[2:3], installed)  # its own end kept
     two = wr.decode_session(bytes.fromhex(second))
     assert two.end_reason == wr.END_POWER_LOST
+    assert two.program == installed
     assert two.steps == [wr.StoredStep(*s) for s in STEPS[:2]]
     assert names == ["prog", "s", "seq"]
     assert prog == wp.encode(wp.Program([wp.Step(1, 0, 60)])).hex()

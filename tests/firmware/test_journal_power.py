@@ -29,9 +29,9 @@ STEPS = [
     (4, 4, 3, 600, 1234, []),
 ]
 
-def session_bytes(sid, steps, end):
+def session_bytes(sid, steps, end, program):
     s = wr.StoredSession(sid, 77, 0, 1000 * sid, [wr.StoredStep(*t) for t in steps],
-                         end, 5000 * sid, 0, 0, 4, 1)
+                         end, 5000 * sid, 0, 0, 4, 1, program)
     return wr.encode_session(s)
 
 def boot(bdev):
@@ -77,7 +77,7 @@ def workload(st, j):
             j.append_step(*t)
             st.kept.append(t)
         j.end_session(5000 * sid, 0, 0, 4, 1, wr.END_STOPPED)
-        st.ended[sid] = session_bytes(sid, steps, wr.END_STOPPED)
+        st.ended[sid] = session_bytes(sid, steps, wr.END_STOPPED, PROGRAMS[k])
         st.open, st.kept = 0, []
     st.acked = list(st.ended)
     j.ack(st.acked)
@@ -105,6 +105,10 @@ def check(st, j):
         want = [wr.StoredStep(*t) for t in st.kept] if sid == st.open else []
         if s.steps[:len(want)] != want or len(s.steps) > len(want) + 1:
             problems.append("session %d has %d steps, %d appended" % (sid, len(s.steps), len(want)))
+        if s.program not in (b"", st.program):  # torn while copied: no program, no steps
+            problems.append("session %d carries the wrong program" % sid)
+        if s.program == b"" and s.steps:
+            problems.append("session %d lost its program" % sid)
         if s.end_reason not in (wr.END_POWER_LOST, wr.END_STOPPED):
             problems.append("session %d ended %r" % (sid, s.end_reason))
     if st.open and st.kept and st.open not in listed:

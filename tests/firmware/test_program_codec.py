@@ -89,13 +89,16 @@ def test_six_by_800_is_small() -> None:
                 ],
             ),
             wp.Step(wp.KIND_COOLDOWN, wp.END_TIME, 600),
-        ]
+        ],
+        name="6x800m @5k",
     )
     data = wp.encode(program)
     # The test vector in docs/protocol.md, "Program format".
     assert data.hex(" ") == (
-        "01 32 03 00 d8 04 07 06 02 29 a0 06 19 ca 11 22 5a 02 06 04 d8 04 fe 04 c3 49"
+        "02 32 0a 36 78 38 30 30 6d 20 40 35 6b 03 00 d8 04 07 06 02 29 a0 06 19 ca 11 22 5a"
+        " 02 06 04 d8 04 88 8a 0d 0e"
     )
+    assert wp.decode(data) == program
     assert len(data) <= 64
     assert wp.expanded_count(program.nodes) == 14
 

@@ -70,12 +70,25 @@ def test_program_bytes_reads_the_header_and_rejects_what_decode_rejects() -> Non
     prog = core.ProgramBytes(data)
     assert (prog.countdown_s, prog.halfway, prog.last_rep, prog.count) == (5, True, True, 1)
     assert prog.id == wp.program_id(data)
-    assert (prog.first, prog.end) == (3, len(data) - core.CRC_LEN)
-    empty = bytearray(b"\x01\x32\x00")  # no nodes at all
-    empty += (zlib.crc32(empty) & 0xFFFFFFFF).to_bytes(4, "little")
-    with pytest.raises(WireError) as info:
-        core.ProgramBytes(bytes(empty))
-    assert (info.value.field, info.value.offset) == ("nodes", 2)
+    assert (prog.name_end, prog.first, prog.end) == (3, 4, len(data) - core.CRC_LEN)
+    named = wp.encode(wp.Program([wp.Step(1, 0, 60)], name="Hill repeats"))
+    assert core.ProgramBytes(named).name_end == 3 + len("Hill repeats")
+    assert wp.decode(named).name == "Hill repeats"
+
+    def sealed(body: bytes) -> bytes:
+        return body + (zlib.crc32(body) & 0xFFFFFFFF).to_bytes(4, "little")
+
+    # version 1 (no name) still runs: a device keeps a program uploaded before version 2
+    v1 = core.ProgramBytes(sealed(b"\x01\x32\x01\x01\x3c"))
+    assert (v1.name_end, v1.first, v1.count) == (2, 3, 1)
+    for body, field, offset in [
+        (b"\x01\x32\x00", "nodes", 2),  # no nodes at all
+        (b"\x02\x32\x21" + bytes(33) + b"\x01\x01\x3c", "name", 2),  # name over 32 bytes
+        (b"\x02\x32\x05ab", "name", 2),  # name running into the CRC
+    ]:
+        with pytest.raises(WireError) as info:
+            core.ProgramBytes(sealed(body))
+        assert (info.value.field, info.value.offset) == (field, offset)
 
 
 def test_program_objects_are_packed_with_engine_errors_naming_the_node() -> None:

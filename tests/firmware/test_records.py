@@ -13,30 +13,35 @@ from repcue_fw.wire.host import records as wr
 from repcue_fw.wire.varint import MAX_VARINT
 from tests.mpy import run_mpy
 
+# docs/protocol.md, "Stored sessions", Example: the program is the "Program format" vector.
+PROGRAM = bytes.fromhex(
+    "02320a36783830306d2040356b0300d80407060229a00619ca11225a020604d804888a0d0e"
+)
 EXAMPLE = bytes.fromhex(
-    "2107cdab341200f1536540e201004d0b"
-    "4000d804cccf2406e2"
+    "2207888a0d0e00f1536540e201004749"
+    "c025" + PROGRAM.hex() + "4000d804cccf2406e2"
     "6901a006f2870b02f4bf05f2870b257c"
-    "a0f4d72fd00f010e03028d78"
+    "a1f4d72fd00f010e0302c817"
 )
 
 
 def example_session() -> wr.StoredSession:
     return wr.StoredSession(
         7,
-        0x1234ABCD,
+        0x0E0D8A88,
         1_700_000_000,
         123_456,
         [
             wr.StoredStep(0, 0, wr.END_TIME, 600, 600_012),
             wr.StoredStep(1, 1, wr.END_LAP, 800, 181_234, [90_100, 181_234]),
         ],
-        wr.END_FINISHED,
+        wr.END_STOPPED,
         781_300,
         2000,
         1,
         14,
         3,
+        PROGRAM,
     )
 
 
@@ -81,7 +86,8 @@ def test_documented_example_bytes() -> None:
     session = wr.decode_session(EXAMPLE)
     assert session == example_session()
     assert session.complete
-    assert session.end_reason_name == "finished"
+    assert session.end_reason_name == "stopped"
+    assert session.program == PROGRAM
     assert [s.kind_name for s in session.steps] == ["warmup", "work"]
     assert [s.end_reason_name for s in session.steps] == ["time", "lap"]
 
@@ -206,7 +212,11 @@ def _step(laps: list[int] | None = None) -> bytes:
         (b"", 0, "header"),
         (_step(), 0, "header"),
         (_header() + _header(), len(_header()), "header"),
-        (_with_crc(b"\x22\x01"), 0, "version"),
+        (_with_crc(b"\x23\x01"), 0, "version"),
+        (_header() + b"\xc1\x01", len(_header()), "record"),
+        (_header() + b"\xc0\x02\x02\x32", len(_header()), "program"),
+        (_header() + b"\xc0\x25" + bytes(36), len(_header()), "program"),
+        (_header() + _step() + b"\xc0\x06" + bytes(6), len(_header() + _step()), "program"),
         (_header() + b"\xff\xff\xff", len(_header()), "record"),
         (_header() + b"\x00", len(_header()), "record"),
         (_header() + _with_crc(b"\x47\x00\x01\x01"), len(_header()), "kind"),
@@ -298,11 +308,13 @@ def test_micropython_encoders_write_the_documented_bytes_and_errors() -> None:
         "import binascii\n"
         "buf = bytearray(wr.MAX_RECORD)\n"
         "parts = []\n"
-        "n = wr.encode_header(buf, 7, 0x1234ABCD, 1700000000, 123456); parts.append(buf[:n])\n"
+        "n = wr.encode_header(buf, 7, 0x0E0D8A88, 1700000000, 123456); parts.append(buf[:n])\n"
+        "n = wr.encode_program_head(buf, 37); parts.append(buf[:n])\n"
+        "parts.append(binascii.unhexlify('" + PROGRAM.hex() + "'))\n"
         "n = wr.encode_step(buf, 0, 0, wr.END_TIME, 600, 600012); parts.append(buf[:n])\n"
         "n = wr.encode_step(buf, 1, 1, wr.END_LAP, 800, 181234, [90100, 181234])\n"
         "parts.append(buf[:n])\n"
-        "n = wr.encode_end(buf, wr.END_FINISHED, 781300, 2000, 1, 14, 3, 2)\n"
+        "n = wr.encode_end(buf, wr.END_STOPPED, 781300, 2000, 1, 14, 3, 2)\n"
         "parts.append(buf[:n])\n"
         "print(binascii.hexlify(b''.join(bytes(p) for p in parts)).decode())\n"
         "try:\n    wr.decode_session(binascii.unhexlify('" + EXAMPLE[:-1].hex() + "'))\n"

@@ -48,14 +48,15 @@ def test_check_prints_a_table_totals_and_verdict(
     assert "total 48:12 · distance steps 4.8 km · 6 work steps" in out
     assert "work:rest 19:12 : 9:00 = 2.13:1" in out
     assert "anaerobic: yes (work at 5k pace (4:00/km))" in out
-    assert "device program: 26 bytes" in out
+    assert out.startswith("6x800m @5k  (repcue, 14 steps)")  # named by its main set
+    assert "device program: 37 bytes" in out
 
 
 def test_check_json_is_one_object(capsys: pytest.CaptureFixture[str], profile: Path) -> None:
     code, out, _ = run(capsys, "check", SIX, "--json", "--profile", str(profile))
     assert code == 0
     data = json.loads(out)
-    assert data["work_steps"] == 6 and data["program_bytes"] == 26 and data["anaerobic"] is True
+    assert data["work_steps"] == 6 and data["program_bytes"] == 37 and data["anaerobic"] is True
     assert data["profile"] == str(profile)
 
 

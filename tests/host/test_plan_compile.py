@@ -36,9 +36,29 @@ def test_six_by_800_with_warmup_and_cooldown() -> None:
                 ],
             ),
             wp.Step(wp.KIND_COOLDOWN, wp.END_TIME, 600),
-        ]
+        ],
+        name="6x800m @5k",  # an inline plan is named by its main set
     )
     assert len(program_bytes(plan, PROFILE)) <= 64
+
+
+@pytest.mark.parametrize(
+    ("text", "name"),
+    [
+        ("hills 8x45s hard, jog down", "hills 8x45s hard"),
+        ("15min wu\n3x(4x400m @3k, 60s) 3min between sets\n10min cd", "3x(4x400m @3k, 60s)"),
+        ("2x(10x200m / 200m jog) 5min between", "2x(10x200m / 200m jog)"),
+        ("20min easy", "20min easy"),
+        ("name: Tuesday track\n6x800m @5k", "Tuesday track"),
+        (
+            "10min wu, 2x(6x200m @mile w/ 200m jog) 5min between, 10min cd",
+            "2x(6x200m @mile w/ 200m jog)",
+        ),
+    ],
+)
+def test_a_plan_without_a_name_is_named_by_its_main_set(text: str, name: str) -> None:
+    assert parse(text).name == name
+    assert wp.decode(program_bytes(parse(text))).name == name
 
 
 def test_unknown_pace_is_zero_and_explicit_pace_has_no_name() -> None:

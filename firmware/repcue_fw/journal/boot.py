@@ -98,6 +98,8 @@ def scan(j, f):
     mv = j.mv
     out = j.out
     cap = len(buf)
+    size = f.seek(0, 2)
+    f.seek(0)
     n = f.readinto(buf)
     eof = n < cap
     base = 0  # file offset of buf[0]
@@ -107,6 +109,12 @@ def scan(j, f):
     elapsed = 0
     seen_header = False
     while True:
+        if pos > n:  # past a PROGRAM record longer than the buffer: read on from its end
+            base += pos
+            pos = 0
+            f.seek(base)
+            n = f.readinto(buf)
+            eof = n < cap
         if not eof and n - pos < records.MAX_RECORD:
             keep = n - pos
             for i in range(keep):
@@ -134,6 +142,9 @@ def scan(j, f):
             if out[7] != steps:
                 break
             return base + nxt, steps, elapsed, True
+        elif rtype == records.REC_PROGRAM:
+            if steps or base + nxt > size:  # only before the steps; cut short by a power cut
+                break
         elif rtype != records.REC_LAPS:
             break
         pos = nxt

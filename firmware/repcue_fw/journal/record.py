@@ -42,6 +42,7 @@ def begin_session(j, program_id, start_wall_s, start_uptime_ms):
         j.next_id = sid + 1
         f = open(file_path, "wb")
         f.write(j.buf, n)
+        _write_program(j, f)
         f.flush()
     except OSError as e:
         if f is not None:
@@ -59,6 +60,25 @@ def begin_session(j, program_id, start_wall_s, start_uptime_ms):
     j.steps = 0
     j.elapsed_ms = 0
     return sid
+
+
+def _write_program(j, f):
+    # The installed program (the one the engine runs: no upload while a session runs) goes
+    # into the session as its PROGRAM record, so the session names its plan on any host
+    # and outlives a new upload. Copied through the journal's buffer: nothing allocated.
+    try:
+        src = open(j.root + "/prog", "rb")
+    except OSError:
+        return  # nothing installed (a test's journal): a session without its program
+    with src:
+        f.write(j.buf, records.encode_program_head(j.buf, src.seek(0, 2)))
+        src.seek(0)
+        view = j.mv[: len(j.buf)]
+        while True:
+            got = src.readinto(view)
+            if not got:
+                break
+            f.write(j.buf, got)
 
 
 def append_step(j, index, kind, end_reason, planned, elapsed_ms, laps_ms=None):

@@ -5,8 +5,9 @@
 # the layout has one source.
 #
 # Layout (docs/protocol.md, "Program format", is the spec):
-#   u8  version (1)
+#   u8  version (2; version 1 has no name and is still read)
 #   u8  flags: bit0 halfway cue, bit1 last-rep cue, bits4-7 countdown seconds (0-15)
+#   u8  name length (0-32), then the plan's name in UTF-8 (version 2)
 #   var top-level node count
 #   nodes, preorder:
 #     u8 header: bits0-2 kind (0-4 a step kind, 7 a repeat block)
@@ -31,7 +32,8 @@ import binascii
 
 from repcue_fw.wire import WireError, varint
 
-FORMAT_VERSION = const(1)
+FORMAT_VERSION = const(2)
+MAX_NAME_BYTES = const(32)
 
 KIND_WARMUP = const(0)
 KIND_WORK = const(1)
@@ -57,7 +59,7 @@ MAX_PROGRAM_BYTES = const(1024)
 MAX_REPEAT = const(999)
 MAX_COUNTDOWN_S = const(15)
 CRC_LEN = const(4)
-MIN_PROGRAM_BYTES = const(7)  # version, flags, count, CRC
+MIN_PROGRAM_BYTES = const(7)  # version, flags, count, CRC (version 1)
 
 # Bits of the flags byte, the node header and the cue byte.
 FLAG_HALFWAY = const(0x01)
@@ -166,9 +168,9 @@ class ProgramBytes:
 
     data: the bytes; id: their CRC-32 trailer (the program id); countdown_s, halfway,
     last_rep: the program-wide cue settings (the device may override countdown_s);
-    first: where the first top-level node starts; count: how many top-level nodes;
-    end: where the nodes end (the CRC). Raises WireError with the byte offset of what is
-    wrong."""
+    name_end: where the plan's name ends (it starts at byte 3); first: where the first
+    top-level node starts; count: how many top-level nodes; end: where the nodes end (the
+    CRC). Raises WireError with the byte offset of what is wrong."""
 
     def __init__(self, data):
         n = len(data)
@@ -180,21 +182,28 @@ class ProgramBytes:
         crc = binascii.crc32(memoryview(data)[:end]) & 0xFFFFFFFF
         if crc != int.from_bytes(data[end:], "little"):
             raise WireError("program CRC mismatch", end, "crc")
-        if data[0] != FORMAT_VERSION:
-            raise WireError("unsupported program version " + str(data[0]), 0, "version")
+        version = data[0]
+        if version < 1 or version > FORMAT_VERSION:
+            raise WireError("unsupported program version " + str(version), 0, "version")
         flags = data[1]
         if flags & 0x0C:
             raise WireError("reserved flag bits set", 1, "flags")
+        name_end = 2
+        if version > 1:
+            name_end = 3 + data[2]
+            if data[2] > MAX_NAME_BYTES or name_end >= end:
+                raise WireError("bad name length " + str(data[2]), 2, "name")
         node = Node()
-        node.at[0] = 2
+        node.at[0] = name_end
         count = varint.read(data, node.at, end, "nodes")
         first = node.at[0]
         if count < 1:
-            raise WireError("a program needs at least one step", 2, "nodes")
+            raise WireError("a program needs at least one step", name_end, "nodes")
         pos = _check_nodes(data, node, first, end, count, 0, [0])
         if pos != end:
             raise WireError("trailing bytes after the last node", pos, "nodes")
         self.data = data
+        self.name_end = name_end  # the name is data[3:name_end] (version 2)
         self.id = crc
         self.countdown_s = flags >> 4
         self.halfway = bool(flags & FLAG_HALFWAY)

@@ -4,19 +4,23 @@
 # source. docs/protocol.md ("Stored sessions") is the spec.
 #
 # A session file is a sequence of records:
-#   HEADER, then one STEP or STEP_LAPS per recorded step (each maybe followed by LAPS
-#   records carrying more laps), then END (absent while the session is being recorded).
+#   HEADER, PROGRAM (the program that ran, when the device had it), then one STEP or
+#   STEP_LAPS per recorded step (each maybe followed by LAPS records carrying more laps),
+#   then END (absent while the session is being recorded).
 # Every record: u8 tag, fields, u16 CRC-16/CCITT-FALSE (little-endian) over tag + fields.
 #   tag bits 5-7: record type; bits 0-4: per type (see below)
 #   var = unsigned LEB128 varint (wire/varint.py, at most 4 bytes); u32 = little-endian
-#   1 HEADER    bits0-4 format version (1); var session_id, u32 program_id,
-#               u32 start_wall_s (0 = the device did not know the time), u32 start_uptime_ms
+#   1 HEADER    bits0-4 format version (2; version 1 has no PROGRAM); var session_id,
+#               u32 program_id, u32 start_wall_s (0 = the device did not know the time),
+#               u32 start_uptime_ms
+#   6 PROGRAM   bits0-4 zero; var n, then the n program bytes. No CRC-16: the program's own
+#               CRC-32 trailer checks it (readers that decode it check that)
 #   2 STEP      bits0-2 kind, bits3-4 end reason; var index, var planned, var elapsed_ms
 #   3 STEP_LAPS as STEP, then var n (1-16) and n x var lap_ms
 #   4 LAPS      bits0-4 zero; var n (1-16), n x var lap_ms: more laps of the step before it
 #   5 END       bits0-4 session end reason; var total_ms, paused_ms, pauses, late_max_ms,
 #               late_mean_ms, step_count
-# Types 0, 6 and 7 are invalid, so erased flash (0xff) and zeroed bytes never parse.
+# Types 0 and 7 are invalid, so erased flash (0xff) and zeroed bytes never parse.
 # A step without laps takes at most 12 bytes while index < 2**14 and planned < 2**21.
 #
 # Encoders write into a caller's preallocated buffer (the journal allocates one at boot)
@@ -32,13 +36,14 @@ except ImportError:  # CPython on the host
 from repcue_fw.wire import WireError, varint
 from repcue_fw.wire import program as wp
 
-FORMAT_VERSION = const(1)
+FORMAT_VERSION = const(2)
 
 REC_HEADER = const(1)
 REC_STEP = const(2)
 REC_STEP_LAPS = const(3)
 REC_LAPS = const(4)
 REC_END = const(5)
+REC_PROGRAM = const(6)
 
 # Why a step ended.
 END_TIME = const(0)
@@ -64,6 +69,7 @@ OUT_LEN = const(8)
 # STEP_LAPS, LAPS: 6 lap count, 7 offset of the first lap varint
 # END: 1 end reason, 2 total_ms, 3 paused_ms, 4 pauses, 5 late_max_ms, 6 late_mean_ms,
 #      7 step_count
+# PROGRAM: 1 program length, 2 offset of the program bytes
 
 
 def crc16(buf, start, end, crc=0xFFFF):
@@ -120,6 +126,14 @@ def encode_header(buf, session_id, program_id, start_wall_s, start_uptime_ms):
     pos = _u32(buf, pos, start_wall_s, "start_wall_s")
     pos = _u32(buf, pos, start_uptime_ms, "start_uptime_ms")
     return _seal(buf, pos)
+
+
+def encode_program_head(buf, n):
+    """Write the head of a PROGRAM record (the n program bytes follow it); return its
+    length."""
+    _check(n, wp.MAX_PROGRAM_BYTES, "program")
+    buf[0] = REC_PROGRAM << 5
+    return _var(buf, 1, n, "program")
 
 
 def _laps(buf, pos, laps_ms, first, count):
@@ -188,7 +202,8 @@ def _skip_laps(buf, pos, end, out):
 
 
 def parse(buf, pos, end, out):
-    """Check and parse the record at buf[pos:end] into `out`; return the offset after it."""
+    """Check and parse the record at buf[pos:end] into `out`; return the offset after it.
+    A PROGRAM record's bytes are not read (it may end past `end`): see out[2]."""
     start = pos
     if pos >= end:
         raise WireError("no record at " + str(pos), pos, "record")
@@ -213,8 +228,17 @@ def parse(buf, pos, end, out):
         if low:
             raise WireError("reserved bits set in a laps record", start, "record")
         pos = _skip_laps(buf, pos, end, out)
+    elif rtype == REC_PROGRAM:
+        if low:
+            raise WireError("reserved bits set in a program record", start, "record")
+        n, pos = varint.get(buf, pos, end, "program")
+        if n < wp.MIN_PROGRAM_BYTES or n > wp.MAX_PROGRAM_BYTES:
+            raise WireError("bad program length " + str(n), start, "program")
+        out[1] = n
+        out[2] = pos
+        return pos + n
     elif rtype == REC_HEADER:
-        if low != FORMAT_VERSION:
+        if low < 1 or low > FORMAT_VERSION:
             raise WireError("unsupported session format version " + str(low), start, "version")
         out[1] = low
         out[2], pos = varint.get(buf, pos, end, "session_id")

@@ -8,6 +8,7 @@ data = program_bytes(plan, load_profile())       # what a device runs (wire/host
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Literal
 
 from repcue.plan import compile as compiler
@@ -28,6 +29,7 @@ from repcue.plan.model import (
     Step,
     StepKind,
 )
+from repcue.plan.naming import derived_name
 from repcue.plan.parser import parse_plan
 from repcue.plan.profile import NamedPaces, Profile, default_profile_path, load_profile
 from repcue.plan.report import PlanReport, build_report
@@ -43,7 +45,9 @@ def detect_format(text: str) -> Literal["repcue", "icu"]:
 def parse(text: str, fmt: Format = "auto", name: str = "") -> Plan:
     """Plan text -> Plan; PlanError (line, column, caret) for bad input."""
     chosen = detect_format(text) if fmt == "auto" else fmt
-    return parse_icu(text, name) if chosen == "icu" else parse_plan(text, name)
+    plan = parse_icu(text, name) if chosen == "icu" else parse_plan(text, name)
+    # a plan typed inline or piped in still names its sessions, by its main set
+    return plan if plan.name else replace(plan, name=derived_name(text))
 
 
 def check(
@@ -56,7 +60,7 @@ def check(
 def program_bytes(plan: Plan, profile: Profile | None = None) -> bytes:
     """The device program of a plan (fartleks resolved from their seeds)."""
     paces = profile.named_paces() if profile else NamedPaces()
-    return compiler.encode(compiler.to_program(resolve(plan).nodes, plan.cues, paces))
+    return compiler.encode(compiler.to_program(resolve(plan).nodes, plan.cues, paces, plan.name))
 
 
 __all__ = [

@@ -80,8 +80,12 @@ def _nodes(nodes: Sequence[Node], paces: NamedPaces) -> list[object]:
     return out
 
 
-def to_program(nodes: Sequence[Node], cues: Cues, paces: NamedPaces) -> wp.Program:
-    return wp.Program(_nodes(nodes, paces), cues.countdown_s, cues.halfway, cues.last_rep)
+def to_program(nodes: Sequence[Node], cues: Cues, paces: NamedPaces, name: str = "") -> wp.Program:
+    """The device program; it carries `name` (cut to the format's limit) so a session names
+    its plan on a host that never saw the upload."""
+    return wp.Program(
+        _nodes(nodes, paces), cues.countdown_s, cues.halfway, cues.last_rep, wp.short_name(name)
+    )
 
 
 def encode(program: wp.Program) -> bytes:

@@ -159,7 +159,7 @@ def build_report(plan: Plan, profile: Profile | None) -> PlanReport:
     paces = profile.named_paces() if profile else NamedPaces()
     resolved = resolve(plan)
     steps = expand(resolved.nodes, plan.cues, paces)
-    program = compiler.encode(compiler.to_program(resolved.nodes, plan.cues, paces))
+    program = compiler.encode(compiler.to_program(resolved.nodes, plan.cues, paces, plan.name))
     hard, reason = anaerobic(steps, paces)
     warnings = list(plan.warnings)
     for seed, derived in zip(resolved.seeds, resolved.derived, strict=True):

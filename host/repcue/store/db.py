@@ -203,6 +203,16 @@ class Store:
         re-run after a lost ACK): idempotent, the first copy wins.
         """
         with self.transaction() as conn:
+            if session.program:
+                conn.execute(
+                    queries.INSERT_SESSION_PROGRAM,
+                    (
+                        session.program_id,
+                        wire_program.decode(session.program).name,
+                        bytes(session.program),
+                        _now_s(),
+                    ),
+                )
             cur = conn.execute(
                 queries.INSERT_SESSION,
                 (
@@ -260,13 +270,15 @@ class Store:
     def sessions(
         self, *, device_id: str | None = None, limit: int | None = None
     ) -> list[SessionSummary]:
-        """Stored sessions, newest first."""
+        """Stored sessions, the last synced first: the store's row order is sync order, and
+        within a sync the device's session order. Not the device's dates: a clock that was
+        never set, or a virtual one running 60 times fast, would reorder the past."""
         sql = queries.SELECT_SUMMARY
         params: list[object] = []
         if device_id is not None:
             sql += " WHERE s.device_id = ?"
             params.append(device_id)
-        sql += " ORDER BY coalesce(s.start_wall_s, s.synced_s) DESC, s.id DESC"
+        sql += " ORDER BY s.id DESC"
         if limit is not None:
             sql += " LIMIT ?"
             params.append(limit)

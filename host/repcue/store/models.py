@@ -36,6 +36,7 @@ class SessionData:
     late_mean_ms: int
     end_reason: str  # finished, stopped, power_lost
     steps: tuple[StepData, ...]
+    program: bytes = b""  # the program that ran, when the session carried it (checked)
 
 
 @dataclass(frozen=True)
@@ -67,7 +68,7 @@ class SessionSummary:
     device_name: str
     session_id: int
     program_id: int
-    plan_name: str | None  # None when the program was uploaded from elsewhere
+    plan_name: str | None  # the plan the session ran, as named when it was synced
     start_wall_s: int | None
     synced_s: int
     total_ms: int

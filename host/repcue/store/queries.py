@@ -23,13 +23,20 @@ SELECT_DEVICE = (
     "SELECT device_id, name, board, firmware_version, first_seen_s, last_seen_s FROM devices"
 )
 
-# A renamed plan with identical bytes keeps its id and takes the newer name and text.
+# A renamed plan with identical bytes keeps its id and takes the newer name and text (for
+# sessions still to come: a stored session keeps the name it was synced with).
 UPSERT_PROGRAM = """
 INSERT INTO programs (program_id, plan_name, plan_text, program_bytes, seed, created_s)
 VALUES (?, ?, ?, ?, ?, ?)
 ON CONFLICT (program_id) DO UPDATE SET
     plan_name = excluded.plan_name, plan_text = excluded.plan_text,
     seed = coalesce(excluded.seed, programs.seed)
+"""
+
+# A program that arrived inside a session: never replaces what an upload stored.
+INSERT_SESSION_PROGRAM = """
+INSERT OR IGNORE INTO programs (program_id, plan_name, plan_text, program_bytes, seed, created_s)
+VALUES (?, ?, '', ?, NULL, ?)
 """
 
 SELECT_PROGRAM = (
@@ -40,8 +47,10 @@ SELECT_PROGRAM = (
 INSERT_SESSION = """
 INSERT OR IGNORE INTO sessions (
     device_id, session_id, program_id, start_wall_s, start_uptime_ms,
-    total_ms, paused_ms, pauses, late_max_ms, late_mean_ms, end_reason, synced_s, raw
-) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+    total_ms, paused_ms, pauses, late_max_ms, late_mean_ms, end_reason, synced_s, raw,
+    plan_name
+) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?,
+    (SELECT nullif(plan_name, '') FROM programs WHERE program_id = ?3))
 """
 
 INSERT_STEP = """
@@ -60,8 +69,8 @@ ON CONFLICT (device_id) DO UPDATE SET
 
 SELECT_SUMMARY = """
 SELECT s.id, s.device_id, coalesce(d.name, '') AS device_name, s.session_id, s.program_id,
-    p.plan_name, s.start_wall_s, s.synced_s, s.total_ms, s.paused_ms,
-    s.pauses, s.late_max_ms, s.late_mean_ms, s.end_reason, s.acked,
+    coalesce(s.plan_name, nullif(p.plan_name, '')) AS plan_name, s.start_wall_s, s.synced_s,
+    s.total_ms, s.paused_ms, s.pauses, s.late_max_ms, s.late_mean_ms, s.end_reason, s.acked,
     (SELECT count(*) FROM steps t WHERE t.session_row = s.id) AS step_count,
     (SELECT count(*) FROM steps t WHERE t.session_row = s.id AND t.kind = 'work'
         AND t.end_reason IN ('time', 'lap')) AS work_done

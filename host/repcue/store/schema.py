@@ -86,6 +86,13 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         "ALTER TABLE sessions ADD COLUMN raw BLOB",
         "CREATE INDEX sessions_by_start ON sessions(start_wall_s, synced_s)",
     ),
+    # v3: a session keeps the name of the plan it ran, as it was when synced: programs are
+    # keyed by their bytes, and a later upload of the same bytes must not rename the past.
+    (
+        "ALTER TABLE sessions ADD COLUMN plan_name TEXT",
+        """UPDATE sessions SET plan_name =
+            (SELECT p.plan_name FROM programs p WHERE p.program_id = sessions.program_id)""",
+    ),
 )
 
 LATEST_VERSION = len(MIGRATIONS)

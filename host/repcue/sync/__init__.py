@@ -23,6 +23,7 @@ from typing import Protocol
 from repcue.errors import AuthError, ProtocolError
 from repcue.store import SessionData, StepData, Store
 from repcue_fw.wire import WireError
+from repcue_fw.wire.host import program as wire_program
 from repcue_fw.wire.host import records
 from repcue_fw.wire.host.program import KIND_NAMES
 
@@ -150,7 +151,20 @@ def decode_session_bytes(raw: bytes, session_id: int) -> SessionData:
         late_mean_ms=int(wire.late_mean_ms),
         end_reason=_name(records.SESSION_END_NAMES, end_reason),
         steps=steps,
+        program=_checked_program(bytes(wire.program), int(wire.program_id)),
     )
+
+
+def _checked_program(data: bytes, program_id: int) -> bytes:
+    """The session's program if it decodes and is the one its header names, else b"": a
+    bad program costs the session its plan, never the session."""
+    if not data:
+        return b""
+    try:
+        wire_program.decode(data)
+    except WireError:
+        return b""
+    return data if wire_program.program_id(data) == program_id else b""
 
 
 class _Run:

@@ -27,6 +27,7 @@ from repcue_fw.wire.program import (
     KIND_WARMUP,
     MAX_COUNTDOWN_S,
     MAX_DEPTH,
+    MAX_NAME_BYTES,
     MAX_NODES,
     MAX_PACE_NAME,
     MAX_PROGRAM_BYTES,
@@ -118,17 +119,20 @@ class Repeat:
 
 
 class Program:
-    """A whole workout as the device runs it."""
+    """A whole workout as the device runs it. `name`: the plan's name, carried in the
+    program so a session names its plan on any host (at most MAX_NAME_BYTES of UTF-8)."""
 
-    def __init__(self, nodes, countdown_s=3, halfway=False, last_rep=True):
+    def __init__(self, nodes, countdown_s=3, halfway=False, last_rep=True, name=""):
         self.nodes = nodes
         self.countdown_s = countdown_s
         self.halfway = halfway
         self.last_rep = last_rep
+        self.name = name
 
     def __eq__(self, other):
         return (
             isinstance(other, Program)
+            and self.name == other.name
             and self.countdown_s == other.countdown_s
             and self.halfway == other.halfway
             and self.last_rep == other.last_rep
@@ -145,6 +149,8 @@ class Program:
             + repr(self.halfway)
             + ", last_rep="
             + repr(self.last_rep)
+            + ", name="
+            + repr(self.name)
             + ")"
         )
 
@@ -196,6 +202,13 @@ def encode(program):
     check_range(program.countdown_s, 0, MAX_COUNTDOWN_S, "countdown_s")
     if not program.nodes:
         raise WireError("a program needs at least one step", -1, "nodes")
+    name = program.name.encode("utf-8")
+    if len(name) > MAX_NAME_BYTES:
+        raise WireError(
+            "name is " + str(len(name)) + " bytes, the limit is " + str(MAX_NAME_BYTES),
+            -1,
+            "name",
+        )
     out = bytearray()
     out.append(FORMAT_VERSION)
     out.append(
@@ -203,6 +216,8 @@ def encode(program):
         | (FLAG_LAST_REP if program.last_rep else 0)
         | (program.countdown_s << 4)
     )
+    out.append(len(name))
+    out.extend(name)
     put_varint(out, len(program.nodes), "nodes")
     _encode_nodes(out, program.nodes, 0, [0])
     if len(out) + CRC_LEN > MAX_PROGRAM_BYTES:
@@ -249,7 +264,22 @@ def decode(buf):
     """bytes -> Program. Raises WireError with the byte offset of what was wrong."""
     checked = ProgramBytes(buf)
     nodes, _ = _build(buf, Node(), checked.first, checked.end, checked.count)
-    return Program(nodes, checked.countdown_s, checked.halfway, checked.last_rep)
+    name = bytes(buf[3 : checked.name_end]) if checked.name_end > 2 else b""
+    try:
+        text = name.decode("utf-8")
+    except UnicodeError:
+        raise WireError("the name is not UTF-8", 3, "name")
+    return Program(nodes, checked.countdown_s, checked.halfway, checked.last_rep, text)
+
+
+def short_name(text):
+    """`text` cut to MAX_NAME_BYTES of UTF-8 at a character boundary (with an ellipsis when
+    cut): the name a program carries."""
+    raw = text.encode("utf-8")
+    if len(raw) <= MAX_NAME_BYTES:
+        return text
+    # the ellipsis takes 3 bytes; "ignore" drops a character the cut went through
+    return raw[: MAX_NAME_BYTES - 3].decode("utf-8", "ignore") + "\u2026"
 
 
 def program_id(buf):

@@ -13,11 +13,13 @@ from repcue_fw.wire.records import (
     REC_END,
     REC_HEADER,
     REC_LAPS,
+    REC_PROGRAM,
     REC_STEP,
     REC_STEP_LAPS,
     encode_end,
     encode_header,
     encode_laps,
+    encode_program_head,
     encode_step,
     parse,
 )
@@ -71,7 +73,9 @@ class StoredStep:
 
 
 class StoredSession:
-    """A session as stored on the device; end_reason is None while it is being recorded."""
+    """A session as stored on the device; end_reason is None while it is being recorded.
+    `program`: the bytes of the program that ran (b"" when the session does not carry it:
+    format 1, or nothing was installed), checked by whoever decodes them."""
 
     def __init__(
         self,
@@ -86,6 +90,7 @@ class StoredSession:
         pauses=0,
         late_max_ms=0,
         late_mean_ms=0,
+        program=b"",
     ):
         self.session_id = session_id
         self.program_id = program_id
@@ -98,6 +103,7 @@ class StoredSession:
         self.pauses = pauses
         self.late_max_ms = late_max_ms
         self.late_mean_ms = late_mean_ms
+        self.program = program
 
     @property
     def complete(self):
@@ -123,6 +129,7 @@ class StoredSession:
             self.pauses,
             self.late_max_ms,
             self.late_mean_ms,
+            bytes(self.program),
         )
 
     def __eq__(self, other):
@@ -154,7 +161,13 @@ def decode_session(data):
         rtype = out[0]
         if session.end_reason is not None:
             raise WireError("record after the end record", start, "end")
-        if rtype == REC_STEP or rtype == REC_STEP_LAPS:
+        if rtype == REC_PROGRAM:
+            if pos > end:
+                raise WireError("truncated program record", start, "program")
+            if steps or session.program:
+                raise WireError("a program record after the steps", start, "program")
+            session.program = bytes(data[out[2] : pos])
+        elif rtype == REC_STEP or rtype == REC_STEP_LAPS:
             step = StoredStep(out[3], out[1], out[2], out[4], out[5])
             if rtype == REC_STEP_LAPS:
                 read_laps(data, out, step.laps_ms)
@@ -190,6 +203,10 @@ def encode_session(session):
         buf, session.session_id, session.program_id, session.start_wall_s, session.start_uptime_ms
     )
     out.extend(buf[:n])
+    if session.program:
+        n = encode_program_head(buf, len(session.program))
+        out.extend(buf[:n])
+        out.extend(session.program)
     for s in session.steps:
         n = encode_step(buf, s.index, s.kind, s.end_reason, s.planned, s.elapsed_ms, s.laps_ms)
         out.extend(buf[:n])
