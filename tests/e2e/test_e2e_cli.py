@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 from pathlib import Path
 from typing import Any
 
@@ -154,3 +155,85 @@ def test_sync_leaves_a_session_that_differs_from_the_stored_one(
     with Store(db) as store:
         kept = store.session_by_device_id("c0ffee0001", 1)
         assert kept is not None and store.session_raw(kept.row_id) == raw
+
+
+def test_a_session_names_its_plan_on_any_host_and_keeps_that_name(
+    start_device: StartDevice, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Upload from one store ("the coach's laptop"), sync into another that never saw the
+    # upload ("the runner's"): the session carries its program, so both show the same table.
+    device = start_device()
+    spec = f"serial:{device.pty_path}"
+    uploader, other = str(tmp_path / "coach.db"), str(tmp_path / "runner.db")
+    steps = "2min wu, 3x400m @5k w/ 60s jog, 2min cd"
+    tuesday, thursday = tmp_path / "tue.txt", tmp_path / "thu.txt"
+    tuesday.write_text(f"name: Tuesday track\n{steps}\n")
+    thursday.write_text(f"name: Thursday track\n{steps}\n")
+    profile = tmp_path / "profile.toml"
+    profile.write_text(PROFILE_TEXT)
+    upload = ("--device", spec, "--profile", str(profile))
+    repcue(capsys, "upload", str(tuesday), "--db", uploader, *upload)
+    pilot.enable(device, NOISE)
+    repcue(capsys, "start", "--device", spec)
+    run_to_finish(device)
+    repcue(capsys, "sync", "--device", spec, "--db", other, "--json")
+    with Store(other) as store:
+        summary = store.find_session("last")
+        raw = store.session_raw(summary.row_id)
+        name = store.device(summary.device_id)
+    with Store(uploader) as store:  # the same session, as if the uploader had synced it
+        store.upsert_device(summary.device_id, name=name.name if name else None)
+        store.add_session(summary.device_id, decode_session_bytes(raw, summary.session_id), raw)
+        store.mark_acked(summary.device_id, [summary.session_id])
+
+    seen = [repcue(capsys, "show", "last", "--db", db, "--json") for db in (uploader, other)]
+    for view in seen:
+        del view["session"]["synced"]
+        del view["session"]["row_id"]
+    assert seen[0] == seen[1]
+    head = seen[1]["session"]
+    assert (head["plan"], head["reps_planned"], head["reps_done"]) == ("Tuesday track", 3, 3)
+    assert all(s["target_pace_s_per_km"] for s in seen[1]["steps"] if s["kind"] == "work")
+    tables = [repcue(capsys, "show", "last", "--db", db) for db in (uploader, other)]
+    assert tables[0].split("\n", 2)[1:] == tables[1].split("\n", 2)[1:]
+    assert "Tuesday track" in tables[1] and "program " not in tables[1]
+
+    # The same steps renamed and uploaded again: the past keeps the name it was run with.
+    repcue(capsys, "upload", str(thursday), "--db", uploader, *upload)
+    repcue(capsys, "upload", str(thursday), "--db", other, *upload)
+    for db in (uploader, other):
+        history = repcue(capsys, "history", "--db", db, "--json")
+        assert [h["plan"] for h in history] == ["Tuesday track"]
+
+
+def test_sync_prints_a_line_per_session_and_info_a_readable_clock(
+    start_device: StartDevice, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    device = start_device()
+    spec = f"serial:{device.pty_path}"
+    db = str(tmp_path / "store.db")
+    asyncio.run(install(device.pty_path, TWENTY_STEPS))
+    record_sessions(device, 3)
+    out = repcue(capsys, "sync", "--device", spec, "--db", db)
+    lines = out.strip().splitlines()
+    sessions = [line for line in lines if line.startswith("Session ")]
+    assert len(sessions) == 3 and len(lines) == 4  # no step tables: `show` has those
+    assert all(" · finished" in line and " · reps " in line for line in sessions)
+    assert lines[-1].startswith("3 new sessions, ")
+    asyncio.run(install(device.pty_path, TWENTY_STEPS))
+    record_sessions(device, 1)
+    assert (
+        repcue(capsys, "sync", "--device", spec, "--db", db)
+        .strip()
+        .splitlines()[-1]
+        .startswith("1 new session, ")
+    )
+
+    def clock() -> str:
+        info = repcue(capsys, "info", "--device", spec)
+        (line,) = [line for line in info.splitlines() if line.startswith("clock")]
+        return line.split("│")[1].strip()
+
+    assert clock() == "not set (`repcue time sync` sets it)"
+    repcue(capsys, "time", "sync", "--device", spec)
+    assert clock().startswith(time.strftime("%Y-"))  # a date, not an epoch

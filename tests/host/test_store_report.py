@@ -152,7 +152,41 @@ def test_history_of_an_empty_store(tmp_path: Path, capsys: pytest.CaptureFixture
     assert json.loads(capsys.readouterr().out) == []
 
 
+def test_a_stopped_distance_step_and_a_power_cut_say_unknown(
+    store: Store, capsys: pytest.CaptureFixture[str]
+) -> None:
+    store.add_program(PROGRAM_BYTES, plan_name="4x400 track")
+    data = decode_session_bytes(make_session(5), 5)
+    stopped = dataclasses.replace(data.steps[1], end_reason="stop", elapsed_ms=30_000)
+    data = dataclasses.replace(
+        data, end_reason="power_lost", steps=(data.steps[0], stopped), late_max_ms=0
+    )
+    report = session_report(store, store.find_session(str(add(store, 5, data))))
+    rep = report["steps"][1]
+    assert (rep["end_type"], rep["distance_m"], rep["pace_s_per_km"]) == ("distance", None, None)
+    head = report["session"]
+    assert (head["cue_late_max_ms"], head["cue_late_mean_ms"]) == (None, None)
+    history_cmd.print_session(history_cmd.Console(highlight=False), report)
+    text = capsys.readouterr().out
+    assert "cue lateness unknown" in text and "late max 0" not in text
+
+
 def test_formatting() -> None:
+    assert [history_cmd._pct(v) for v in (-0.04, 0.04, 2.25, -3.0)] == [
+        "0.0%",
+        "0.0%",
+        "+2.2%",
+        "-3.0%",
+    ]
+    undated = history_cmd._date({"start": None, "synced": "2026-03-01T12:00:00Z"})
+    assert undated.startswith("undated (synced 2026-03-0")
+    assert [history_cmd._signed_ms(v) for v in (-30, 49, 1250, -400, None)] == [
+        "0.0",
+        "0.0",
+        "+1.2",
+        "-0.4",
+        "",
+    ]
     assert history_cmd.fmt_ms(3_723_400, tenths=False) == "1:02:03"
     assert history_cmd.fmt_ms(72_049) == "1:12.0"
     assert history_cmd.fmt_ms(59_960) == "1:00.0"

@@ -16,7 +16,7 @@ from rich.markup import escape
 from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn
 from rich.table import Table
 
-from repcue.cli.history_cmd import print_session
+from repcue.cli.history_cmd import session_line
 from repcue.cli.plan_cmd import read_plan, render_report
 from repcue.config import add_db_argument, add_device_argument, resolve_device_spec
 from repcue.devices import nearby, open_device
@@ -192,8 +192,8 @@ async def _info(args: argparse.Namespace, client: DeviceClient, out: Console) ->
         _print_json(fields)
         return 0
     table = Table(show_header=False, show_edge=False, pad_edge=False)
-    for key, value in fields.items():
-        table.add_row(key, "-" if value is None else str(value))
+    for key, value in {**fields, "clock_s": _clock_text(info.clock_s)}.items():
+        table.add_row("clock" if key == "clock_s" else key, "-" if value is None else str(value))
     out.print(table)
     if not client.authenticated:
         out.print(
@@ -271,6 +271,15 @@ async def _upload(
     return 0
 
 
+def _clock_text(clock_s: int) -> str:
+    """The device's wall clock as a person reads it, and how far it is from this computer's."""
+    if not clock_s:
+        return "not set (`repcue time sync` sets it)"
+    drift_s = clock_s - time.time()
+    when = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(clock_s))
+    return when if abs(drift_s) < 2 else f"{when} ({drift_s:+.0f} s from this computer)"
+
+
 async def _start(args: argparse.Namespace, client: DeviceClient, out: Console) -> int:
     session_id = await client.start()
     out.print(f"session {session_id} started")
@@ -322,9 +331,11 @@ async def _sync(
         )
         return 1 if result.failed else 0
     for report in reports:
-        print_session(out, report)
+        out.print(session_line(report), markup=False, highlight=False, soft_wrap=True)
+    count = len(result.added)
     out.print(
-        f"{len(result.added)} new sessions, {result.bytes_read} bytes read"
+        f"{count} new session{'' if count == 1 else 's'}, {result.bytes_read} bytes read"
+        + (" (`repcue show ROW` for a session's steps)" if count else "")
         + (f", {len(result.incomplete)} still recording" if result.incomplete else "")
     )
     for failure in result.failed:

@@ -77,6 +77,17 @@ def cmd_show(args: argparse.Namespace) -> int:
     return 0
 
 
+def session_line(report: dict[str, Any]) -> str:
+    """One session on one line (what `repcue sync` prints per session; `show` has the table)."""
+    head = report["session"]
+    plan = head["plan"] or f"program {head['program_id']}"
+    return (
+        f"Session {head['row_id']} · {plan} · {_date(head)} · "
+        f"{fmt_ms(head['duration_ms'], tenths=False)} · reps {_reps(head)} · "
+        f"{head['end_reason']}"
+    )
+
+
 def print_session(console: Console, report: dict[str, Any]) -> None:
     """The human view of a `session_report` (also what `repcue demo` shows at the end)."""
     head = report["session"]
@@ -88,10 +99,14 @@ def print_session(console: Console, report: dict[str, Any]) -> None:
     paused = ""
     if head["pauses"]:
         paused = f" · paused {fmt_ms(head['paused_ms'], tenths=False)} ({head['pauses']}x)"
+    late = (
+        "cue lateness unknown (the power went)"  # the device closed it at boot, blind
+        if head["cue_late_max_ms"] is None
+        else f"cues late max {head['cue_late_max_ms']} ms, mean {head['cue_late_mean_ms']} ms"
+    )
     console.print(
         f"{fmt_ms(head['duration_ms'], tenths=False)} · {head['end_reason']} · "
-        f"reps {_reps(head)}{paused} · cues late max {head['cue_late_max_ms']} ms, "
-        f"mean {head['cue_late_mean_ms']} ms"
+        f"reps {_reps(head)}{paused} · {late}"
     )
     steps = report["steps"]
     table = Table(show_edge=False)
@@ -157,15 +172,18 @@ def _planned(step: dict[str, Any]) -> str:
     return str(step["planned"])  # program unknown here: the raw planned value
 
 
+def _signed(value: float) -> str:
+    """+1.2, -0.4, and 0.0 for what rounds to zero (never "-0.0")."""
+    text = f"{value:+.1f}"
+    return "0.0" if text in ("+0.0", "-0.0") else text
+
+
 def _signed_ms(ms: int | None) -> str:
-    if ms is None:
-        return ""
-    sign = "+" if ms >= 0 else "-"
-    return sign + f"{abs(ms) / 1000:.1f}"
+    return "" if ms is None else _signed(ms / 1000)
 
 
 def _pct(value: float | None) -> str:
-    return "" if value is None else f"{value:+.1f}%"
+    return "" if value is None else _signed(value) + "%"
 
 
 def _reps(row: dict[str, Any]) -> str:
@@ -177,6 +195,6 @@ def _date(row: dict[str, Any]) -> str:
     start = row["start"]
     if start is None:
         synced = datetime.fromisoformat(row["synced"]).astimezone()
-        return f"? (synced {synced:%Y-%m-%d})"
+        return f"undated (synced {synced:%Y-%m-%d})"
     local = datetime.fromisoformat(start).astimezone()
     return f"{local:%Y-%m-%d %H:%M}"

@@ -141,7 +141,8 @@ def step_views(
             known = None
         end_type = known.end_type if known else None
         done = step.end_reason in _DONE
-        distance_m = step.planned if end_type == "distance" else None
+        # a distance step the runner stopped or skipped covered an unknown distance
+        distance_m = step.planned if end_type == "distance" and done else None
         pace = step.elapsed_ms / distance_m if distance_m and done else None
         target = known.target_pace_s_per_km if known and end_type == "distance" else None
         delta: int | None = None
@@ -218,8 +219,9 @@ def session_report(store: Store, summary: SessionSummary) -> dict[str, Any]:
     head.update(
         paused_ms=summary.paused_ms,
         pauses=summary.pauses,
-        cue_late_max_ms=summary.late_max_ms,
-        cue_late_mean_ms=summary.late_mean_ms,
+        # a session the power cut short was closed at boot: how late its cues were is unknown
+        cue_late_max_ms=None if summary.end_reason == "power_lost" else summary.late_max_ms,
+        cue_late_mean_ms=None if summary.end_reason == "power_lost" else summary.late_mean_ms,
         acked=summary.acked,
     )
     return {
