@@ -35,7 +35,6 @@ Usage: python bench/heap.py [--quick]   (last line: one JSON object; also bench/
 
 from __future__ import annotations
 
-import binascii
 import json
 import os
 import subprocess
@@ -122,7 +121,7 @@ def job(
     link = Link(dev.pty_path, lambda: dev.running)
     try:
         link.call(op.OP_HELLO, op.hello_req(1024))
-        crc = binascii.crc32(program) & 0xFFFFFFFF
+        crc = wp.program_id(program)  # the id names the upload
         link.call(op.OP_PROGRAM_BEGIN, op.program_begin_req(len(program), crc))
         for offset in range(0, len(program), 256):
             chunk = program[offset : offset + 256]

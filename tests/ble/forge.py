@@ -15,6 +15,7 @@ import zlib
 
 from repcue_fw.wire.host import frame as wf
 from repcue_fw.wire.host import opcodes as op
+from repcue_fw.wire.host import program as wp
 
 PROGRAM = bytes.fromhex("0100")  # any bytes: a forged upload is refused before it is parsed
 
@@ -23,9 +24,9 @@ REQUESTS: dict[int, bytes] = {
     op.OP_INFO: b"",
     op.OP_SET_TIME: op.u32(1_900_000_000),
     op.OP_ECHO: b"ping",
-    op.OP_PROGRAM_BEGIN: op.program_begin_req(len(PROGRAM), zlib.crc32(PROGRAM)),
+    op.OP_PROGRAM_BEGIN: op.program_begin_req(len(PROGRAM), wp.program_id(PROGRAM)),
     op.OP_PROGRAM_CHUNK: op.program_chunk_req(0, PROGRAM),
-    op.OP_PROGRAM_COMMIT: op.u32(zlib.crc32(PROGRAM)),
+    op.OP_PROGRAM_COMMIT: op.u32(wp.program_id(PROGRAM)),
     op.OP_START: b"",
     op.OP_STOP: b"",
     op.OP_LIST_SESSIONS: op.list_sessions_req(0, 8),

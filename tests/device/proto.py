@@ -4,13 +4,13 @@ virtual device itself, so they depend only on the wire format.)"""
 
 from __future__ import annotations
 
-import binascii
 import time
 
 import serial
 
 from repcue_fw.wire.host import frame
 from repcue_fw.wire.host import opcodes as op
+from repcue_fw.wire.host import program as wp
 
 
 class RawClient:
@@ -48,7 +48,7 @@ class RawClient:
         return tuple(op.get_info(body, 0, len(body)))
 
     def upload(self, program: bytes) -> int:
-        crc = binascii.crc32(program) & 0xFFFFFFFF
+        crc = wp.program_id(program)  # the id names the upload
         self.request(op.OP_PROGRAM_BEGIN, op.program_begin_req(len(program), crc))
         for offset in range(0, len(program), 200):
             self.request(

@@ -94,6 +94,46 @@ async def test_upload_in_small_chunks(device: MpyDevice) -> None:
         assert (await dev.device_info()).program_id == wp.program_id(program)
 
 
+async def test_an_interrupted_upload_is_resumed_by_its_own_program_only(
+    device: MpyDevice,
+) -> None:
+    # A and B have one length; the CRC of a whole program is the same residue for both,
+    # so the upload must be named by the program id or B "resumes" A's bytes and fails.
+    a = hundred_steps()
+    b = _other_program(a)
+    assert len(a) == len(b) and a != b
+
+    async def interrupted(dev: DeviceClient, program: bytes) -> int:
+        uploading = dev.upload_program(program)
+        held = [await anext(uploading), await anext(uploading)]
+        await uploading.aclose()  # the link "dropped" after one chunk
+        return held[-1]
+
+    async with DeviceClient(SerialTransport(device.serial_path), max_frame=160) as dev:
+        held = await interrupted(dev, a)
+        assert held == 147
+        resumed = [sent async for sent in dev.upload_program(a)]
+        assert resumed[0] == held  # A itself resumes
+        assert (await dev.device_info()).program_id == wp.program_id(a)
+
+        await interrupted(dev, a)
+        progress = [sent async for sent in dev.upload_program(b)]
+        assert progress[0] == 0  # not resumed from A's bytes
+        assert (await dev.device_info()).program_id == wp.program_id(b)
+
+
+def _other_program(program: bytes) -> bytes:
+    """hundred_steps() with one target value changed: the same length, another id."""
+    steps: list[wp.Step | wp.Repeat] = [wp.Step(wp.KIND_WARMUP, wp.END_TIME, 600)]
+    for i in range(98):
+        kind = wp.KIND_WORK if i % 2 == 0 else wp.KIND_RECOVERY
+        steps.append(wp.Step(kind, wp.END_DISTANCE, 200 + i, wp.TARGET_PACE, 0, 2101 + i))
+    steps.append(wp.Step(wp.KIND_COOLDOWN, wp.END_TIME, 600))
+    out = wp.encode(wp.Program(steps))
+    assert len(out) == len(program)
+    return out
+
+
 async def test_events_arrive_after_subscribing(client: DeviceClient) -> None:
     async for _ in client.upload_program(wp.encode(wp.Program([wp.Step(1, 0, 60)]))):
         pass

@@ -1,8 +1,20 @@
 # Program upload for the app's services: chunked, CRC-checked, resumable, installed whole.
+try:
+    from micropython import const
+except ImportError:  # CPython
+
+    def const(x):
+        return x
+
+
 import binascii
 
 from repcue_fw.wire import WireError
 from repcue_fw.wire import opcodes as op
+
+_MIN_LEN = const(5)  # the 4-byte CRC trailer and at least one byte
+_AT_DATA = const(4)  # PROGRAM_CHUNK's data: its payload offset (ST_BAD_REQUEST detail)
+_RESIDUE = const(0x2144DF1C)  # CRC-32 of any bytes followed by their own CRC-32 (LE)
 
 
 class ProgramUpload:
@@ -10,10 +22,12 @@ class ProgramUpload:
 
     Bytes collect in a buffer of the announced length, made at begin (a smaller upload
     needs a smaller free block than max_bytes in a fragmented heap); commit checks the
-    CRC-32 of the whole upload and (with validate) checks it as a program before calling
-    install(data), which must store it atomically (Journal.install_program) and may raise
-    StatusError (e.g. ST_BUSY). A begin with the same length and CRC as an unfinished upload
-    resumes it.
+    upload against the announced program id and (with validate) checks it as a program
+    before calling install(data), which must store it atomically (Journal.install_program)
+    and may raise StatusError (e.g. ST_BUSY). The id is the program's CRC-32 trailer, the
+    CRC of every byte before it: it tells two programs of one length apart (the CRC of
+    the whole upload, trailer included, is the same residue for every program). A begin
+    with the same length and id as an unfinished upload resumes it.
     """
 
     def __init__(self, install, max_bytes=1024, validate=True):
@@ -25,15 +39,12 @@ class ProgramUpload:
         self.crc = 0
         self.received = 0
         self.active = False
-        self.installed_crc = -1
-        self.installed_id = 0
+        self.installed_id = -1
 
     def begin(self, total_len, crc):
-        if total_len < 1 or total_len > self.max_bytes:
+        if total_len < _MIN_LEN or total_len > self.max_bytes:
             raise op.StatusError(
-                op.ST_BAD_REQUEST,
-                "program must be 1.." + str(self.max_bytes) + " bytes",
-                self.max_bytes,
+                op.ST_BAD_REQUEST, "program must be 5.." + str(self.max_bytes) + " bytes", 0
             )
         if self.active and total_len == self.total and crc == self.crc:
             return self.received  # resume where the last link left off
@@ -53,7 +64,7 @@ class ProgramUpload:
             raise op.StatusError(op.ST_BAD_OFFSET, "chunk after a gap", self.received)
         end = offset + len(data)
         if end > self.total:
-            raise op.StatusError(op.ST_BAD_REQUEST, "chunk past the announced length", self.total)
+            raise op.StatusError(op.ST_BAD_REQUEST, "chunk past the announced length", _AT_DATA)
         self.buf[offset:end] = data
         if end > self.received:
             self.received = end
@@ -61,15 +72,16 @@ class ProgramUpload:
 
     def commit(self, crc):
         if not self.active:
-            if crc == self.installed_crc:
-                return self.installed_id  # a repeated commit after a lost response
+            if crc == self.installed_id:
+                return crc  # a repeated commit after a lost response
             raise op.StatusError(op.ST_BAD_STATE, "no upload in progress", 0)
         if crc != self.crc:
-            raise op.StatusError(op.ST_CRC, "commit CRC differs from begin", self.crc)
+            raise op.StatusError(op.ST_CRC, "commit id differs from begin", 0)
         if self.received != self.total:
             raise op.StatusError(op.ST_BAD_STATE, "upload incomplete", self.received)
         data = self.buf  # exactly the announced length: no copy
-        if binascii.crc32(data) & 0xFFFFFFFF != crc:
+        # bytes consistent with their trailer, and the trailer the announced id
+        if binascii.crc32(data) != _RESIDUE or int.from_bytes(data[-4:], "little") != crc:
             self.active = False
             raise op.StatusError(op.ST_CRC, "uploaded bytes fail the CRC", 0)
         if self.validate:
@@ -83,6 +95,5 @@ class ProgramUpload:
         self.install(data)
         self.active = False
         self.buf = None  # the journal holds it now
-        self.installed_crc = crc
-        self.installed_id = int.from_bytes(data[-4:], "little")
-        return self.installed_id
+        self.installed_id = crc
+        return crc

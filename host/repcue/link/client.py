@@ -28,6 +28,7 @@ from repcue_fw.wire.host import opcodes as op
 
 DEFAULT_MAX_FRAME = 4096  # what this host accepts; HELLO settles on the smaller side
 _CHUNK_HEADER = 4  # PROGRAM_CHUNK: u32 offset before the data
+_CRC_TRAILER = 4  # a program ends with the CRC-32 of the bytes before it (its id)
 
 
 class DeviceClient:
@@ -191,10 +192,14 @@ class DeviceClient:
         """Upload and atomically install program bytes; yields bytes acknowledged.
 
         Starting again with the same bytes after a drop resumes at the device's offset.
+        The upload is named by the program id (the CRC-32 of every byte before the
+        program's CRC trailer), so another program of the same length never resumes it.
         """
         await self._ensure_hello()
         data = bytes(data)
-        crc = zlib.crc32(data) & 0xFFFFFFFF
+        if len(data) <= _CRC_TRAILER:
+            raise ProtocolError(f"a program is more than its {_CRC_TRAILER}-byte CRC trailer")
+        crc = zlib.crc32(data[:-_CRC_TRAILER]) & 0xFFFFFFFF
         begin = _wire("program", op.program_begin_req, len(data), crc)
         offset = msg.decode_u32(await self._call(op.OP_PROGRAM_BEGIN, begin), "PROGRAM_BEGIN")
         if offset > len(data):

@@ -11,7 +11,7 @@ new client from the factory, so a BLE link authenticates again with a fresh sess
 the retries run out, the last error is raised unchanged (and so is its exit code).
 
 The operation makes the resume: an upload asks the device for its offset (PROGRAM_BEGIN
-with the same length and CRC answers where the device's buffer ends); a sync runs again
+with the same length and program id answers where the device's buffer ends); a sync runs again
 from the store's cursor (repcue.sync.resume).
 """
 
