@@ -127,7 +127,8 @@ class App:
             raise op.StatusError(code, exc.message)
 
     def stop(self):
-        self.runner.stop()
+        if not self.runner.stop():  # nothing ran: saying "stopped" would be a lie
+            raise op.StatusError(op.ST_NOT_RUNNING, "no session is running")
 
     def list_sessions(self, after_id, max_n):
         return self.journal.list_sessions(after_id, max_n)

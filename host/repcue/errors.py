@@ -17,6 +17,7 @@ class says the command's exit code (the README's table):
      │    └── PairingNotAcceptedError       nobody pressed the device's button
      ├── ProtocolError(code)             6  the device said no, or spoke nonsense
      │    ├── DeviceError(code=ST_*, detail, op, device_message)
+     │    │    └── NotRunningError      15  STOP on a device where no session runs
      │    ├── VersionMismatchError       8  another protocol version
      │    ├── NoFirmwareError(sample)    9  something answers, not repcue firmware
      │    └── AuthError(code=ERR_*)     12  BLE authentication refused, failed or missing
@@ -162,6 +163,13 @@ class DeviceError(ProtocolError):
         self.op = op
         self.device_message = device_message
         super().__init__(message, code=code)
+
+
+class NotRunningError(DeviceError):
+    """STOP was asked of a device where no session runs (status ST_NOT_RUNNING): nothing
+    was stopped, nothing saved."""
+
+    exit_code = 15
 
 
 class VersionMismatchError(ProtocolError):

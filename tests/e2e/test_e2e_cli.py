@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 
 from repcue.cli import main
+from repcue.errors import NotRunningError
 from repcue.plan import check
 from repcue.sim import AutopilotOptions
 from repcue.sim import autopilot as pilot
@@ -237,3 +238,40 @@ def test_sync_prints_a_line_per_session_and_info_a_readable_clock(
     assert clock() == "not set (`repcue time sync` sets it)"
     repcue(capsys, "time", "sync", "--device", spec)
     assert clock().startswith(time.strftime("%Y-"))  # a date, not an epoch
+
+
+def test_stop_on_an_idle_device_says_nothing_ran(
+    start_device: StartDevice, capsys: pytest.CaptureFixture[str]
+) -> None:
+    device = start_device()  # no program installed, nothing running
+    spec = f"serial:{device.pty_path}"
+    for _ in range(2):  # before and after a program is there
+        assert main(["stop", "--device", spec]) == NotRunningError.exit_code == 15
+        out, err = capsys.readouterr()
+        assert "stopped and saved" not in out
+        assert "no session is running" in err and "Traceback" not in err
+        asyncio.run(install(device.pty_path, SHORT))
+    assert "started" in repcue(capsys, "start", "--device", spec)
+    assert "stopped and saved" in repcue(capsys, "stop", "--device", spec)
+
+
+def test_info_lists_the_device_sessions_and_which_are_acknowledged(
+    start_device: StartDevice, capsys: pytest.CaptureFixture[str]
+) -> None:
+    device = start_device()
+    asyncio.run(install(device.pty_path, SHORT))
+    record_sessions(device, 3)
+
+    async def ack_first() -> None:
+        async with client(device.pty_path) as dev:
+            await dev.ack_sessions([1])
+
+    asyncio.run(ack_first())
+    spec = f"serial:{device.pty_path}"
+    info = repcue(capsys, "info", "--device", spec, "--json")
+    listed = [(s["session_id"], s["complete"], s["acknowledged"]) for s in info["sessions"]]
+    assert listed == [(1, True, True), (2, True, False), (3, True, False)]
+    segments = asyncio.run(read_all(device.pty_path))
+    assert [entry.acknowledged for entry, _ in segments] == [True, False, False]
+    text = repcue(capsys, "info", "--device", spec)
+    assert "acknowledged" in text and "the device may delete it" in text

@@ -25,7 +25,8 @@ _MAX_GAP = const(8)  # missing ids in a row before a directory scan is the cheap
 
 
 def list_sessions(j, after_id=0, max_n=32):
-    """[(session_id, size_bytes, complete)] with id > after_id, oldest first, <= max_n.
+    """[(session_id, size_bytes, flags)] with id > after_id, oldest first, <= max_n;
+    flags as on the wire: bit0 complete, bit1 acknowledged (the host stored it).
 
     Ids are handed out in order, so the sessions after a cursor are probed id by id: an
     open per session (kept as the reader, which is what READ_SESSIONS reads next). A
@@ -44,9 +45,13 @@ def list_sessions(j, after_id=0, max_n=32):
             sid += 1
             continue
         misses = 0
-        found.append((sid, f.seek(0, 2), sid != j.recording_id))
+        found.append((sid, f.seek(0, 2), _flags(j, sid, sid != j.recording_id)))
         sid += 1
     return found
+
+
+def _flags(j, sid, complete):
+    return (2 if sid in j.acked_ids else 0) | (1 if complete else 0)
 
 
 def _scan(j, after_id, max_n):
@@ -59,7 +64,7 @@ def _scan(j, after_id, max_n):
             size = entry[3]
         else:
             size = os.stat(path(j, sid, state))[6]
-        found.append((sid, size, state != S_OPEN))
+        found.append((sid, size, _flags(j, sid, state != S_OPEN)))
     found.sort()
     return found[:max_n]
 
@@ -83,7 +88,7 @@ def _open_reader(j, session_id):
         j.reader = f
         j.reader_id = session_id
         return f
-    raise JournalError("no session " + str(session_id), ST_NOT_FOUND)
+    raise JournalError("no session " + str(session_id), ST_NOT_FOUND, session_id)
 
 
 def read_session_into(j, session_id, offset, buf):

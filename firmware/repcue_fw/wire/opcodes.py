@@ -63,6 +63,7 @@ ST_NO_MEMORY = const(13)
 ST_AUTH = const(14)  # reserved for the BLE link: not authenticated
 ST_UNSUPPORTED = const(15)  # a known request this device does not implement
 ST_INTERNAL = const(16)  # an unexpected error inside the device
+ST_NOT_RUNNING = const(17)  # STOP with no session running
 
 # Capability bits (HELLO/INFO).
 CAP_EVENTS = const(0x0001)
@@ -219,21 +220,20 @@ def put_info(buf, pos, version, max_frame, device_max, info):
 
 def put_sessions(buf, pos, entries, count, more):
     """u8 count, u8 more (1: entries after these exist), then per entry u32 id,
-    u32 size_bytes, u8 flags (bit0: complete)."""
+    u32 size_bytes, u8 flags (bit0 complete, bit1 acknowledged: an int, or a bool for
+    complete alone)."""
     buf[pos] = count
     buf[pos + 1] = 1 if more else 0
     pos += 2
     for i in range(count):
         e = entries[i]
-        struct.pack_into(
-            FMT_SESSION_ENTRY, buf, pos, _clamp_u32(e[0]), _clamp_u32(e[1]), 1 if e[2] else 0
-        )
+        struct.pack_into(FMT_SESSION_ENTRY, buf, pos, _clamp_u32(e[0]), _clamp_u32(e[1]), e[2] & 3)
         pos += SESSION_ENTRY_LEN
     return pos
 
 
-def put_segment_header(buf, pos, session_id, size_bytes, complete, offset, n):
-    """READ_SESSIONS segment: u32 id, u32 size_bytes, u8 flags (bit0 complete),
+def put_segment_header(buf, pos, session_id, size_bytes, flags, offset, n):
+    """READ_SESSIONS segment: u32 id, u32 size_bytes, u8 flags (as put_sessions),
     u32 offset, u16 n; n data bytes follow."""
     struct.pack_into(
         FMT_SEGMENT,
@@ -241,7 +241,7 @@ def put_segment_header(buf, pos, session_id, size_bytes, complete, offset, n):
         pos,
         _clamp_u32(session_id),
         _clamp_u32(size_bytes),
-        1 if complete else 0,
+        flags & 3,
         _clamp_u32(offset),
         n,
     )

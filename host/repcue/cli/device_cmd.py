@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import dataclasses
 import json
 import sys
 import time
@@ -21,6 +22,7 @@ from repcue.cli.plan_cmd import read_plan, render_report
 from repcue.config import add_db_argument, add_device_argument, resolve_device_spec
 from repcue.devices import nearby, open_device
 from repcue.link.client import DeviceClient
+from repcue.link.messages import SessionEntry
 from repcue.link.resume import DEFAULT_RETRIES, ClientSource, ReconnectPolicy, upload_resumable
 from repcue.link.serial import find_boards
 from repcue.plan import FORMATS, Format, check, load_profile
@@ -171,6 +173,17 @@ def cmd_devices(args: argparse.Namespace) -> int:
     return 0
 
 
+def _sessions_table(sessions: list[SessionEntry]) -> Table:
+    table = Table(title="sessions on the device")
+    for column in ("session", "bytes", "state", "acknowledged"):
+        table.add_column(column, justify="right" if column in ("session", "bytes") else "left")
+    for e in sessions:
+        state = "complete" if e.complete else "recording or cut short"
+        acked = "yes: synced, the device may delete it" if e.acknowledged else "no: not synced"
+        table.add_row(str(e.session_id), str(e.size_bytes), state, acked)
+    return table
+
+
 async def _info(args: argparse.Namespace, client: DeviceClient, out: Console) -> int:
     # a device not paired with this computer, over BLE, tells only its HELLO
     info = await client.device_info() if client.authenticated else await client.hello()
@@ -188,13 +201,18 @@ async def _info(args: argparse.Namespace, client: DeviceClient, out: Console) ->
         "program_id": f"{info.program_id:08x}" if info.program_id else None,
         "running": info.running,
     }
+    # what is on the device's flash, and what a host has acked (the device may reclaim it)
+    sessions = await client.list_sessions() if client.authenticated else []
     if args.json:
+        fields["sessions"] = [dataclasses.asdict(entry) for entry in sessions]
         _print_json(fields)
         return 0
     table = Table(show_header=False, show_edge=False, pad_edge=False)
     for key, value in {**fields, "clock_s": _clock_text(info.clock_s)}.items():
         table.add_row("clock" if key == "clock_s" else key, "-" if value is None else str(value))
     out.print(table)
+    if sessions:
+        out.print(_sessions_table(sessions))
     if not client.authenticated:
         out.print(
             "not paired with this computer: only what the device tells anyone before "

@@ -25,6 +25,7 @@ from repcue.errors import (
     DeviceError,
     DisconnectedError,
     NoFirmwareError,
+    NotRunningError,
     ProtocolError,
     RepcueTimeoutError,
     VersionMismatchError,
@@ -275,6 +276,14 @@ class Channel:
             raise version_error(detail)
         device_message = text.decode("utf-8", errors="replace")
         explain = f": {device_message}" if device_message else ""
+        if status == op.ST_NOT_RUNNING:  # in a runner's words: the CLI prints only this
+            raise NotRunningError(
+                "no session is running on the device: nothing was stopped or saved",
+                code=status,
+                detail=detail,
+                op=opcode,
+                device_message=device_message,
+            )
         raise DeviceError(
             f"{name} failed: {op.status_name(status)}{explain}",
             code=status,

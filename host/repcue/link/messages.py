@@ -36,21 +36,25 @@ class SessionEntry:
     session_id: int
     size_bytes: int
     complete: bool
+    acknowledged: bool = False  # a host acked it: the device may reclaim it
+
+    @classmethod
+    def from_flags(cls, session_id: int, size_bytes: int, flags: int) -> SessionEntry:
+        complete = bool(flags & op.FLAG_COMPLETE)
+        return cls(session_id, size_bytes, complete, bool(flags & op.FLAG_ACKNOWLEDGED))
 
 
 @dataclass(frozen=True)
 class Segment:
     """A piece of a stored session in a READ_SESSIONS answer."""
 
-    session_id: int
-    size_bytes: int
-    complete: bool
+    entry: SessionEntry
     offset: int
     data: bytes
 
     @property
-    def entry(self) -> SessionEntry:
-        return SessionEntry(self.session_id, self.size_bytes, self.complete)
+    def session_id(self) -> int:
+        return self.entry.session_id
 
 
 @dataclass(frozen=True)
@@ -124,7 +128,7 @@ def decode_sessions(body: bytes) -> tuple[list[SessionEntry], bool]:
         entries, more = op.get_sessions(body, 0, len(body))
     except WireError as err:
         raise _malformed("LIST_SESSIONS", err) from err
-    return [SessionEntry(sid, size, complete) for sid, size, complete in entries], bool(more)
+    return [SessionEntry.from_flags(*entry) for entry in entries], bool(more)
 
 
 def decode_segments(body: bytes) -> tuple[bool, list[Segment]]:
@@ -132,7 +136,10 @@ def decode_segments(body: bytes) -> tuple[bool, list[Segment]]:
         more, segments = op.get_segments(body, 0, len(body))
     except WireError as err:
         raise _malformed("READ_SESSIONS", err) from err
-    return bool(more), [Segment(*seg) for seg in segments]
+    return bool(more), [
+        Segment(SessionEntry.from_flags(sid, size, flags), offset, data)
+        for sid, size, flags, offset, data in segments
+    ]
 
 
 def decode_event(payload: bytes, seq: int) -> DeviceEvent:

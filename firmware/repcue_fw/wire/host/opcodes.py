@@ -97,6 +97,7 @@ STATUS_NAMES = (
     "not authenticated",
     "unsupported",
     "internal error",
+    "no session running",
 )
 
 
@@ -164,6 +165,11 @@ def program_chunk_req(offset, data):
 # ---- sessions ------------------------------------------------------------------------
 
 
+# A session's flags (LIST_SESSIONS entries, READ_SESSIONS segments).
+FLAG_COMPLETE = 0x01  # its END is written: it will not grow
+FLAG_ACKNOWLEDGED = 0x02  # a host acknowledged it: the device may reclaim its space
+
+
 def list_sessions_req(after_id, max_n):
     check_range(after_id, 0, 0xFFFFFFFF, "after_id")
     check_range(max_n, 1, 255, "max_n")
@@ -171,7 +177,8 @@ def list_sessions_req(after_id, max_n):
 
 
 def get_sessions(buf, pos, end):
-    """-> (list of (session_id, size_bytes, complete), more)."""
+    """-> (list of (session_id, size_bytes, flags), more); flags: FLAG_COMPLETE,
+    FLAG_ACKNOWLEDGED."""
     _need(end, pos, 2, "count")
     count = buf[pos]
     more = buf[pos + 1] == 1
@@ -180,7 +187,7 @@ def get_sessions(buf, pos, end):
     out = []
     for _ in range(count):
         sid, size, flags = struct.unpack_from(FMT_SESSION_ENTRY, buf, pos)
-        out.append((sid, size, bool(flags & 1)))
+        out.append((sid, size, flags))
         pos += SESSION_ENTRY_LEN
     return out, more
 
@@ -198,7 +205,7 @@ def read_sessions_req(session_id, offset, max_n):
 
 
 def get_segments(buf, pos, end):
-    """READ_SESSIONS body -> (more, list of (session_id, size_bytes, complete, offset,
+    """READ_SESSIONS body -> (more, list of (session_id, size_bytes, flags, offset,
     data bytes))."""
     _need(end, pos, 1, "more")
     more = buf[pos] == 1
@@ -209,7 +216,7 @@ def get_segments(buf, pos, end):
         sid, size, flags, offset, n = struct.unpack_from(FMT_SEGMENT, buf, pos)
         pos += SEGMENT_HEADER_LEN
         _need(end, pos, n, "segment data")
-        out.append((sid, size, bool(flags & 1), offset, bytes(buf[pos : pos + n])))
+        out.append((sid, size, flags, offset, bytes(buf[pos : pos + n])))
         pos += n
     return more, out
 
