@@ -118,15 +118,17 @@ def hello(seq: int = 1, host_max: int = 4096) -> list[Any]:
 
 
 def test_hello_negotiates_the_smaller_frame() -> None:
-    res = run_dispatcher([hello(1, 4096), hello(2, 200), hello(3, 100)])
-    big, small, tiny = (decode(r)[0] for r in res)
+    res = run_dispatcher([hello(1, 4096), hello(2, 200), hello(3, 100), hello(4, 16385)])
+    big, small, tiny, huge = (decode(r)[0] for r in res)
     assert (big.type, big.flags, big.seq) == (op.OP_HELLO, wf.FLAG_RESPONSE, 1)
     info = op.get_info(big.payload, 1, len(big.payload))
     assert info[:3] == (1, 1024, 1024)
     assert info[3] & (op.CAP_EVENTS | op.CAP_REPL | op.CAP_PROGRAM) == 0x13
     assert info[9:] == (bytes.fromhex("deadbeef0001"), b"mem-device", b"unix", b"test-1")
     assert op.get_info(small.payload, 1, len(small.payload))[1] == 200
-    assert error(tiny)[:2] == (op.ST_BAD_REQUEST, wf.MIN_FRAME)
+    # outside MIN_FRAME..16384: the field at payload offset 0 is at fault
+    assert error(tiny)[:2] == (op.ST_BAD_REQUEST, 0)
+    assert error(huge)[:2] == (op.ST_BAD_REQUEST, 0)
 
 
 def test_responses_stay_within_the_negotiated_frame() -> None:
@@ -147,7 +149,7 @@ def test_responses_stay_within_the_negotiated_frame() -> None:
 
 def test_a_duplicate_request_is_answered_from_the_cache() -> None:
     upload = wp.encode(wp.Program([wp.Step(1, 0, 60)]))
-    crc = zlib.crc32(upload)
+    crc = wp.program_id(upload)
     start = req(op.OP_START, b"", 5)
     res = run_dispatcher(
         [
@@ -177,7 +179,7 @@ def test_a_duplicate_request_is_answered_from_the_cache() -> None:
     [
         (req(0x7E, b"", 3), (op.ST_UNKNOWN_OP, 0x7E)),
         (req(op.OP_HELLO, op.hello_req(4096), 3, version=2), (op.ST_VERSION, 1)),
-        (req(op.OP_INFO, b"", 3, flags=wf.FLAG_RESPONSE), (op.ST_BAD_REQUEST, 1)),
+        (req(op.OP_INFO, b"", 3, flags=wf.FLAG_RESPONSE), (op.ST_BAD_REQUEST, 0xFFFFFFFF)),
         (req(op.OP_SET_TIME, b"\x01\x02", 3), (op.ST_BAD_REQUEST, 0)),
         (req(op.OP_INFO, b"\x00", 3), (op.ST_BAD_REQUEST, 0)),
         (req(op.OP_READ_SESSION, bytes(11), 3), (op.ST_BAD_REQUEST, 10)),
@@ -226,9 +228,10 @@ def test_missing_services_are_unsupported() -> None:
 
 def test_upload_resumes_checks_and_installs() -> None:
     prog = wp.encode(wp.Program([wp.Repeat(8, [wp.Step(1, 1, 400), wp.Step(2, 0, 60)])]))
-    crc = zlib.crc32(prog)
-    junk = b"\x01" + bytes(20)  # right CRC, not a program
-    jcrc = zlib.crc32(junk)
+    crc = wp.program_id(prog)
+    junk = b"\x01" + bytes(20)
+    junk += zlib.crc32(junk).to_bytes(4, "little")  # right CRC trailer, not a program
+    jcrc = wp.program_id(junk)
     res = run_dispatcher(
         [
             hello(1),
@@ -256,11 +259,11 @@ def test_upload_resumes_checks_and_installs() -> None:
     assert error(frames[4])[:2] == (op.ST_BAD_STATE, 6)
     assert op.get_u32(frames[6].payload, 1, 5) == 6
     assert op.get_u32(frames[7].payload, 1, 5) == len(prog)
-    assert error(frames[8])[0] == op.ST_CRC
+    assert error(frames[8])[:2] == (op.ST_CRC, 0)
     assert op.get_u32(frames[9].payload, 1, 5) == wp.program_id(prog)
     assert op.get_u32(frames[10].payload, 1, 5) == wp.program_id(prog)
     assert error(frames[13])[0] == op.ST_BAD_PROGRAM
-    assert error(frames[14])[0] == op.ST_BAD_REQUEST
+    assert error(frames[14])[:2] == (op.ST_BAD_REQUEST, 0)
     info = op.get_info(frames[15].payload, 1, len(frames[15].payload))
     assert info[7] == wp.program_id(prog)  # the bad program did not replace it
 
@@ -413,7 +416,7 @@ def test_read_sessions_packs_sessions_into_frames() -> None:
     more, segs = op.get_segments(bodies[0], 1, len(bodies[0]))
     assert more and len(bodies[0]) - 1 <= 400 - 4 - 6
     assert [(s[0], s[1], s[3]) for s in segs] == [(sid, sizes[sid], 0) for sid in (1, 2, 3, 4)]
-    assert segs[0][4] == session_bytes(1, 100, 7) and segs[0][2] is True
+    assert segs[0][4] == session_bytes(1, 100, 7) and segs[0][2] == op.FLAG_COMPLETE
     assert [len(s[4]) for s in segs[:3]] == [sizes[1], sizes[2], sizes[3]]
     assert 0 < len(segs[3][4]) < sizes[4]  # the frame filled up inside session 4
     more, segs = op.get_segments(bodies[2], 1, len(bodies[2]))
@@ -450,3 +453,91 @@ def test_a_full_frame_is_replayed_byte_for_byte() -> None:
     assert len(first.payload) + wf.OVERHEAD == 1024
     assert error(decode(res[2])[0])[0] == op.ST_TOO_BIG
     assert res[4]["replays"] == 1
+
+
+def test_an_upload_is_named_by_its_program_id_not_its_length() -> None:
+    # Two programs of one length: the CRC of a whole program (its trailer included) is the
+    # same residue for both, so only the id (the trailer) tells an unfinished A from B.
+    a = wp.encode(wp.Program([wp.Repeat(8, [wp.Step(1, 1, 400), wp.Step(2, 0, 60)])]))
+    b = wp.encode(wp.Program([wp.Repeat(8, [wp.Step(1, 1, 400), wp.Step(2, 0, 61)])]))
+    assert len(a) == len(b) and a != b
+    res = run_dispatcher(
+        [
+            hello(1),
+            req(op.OP_PROGRAM_BEGIN, op.program_begin_req(len(a), wp.program_id(a)), 2),
+            req(op.OP_PROGRAM_CHUNK, op.program_chunk_req(0, a[:6]), 3),  # then the link drops
+            req(op.OP_PROGRAM_BEGIN, op.program_begin_req(len(a), wp.program_id(a)), 4),
+            req(op.OP_PROGRAM_BEGIN, op.program_begin_req(len(b), wp.program_id(b)), 5),
+            req(op.OP_PROGRAM_CHUNK, op.program_chunk_req(0, b), 6),
+            req(op.OP_PROGRAM_COMMIT, op.u32(wp.program_id(b)), 7),
+        ]
+    )
+    frames = [decode(r)[0] for r in res]
+    assert op.get_u32(frames[3].payload, 1, 5) == 6  # A itself resumes
+    assert op.get_u32(frames[4].payload, 1, 5) == 0  # B starts over
+    assert op.get_u32(frames[6].payload, 1, 5) == wp.program_id(b)
+
+
+def test_read_sessions_refuses_a_max_that_holds_no_segment() -> None:
+    # more=1 with no segment would send a client following the continuation rule round
+    # forever: a max below a segment header and one byte is refused, naming the field
+    res = run_dispatcher(
+        [
+            hello(1),
+            req(op.OP_READ_SESSIONS, op.read_sessions_req(1, 0, 10), 2),
+            req(op.OP_READ_SESSIONS, op.read_sessions_req(1, 0, op.SEGMENT_HEADER_LEN), 3),
+            req(op.OP_READ_SESSIONS, op.read_sessions_req(1, 0, op.SEGMENT_HEADER_LEN + 1), 4),
+        ]
+    )
+    assert error(decode(res[1])[0])[:2] == (op.ST_BAD_REQUEST, 8)
+    assert error(decode(res[2])[0])[:2] == (op.ST_BAD_REQUEST, 8)
+    more, segs = op.get_segments(*(lambda p: (p, 1, len(p)))(decode(res[3])[0].payload))
+    assert more and [(sg[0], len(sg[4])) for sg in segs] == [(1, 1)]
+
+
+def test_unknown_or_malformed_requests_keep_the_replay_cache() -> None:
+    set_time = req(op.OP_SET_TIME, op.u32(1_700_000_000), 2)
+    res = run_dispatcher(
+        [
+            hello(1),
+            set_time,
+            req(0x7E, b"", 3),  # unknown
+            req(op.OP_SET_TIME, b"\x01", 4),  # malformed
+            req(op.OP_LIST_SESSIONS, op.list_sessions_req(0, 1)[:4] + b"\x00", 5),  # max 0
+            set_time,  # the host resends seq 2: its answer was lost
+            ["state"],
+        ]
+    )
+    first, again = decode(res[1])[0], decode(res[5])[0]
+    refused = [error(decode(r)[0])[0] for r in res[2:5]]
+    assert refused == [op.ST_UNKNOWN_OP, op.ST_BAD_REQUEST, op.ST_BAD_REQUEST]
+    assert again == first  # the cached answer: previous clock 0, not the re-run's 1700000000
+    assert res[6]["replays"] == 1
+
+
+def test_status_details_follow_the_table() -> None:
+    res = run_dispatcher(
+        [
+            req(op.OP_ECHO, bytes(152), 1),  # before HELLO the limit is MIN_FRAME
+            hello(2, 300),
+            req(op.OP_ECHO, bytes(300 - 9), 3),  # fits as a request, its answer does not
+            req(op.OP_ECHO, bytes(300 - 10), 4),
+            req(op.OP_PROGRAM_CHUNK, op.program_chunk_req(0, bytes(300)), 5),  # above 300
+            req(op.OP_LIST_SESSIONS, op.list_sessions_req(0, 1)[:4] + b"\x00", 6),
+            req(op.OP_READ_SESSION, op.read_session_req(99, 0, 10), 7),
+            req(op.OP_READ_SESSION, op.read_session_req(1, 0, 1)[:8] + b"\x00\x00", 8),
+            req(op.OP_PROGRAM_BEGIN, op.program_begin_req(4, 0), 9),
+            req(op.OP_PROGRAM_BEGIN, op.program_begin_req(40, 1), 10),
+            req(op.OP_PROGRAM_CHUNK, op.program_chunk_req(0, bytes(50)), 11),
+        ]
+    )
+    frames = [decode(r)[0] for r in res]
+    assert error(frames[0])[:2] == (op.ST_TOO_BIG, wf.MIN_FRAME)
+    assert error(frames[2])[:2] == (op.ST_TOO_BIG, 300)
+    assert status(frames[3]) == op.ST_OK and len(frames[3].payload) == 300 - 9
+    assert error(frames[4])[:2] == (op.ST_TOO_BIG, 300)
+    assert error(frames[5])[:2] == (op.ST_BAD_REQUEST, 4)
+    assert error(frames[6])[:2] == (op.ST_NOT_FOUND, 99)
+    assert error(frames[7])[:2] == (op.ST_BAD_REQUEST, 8)
+    assert error(frames[8])[:2] == (op.ST_BAD_REQUEST, 0)
+    assert error(frames[10])[:2] == (op.ST_BAD_REQUEST, 4)  # the data runs past the length

@@ -159,7 +159,7 @@ def ack(j, session_ids):
             if code != ENOSPC or attempt:
                 if code == ENOSPC:
                     raise JournalFull("flash full while storing an ack")
-                raise JournalError("flash error " + str(code) + " in ack", ST_STORAGE)
+                raise JournalError("flash error " + str(code) + " in ack", ST_STORAGE, code)
             from repcue_fw.journal import space  # a cycle at import
 
             space.make_room(j, j.block_size)

@@ -37,11 +37,12 @@ class JournalError(Exception):
     """A journal operation that failed; `code` (also `status`) is the link's status code
     (wire/opcodes.py ST_*), so the error reaches the host as it is."""
 
-    def __init__(self, message, code):
+    def __init__(self, message, code, detail=0):
         super().__init__(message)
         self.message = message
         self.code = code
         self.status = code
+        self.detail = detail  # the status's detail (docs/protocol.md), e.g. the session id
 
 
 class JournalFull(JournalError):

@@ -73,6 +73,9 @@ _BODY = const(6)  # header + status: where a response's fields start
 _EV_RAW = const(18)  # header + event + CRC
 _ERR_RAW = const(79)  # header + error fields + longest message + CRC
 _ENOSPC = const(28)
+_IN_HEADER = const(0xFFFFFFFF)  # ST_BAD_REQUEST detail when the frame header is at fault
+_AT_MAX_ENTRIES = const(4)  # payload offsets of fields (ST_BAD_REQUEST details)
+_AT_MAX_BYTES = const(8)
 
 
 def _status(exc):
@@ -85,7 +88,7 @@ def _status(exc):
         return op.StatusError(op.ST_NO_MEMORY, "out of memory", 0)
     status = getattr(exc, "status", None)
     if isinstance(status, int) and 0 < status < 256:
-        return op.StatusError(status, str(exc), 0)
+        return op.StatusError(status, str(exc), getattr(exc, "detail", 0))
     if isinstance(exc, OSError):
         errno = exc.args[0] if exc.args and isinstance(exc.args[0], int) else 0
         code = op.ST_STORAGE_FULL if errno == _ENOSPC else op.ST_STORAGE
@@ -169,9 +172,7 @@ class Dispatcher:
         elif result == frame.OVERSIZE:
             dec = self.decoder
             if dec.seq >= 0:
-                self.response = self._error(
-                    dec.type, dec.seq, op.ST_TOO_BIG, self.max_frame, "frame too long"
-                )
+                self.response = self._too_big(dec.type, dec.seq)
         elif result == frame.BREAK:
             self.leave = _LEAVE_BREAK
         return pos
@@ -183,8 +184,8 @@ class Dispatcher:
             return self._error(
                 dec.type, seq, op.ST_VERSION, frame.PROTOCOL_VERSION, "unsupported version"
             )
-        if dec.flags:
-            return self._error(dec.type, seq, op.ST_BAD_REQUEST, dec.flags, "not a request")
+        if dec.flags:  # detail: not a payload offset, the header is at fault
+            return self._error(dec.type, seq, op.ST_BAD_REQUEST, _IN_HEADER, "not a request")
         if not self.authenticated and dec.type != op.OP_HELLO:
             # before the replay cache too: a stranger must not get a cached answer either
             self.refused += 1
@@ -192,6 +193,8 @@ class Dispatcher:
         if seq == self._last_seq and dec.crc == self._last_crc and dec.type != op.OP_HELLO:
             self.replays += 1
             return self._tx_mv[: frame.cobs_encode_into(self.raw, self._raw_len, self._tx, 0)]
+        if dec.payload_end() > self.limit():  # the negotiated limit binds requests too
+            return self._too_big(dec.type, seq)
         self.requests += 1
         raw = self.raw
         try:
@@ -204,6 +207,10 @@ class Dispatcher:
             raw[frame.HEADER_LEN] = op.ST_OK
         except Exception as exc:  # a service's failure is an answer, never a crash
             err = _status(exc)
+            if err.status <= op.ST_BAD_REQUEST:
+                # unknown or malformed: it did not run, so the replay cache stays the last
+                # request that did (a retransmission of that one must not run again)
+                return self._error(dec.type, seq, err.status, err.detail, err.message)
             self.errors += 1
             end = op.put_error(raw, frame.HEADER_LEN, err.status, err.detail, err.message)
         frame.put_header(raw, dec.type, frame.FLAG_RESPONSE, seq)
@@ -223,6 +230,10 @@ class Dispatcher:
         n = frame.seal_into(raw, end, self._err_tx)
         return memoryview(self._err_tx)[:n]
 
+    def _too_big(self, ftype, seq):
+        lim = self.limit() + frame.CRC_LEN
+        return self._error(ftype, seq, op.ST_TOO_BIG, lim, "frame above " + str(lim))
+
     def _service(self, name):
         fn = getattr(self.services, name, None)
         if fn is None:
@@ -237,6 +248,8 @@ class Dispatcher:
             return self._read_sessions(buf, pos, end)
         if t == op.OP_READ_SESSION:
             session_id, offset, max_n = op.get_fixed(buf, pos, end, op.FMT_READ_SESSION, "read")
+            if not max_n:
+                raise op.StatusError(op.ST_BAD_REQUEST, "max bytes 0", _AT_MAX_BYTES)
             room = self.limit() - _BODY
             n = max_n if max_n < room else room
             return _BODY + self._read_into(session_id, offset, _BODY, n)
@@ -246,8 +259,7 @@ class Dispatcher:
             return op.put_u32(raw, _BODY, held)
         if t == op.OP_HELLO:
             host_max = op.get_fixed(buf, pos, end, op.FMT_HELLO, "hello")[0]
-            if host_max < frame.MIN_FRAME:
-                raise op.StatusError(op.ST_BAD_REQUEST, "max_frame too small", frame.MIN_FRAME)
+            frame.check_max_frame(host_max)  # WireError -> ST_BAD_REQUEST at offset 0
             self.peer_max = host_max if host_max < self.max_frame else self.max_frame
             # a new host session: no subscription until it asks (HELLO itself is never
             # replayed, and its response replaces the replay cache)
@@ -256,6 +268,8 @@ class Dispatcher:
             return self._info()
         if t == op.OP_LIST_SESSIONS:
             after_id, max_n = op.get_fixed(buf, pos, end, op.FMT_LIST_SESSIONS, "list")
+            if not max_n:
+                raise op.StatusError(op.ST_BAD_REQUEST, "max entries 0", _AT_MAX_ENTRIES)
             room = (self.limit() - _BODY - 2) // op.SESSION_ENTRY_LEN
             n = max_n if max_n < room else room
             # one entry more than fits tells whether the host must ask again
@@ -264,8 +278,10 @@ class Dispatcher:
             return op.put_sessions(raw, _BODY, entries, n if count > n else count, count > n)
         if t == op.OP_ECHO:
             n = end - pos
-            if _BODY + n > self.limit():
-                raise op.StatusError(op.ST_TOO_BIG, "echo does not fit", self.limit())
+            if _BODY + n > self.limit():  # the answer is one byte longer than the request
+                raise op.StatusError(
+                    op.ST_TOO_BIG, "echo does not fit", self.limit() + frame.CRC_LEN
+                )
             raw[_BODY : _BODY + n] = self.decoder.mv[pos:end]
             return _BODY + n
         if t == op.OP_SET_TIME:
@@ -334,6 +350,8 @@ class Dispatcher:
         # Fill one frame with segments: the rest of session `session_id` from `offset`, then
         # the sessions after it, so a sync pays one round trip per frame, not per session.
         session_id, offset, max_n = op.get_fixed(buf, pos, end, op.FMT_READ_SESSION, "read")
+        if max_n <= op.SEGMENT_HEADER_LEN:  # no room for a byte: "more" would never end
+            raise op.StatusError(op.ST_BAD_REQUEST, "max bytes below 16", _AT_MAX_BYTES)
         room = self.limit() - _BODY - 1
         if max_n < room:
             room = max_n
