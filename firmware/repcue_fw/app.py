@@ -164,7 +164,7 @@ class App:
             flat = changes["buttons"]
             decoder = getattr(self.board, "decoder", None)
             if decoder is None or len(flat) != 3 * len(decoder.mapping):
-                raise op.StatusError(op.ST_BAD_REQUEST, "button map needs 3 codes per button")
+                raise op.StatusError(op.ST_BAD_REQUEST, "button map needs 3 codes per button", 3)
             self._set_mapping(decoder, flat)
             self.settings["buttons"] = list(flat)
         for key in ("cue_strength", "countdown_s"):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
@@ -20,8 +21,9 @@ PROGRAM = bytes.fromhex(
 EXAMPLE = bytes.fromhex(
     "2207888a0d0e00f1536540e201004749"
     "c025" + PROGRAM.hex() + "4000d804cccf2406e2"
-    "6901a006f2870b02f4bf05f2870b257c"
-    "a1f4d72fd00f010e0302c817"
+    "4901a006f2870be5f1"
+    "7a025ad0860301b0ea0168a7"
+    "a1deed32d00f010e03035c45"
 )
 
 
@@ -33,10 +35,11 @@ def example_session() -> wr.StoredSession:
         123_456,
         [
             wr.StoredStep(0, 0, wr.END_TIME, 600, 600_012),
-            wr.StoredStep(1, 1, wr.END_LAP, 800, 181_234, [90_100, 181_234]),
+            wr.StoredStep(1, 1, wr.END_LAP, 800, 181_234),  # a lap ends a distance step
+            wr.StoredStep(2, 2, wr.END_STOP, 90, 50_000, [30_000]),  # laps: time steps only
         ],
         wr.END_STOPPED,
-        781_300,
+        833_246,
         2000,
         1,
         14,
@@ -88,8 +91,13 @@ def test_documented_example_bytes() -> None:
     assert session.complete
     assert session.end_reason_name == "stopped"
     assert session.program == PROGRAM
-    assert [s.kind_name for s in session.steps] == ["warmup", "work"]
-    assert [s.end_reason_name for s in session.steps] == ["time", "lap"]
+    assert [s.kind_name for s in session.steps] == ["warmup", "work", "recovery"]
+    assert [s.end_reason_name for s in session.steps] == ["time", "lap", "stop"]
+    # docs/protocol.md shows these bytes, record by record
+    doc = (Path(__file__).parents[2] / "docs" / "protocol.md").read_text()
+    block = doc.split("### Example", 1)[1].split("```", 2)[1]
+    shown = "".join(line.split("  ")[0] for line in block.strip().splitlines())
+    assert bytes.fromhex(shown) == EXAMPLE
 
 
 @settings(max_examples=300)
@@ -312,9 +320,9 @@ def test_micropython_encoders_write_the_documented_bytes_and_errors() -> None:
         "n = wr.encode_program_head(buf, 37); parts.append(buf[:n])\n"
         "parts.append(binascii.unhexlify('" + PROGRAM.hex() + "'))\n"
         "n = wr.encode_step(buf, 0, 0, wr.END_TIME, 600, 600012); parts.append(buf[:n])\n"
-        "n = wr.encode_step(buf, 1, 1, wr.END_LAP, 800, 181234, [90100, 181234])\n"
-        "parts.append(buf[:n])\n"
-        "n = wr.encode_end(buf, wr.END_STOPPED, 781300, 2000, 1, 14, 3, 2)\n"
+        "n = wr.encode_step(buf, 1, 1, wr.END_LAP, 800, 181234); parts.append(buf[:n])\n"
+        "n = wr.encode_step(buf, 2, 2, wr.END_STOP, 90, 50000, [30000]); parts.append(buf[:n])\n"
+        "n = wr.encode_end(buf, wr.END_STOPPED, 833246, 2000, 1, 14, 3, 3)\n"
         "parts.append(buf[:n])\n"
         "print(binascii.hexlify(b''.join(bytes(p) for p in parts)).decode())\n"
         "try:\n    wr.decode_session(binascii.unhexlify('" + EXAMPLE[:-1].hex() + "'))\n"
