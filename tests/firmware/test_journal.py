@@ -200,7 +200,7 @@ def test_the_open_session_reads_as_incomplete(tmp_path: Path) -> None:
         "j.append_step(*STEPS[2])\n"
         "emit([j.list_sessions(), binascii.hexlify(read_all(j, sid)).decode()])\n",
     )
-    assert listing[0][2] is False
+    assert listing[0][2] == 0  # flags: not complete, not acknowledged
     session = wr.decode_session(bytes.fromhex(data))
     assert not session.complete
     assert len(session.steps) == 3  # the reader sees the step appended after its first read
