@@ -9,8 +9,9 @@
 #             write(dispatcher.response)           # memoryview into a preallocated buffer
 #
 # One frame in gives at most one response out. A repeated request (same seq and CRC as the
-# last one: the host retrying after a lost response) gets the cached response again, not
-# a second run. Bad CRC/COBS frames are dropped (the host retries); oversized, unknown,
+# last one that ran: the host retrying after a lost response) gets the cached response
+# again, not a second run; a refused request (unknown, malformed, too big) leaves the
+# cache. Bad CRC/COBS frames are dropped (the host retries); oversized, unknown,
 # malformed or wrong-version frames get an error response.
 #
 # The `services` object (app.App) provides the work. Each method may raise
@@ -25,13 +26,14 @@
 #       free_heap, free_flash, clock_s (wall clock, Unix s, 0 = unset), program_id
 #       (installed program's id, 0 = none), running (bool)
 #   set_time(epoch_s) -> the previous wall clock in s (or None)
-#   program_begin(total_len, crc) -> offset to resume from (0 = start over)
+#   program_begin(total_len, program_id) -> offset to resume from (0 = start over)
 #   program_chunk(offset, data) -> bytes held so far; data is a memoryview valid only
 #       during the call (copy it)
-#   program_commit(crc) -> program_id; installs atomically. link/upload.py's
+#   program_commit(program_id) -> program_id; installs atomically. link/upload.py's
 #       ProgramUpload implements all three over an install(data) callback.
-#   start() -> session_id (or None);  stop() -> None
-#   list_sessions(after_id, max_n) -> list of (session_id, size_bytes, complete), the
+#   start() -> session_id (or None);  stop() -> None, or StatusError(ST_NOT_RUNNING)
+#   list_sessions(after_id, max_n) -> list of (session_id, size_bytes, flags), flags as
+#       on the wire (bit0 complete, bit1 acknowledged; a bool means complete alone), the
 #       first max_n sessions with an id above after_id in id order
 #   read_session_into(session_id, offset, buf) -> count read into the memoryview buf
 #       (0 past the end): a read fills the response frame, no bytes object each time
