@@ -453,5 +453,6 @@ def test_a_session_as_the_document_describes_it(
     assert first.status == 0
     assert dev.send("0x7e").status == STATUSES["ST_UNKNOWN_OP"][0]
     assert dev.send("SET_TIME", b"\x01", seq=40001).status == STATUSES["ST_BAD_REQUEST"][0]
+    assert dev.send("ECHO", bytes(DEVICE_MAX - 9)).status == STATUSES["ST_TOO_BIG"][0]
     again = dev.send("SET_TIME", struct.pack("<I", 1_800_000_000), seq=40000)
     assert again == first  # the first answer (the clock before), not a second run

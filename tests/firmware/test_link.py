@@ -504,15 +504,16 @@ def test_unknown_or_malformed_requests_keep_the_replay_cache() -> None:
             req(0x7E, b"", 3),  # unknown
             req(op.OP_SET_TIME, b"\x01", 4),  # malformed
             req(op.OP_LIST_SESSIONS, op.list_sessions_req(0, 1)[:4] + b"\x00", 5),  # max 0
+            req(op.OP_ECHO, bytes(1024 - 9), 6),  # its answer would not fit
             set_time,  # the host resends seq 2: its answer was lost
             ["state"],
         ]
     )
-    first, again = decode(res[1])[0], decode(res[5])[0]
-    refused = [error(decode(r)[0])[0] for r in res[2:5]]
-    assert refused == [op.ST_UNKNOWN_OP, op.ST_BAD_REQUEST, op.ST_BAD_REQUEST]
+    first, again = decode(res[1])[0], decode(res[6])[0]
+    refused = [error(decode(r)[0])[0] for r in res[2:6]]
+    assert refused == [op.ST_UNKNOWN_OP, op.ST_BAD_REQUEST, op.ST_BAD_REQUEST, op.ST_TOO_BIG]
     assert again == first  # the cached answer: previous clock 0, not the re-run's 1700000000
-    assert res[6]["replays"] == 1
+    assert res[7]["replays"] == 1
 
 
 def test_status_details_follow_the_table() -> None:

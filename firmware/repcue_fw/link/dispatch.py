@@ -209,9 +209,9 @@ class Dispatcher:
             raw[frame.HEADER_LEN] = op.ST_OK
         except Exception as exc:  # a service's failure is an answer, never a crash
             err = _status(exc)
-            if err.status <= op.ST_BAD_REQUEST:
-                # unknown or malformed: it did not run, so the replay cache stays the last
-                # request that did (a retransmission of that one must not run again)
+            if err.status <= op.ST_TOO_BIG:
+                # unknown, malformed or too big: it did not run, so the replay cache stays
+                # the last request that did (a retransmission of that one must not run again)
                 return self._error(dec.type, seq, err.status, err.detail, err.message)
             self.errors += 1
             end = op.put_error(raw, frame.HEADER_LEN, err.status, err.detail, err.message)
