@@ -4,7 +4,9 @@
 # While serving, Ctrl-C is disabled (micropython.kbd_intr(-1)) so 0x03 bytes inside
 # frames reach us; the link leaves protocol mode on the REPL request or on the break-in
 # bytes CR, Ctrl-C where a frame would start (what mpremote sends first), calling
-# services.repl() once the last response is out. Nothing else may print meanwhile.
+# services.repl() once the last response is out. Nothing else may print meanwhile. Where a
+# break-in could be under way the link reads byte by byte, so it never swallows what the host
+# sends after it (mpremote's raw-REPL entry).
 #
 # On the unix port the launcher must set O_NONBLOCK on the pty (MicroPython has no fcntl):
 # a blocking read(n) would freeze the event loop.
@@ -78,6 +80,8 @@ async def serve(dispatcher, stream_in=None, stream_out=None, clock=None):
     # ThreadSafeFlag in the poll set turns every scheduler pass into a 1 ms busy-poll
     flag = asyncio.Event()
     rx = bytearray(_RX_CHUNK)
+    one = memoryview(rx)[:1]
+    dec = dispatcher.decoder
     dispatcher.leave = 0
     dispatcher.reset_input()
     dispatcher.event_waker = flag.set
@@ -90,7 +94,9 @@ async def serve(dispatcher, stream_in=None, stream_out=None, clock=None):
         last_ms = clock.ticks_ms()
         while True:
             try:
-                n = await reader.readinto(rx)
+                # a whole chunk could take the host's next bytes along with a break-in
+                # (mpremote sends CR Ctrl-A right after it): they would be lost to the REPL
+                n = await reader.readinto(one if dec.at_break() else rx)
             except OSError as exc:
                 if exc.args and exc.args[0] == _EIO:
                     break  # the host side of the pty closed

@@ -170,6 +170,13 @@ class Decoder:
         self._seen = 0  # raw bytes of this frame so far
         self._first = 0  # the frame's first raw byte (break-in detection)
 
+    def at_break(self):
+        """True while the next raw byte may end a REPL break-in: the link then reads one
+        byte at a time, so what the host sends right after the break-in stays for the REPL."""
+        s = self._seen
+        f = self._first
+        return self.detect_break and (s == 0 or (s == 1 and (f == _CR or f == _CTRL_C)))
+
     def push(self, data, pos, end):
         """Consume data[pos:end] until a frame completes; return (new_pos, NONE|FRAME|...).
 
