@@ -20,9 +20,7 @@ from rich.console import Console
 
 from repcue.errors import SimError
 from repcue.sim import AutopilotOptions, SimOptions, VirtualDevice
-from repcue_fw.wire.host.events import cue_name
-
-_EVENT_NAMES = {1: "session start", 2: "step", 4: "lap", 5: "pause", 6: "resume", 7: "finish"}
+from repcue_fw.wire.host.events import EV_CUE, cue_name, describe_event
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -112,8 +110,9 @@ def _describe(record: dict[str, Any]) -> str | None:
     seconds = record.get("ms", 0) / 1000
     if record.get("k") == "cue":
         return f"{seconds:9.3f}s  cue  {cue_name(int(record['c']))}"
-    if record.get("k") == "ev" and record.get("c") in _EVENT_NAMES:
-        return f"{seconds:9.3f}s  {_EVENT_NAMES[record['c']]}  a={record['a']} b={record['b']}"
+    if record.get("k") == "ev" and record.get("c") != EV_CUE:  # the cue record says it
+        words = describe_event(int(record["c"]), int(record["a"]), int(record["b"]))
+        return f"{seconds:9.3f}s  {words}"
     if record.get("k") == "log":
         return f"{seconds:9.3f}s  firmware: {record.get('msg')}"
     return None
