@@ -1,4 +1,5 @@
-"""`repcue sim serve`: run the virtual device until Ctrl-C and print its serial port.
+"""`repcue sim serve`: run the virtual device until Ctrl-C and print its serial port;
+`repcue sim press BUTTON`: press a button of that device from another shell.
 
 With --ble the firmware also advertises on a virtual radio that other processes reach
 (`repcue info --device ble:NAME` in another shell finds it at the default radio path, or
@@ -19,7 +20,8 @@ from typing import Any
 from rich.console import Console
 
 from repcue.errors import SimError
-from repcue.sim import AutopilotOptions, SimOptions, VirtualDevice
+from repcue.sim import AutopilotOptions, SimOptions, VirtualDevice, buttons
+from repcue.sim.control import BUTTONS
 from repcue_fw.wire.host.events import EV_CUE, cue_name, describe_event
 
 
@@ -87,6 +89,14 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     serve.add_argument("--quiet", action="store_true", help="do not print cues and events")
     serve.add_argument("--json", action="store_true", help="print the port as JSON, then events")
     serve.set_defaults(func=cmd_serve)
+    press = sim_sub.add_parser(
+        "press", help="press a button on the virtual device a `repcue sim serve` runs"
+    )
+    press.add_argument("button", choices=list(BUTTONS), help="the logical button")
+    press.add_argument(
+        "--port", metavar="PTY", help="the device's port (needed when several are served)"
+    )
+    press.set_defaults(func=cmd_press)
 
 
 def _options(args: argparse.Namespace) -> SimOptions:
@@ -130,6 +140,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     previous = signal.signal(signal.SIGTERM, _stop_on_term)
     try:
         device.start()
+        device.lend_buttons()
         ctl = device.require_control()
         if args.json:
             info = {
@@ -150,6 +161,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
             console.print(f"virtual device {device.device_id} on [bold]{device.pty_path}[/bold]")
             where = options.flash or "a temporary image"
             console.print(f"flash: {where}; clock x{options.speed}; Ctrl-C stops it")
+            console.print("buttons: repcue sim press lap|skip|pause|start|stop")
             if device.romfs_image is not None:
                 console.print(f"ROMFS: {device.romfs_image} mounted at /rom")
             if device.air is not None:
@@ -181,3 +193,8 @@ def _echo(record: dict[str, Any], as_json: bool, console: Console) -> None:
     line = _describe(record)
     if line is not None:
         console.print(line, markup=False)
+
+
+def cmd_press(args: argparse.Namespace) -> int:
+    buttons.press(buttons.find_served(args.port), args.button)
+    return 0

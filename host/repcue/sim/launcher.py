@@ -28,7 +28,7 @@ import time
 import tty
 from pathlib import Path
 from types import TracebackType
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from repcue.errors import RepcueError, SimError
 from repcue.firmware_build.source import MAIN_PY, firmware_root
@@ -41,6 +41,9 @@ from repcue.sim.options import (
     micropython_binary,
 )
 from repcue_fw.wire import device_name
+
+if TYPE_CHECKING:
+    from repcue.sim.buttons import ButtonServer
 
 BOOT_TIMEOUT_S = 10.0
 
@@ -87,6 +90,7 @@ class VirtualDevice:
         self.air: Air | None = air  # the virtual radio, with SimOptions(ble=True)
         self._owns_air = False
         self.romfs_image: Path | None = None  # the ROMFS image, with SimOptions(romfs=True)
+        self.buttons: ButtonServer | None = None  # lent out by lend_buttons()
 
     # -- lifecycle --------------------------------------------------------------------------
     def __enter__(self) -> VirtualDevice:
@@ -134,6 +138,17 @@ class VirtualDevice:
         except BaseException:
             self.stop()
             raise
+
+    def lend_buttons(self) -> None:
+        """Let other processes press this device's buttons (`repcue sim press`): a socket
+        in the scratch dir, recorded in the registry."""
+        from repcue.sim.buttons import ButtonServer
+
+        if self._workdir is None:
+            raise SimError("virtual device is not running")
+        if self.buttons is None:
+            self.buttons = ButtonServer(self, self._workdir / "buttons.sock")
+            registry.register(self)
 
     def _boot(self, timeout_s: float) -> None:
         assert self._workdir is not None and self._master is not None
@@ -286,6 +301,9 @@ class VirtualDevice:
         """Shut the device down and remove its temporary files (a --flash image is kept)."""
         registry.unregister(self)
         self._end_process(kill=False)
+        if self.buttons is not None:
+            self.buttons.close()
+            self.buttons = None
         for fd in (self._master, self._slave):
             if fd is not None:
                 with contextlib.suppress(OSError):

@@ -27,6 +27,7 @@ class RunningDevice:
     pid: int  # the micropython process
     owner_pid: int  # the process that started it
     flash: str
+    buttons: str = ""  # `sim serve`'s button socket (repcue.sim.buttons), "" if none
 
 
 def registry_dir() -> Path:
@@ -62,6 +63,7 @@ def register(device: VirtualDevice) -> None:
         "pid": device.proc.pid,
         "owner_pid": os.getpid(),
         "flash": str(device.flash_path or ""),
+        "buttons": str(device.buttons.path) if device.buttons is not None else "",
     }
     # a registry that cannot be written must never stop a device from starting
     with contextlib.suppress(OSError):
@@ -90,6 +92,7 @@ def list_running() -> list[RunningDevice]:
                 int(raw["pid"]),
                 int(raw["owner_pid"]),
                 str(raw.get("flash", "")),
+                str(raw.get("buttons", "")),
             )
             mtime = path.stat().st_mtime
         except (OSError, ValueError, KeyError, TypeError):
