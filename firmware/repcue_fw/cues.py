@@ -7,7 +7,7 @@
 # Designed to be told apart by feel alone, without looking:
 #   countdown  one short tick a second before a change (the change itself is the next cue)
 #   work       one long buzz: go
-#   recovery   two short buzzes: ease off (also warm-up, cool-down and rest starts)
+#   recovery   two short buzzes: ease off (also rest starts)
 #   halfway    three quick ticks
 #   last_rep   long-long: the last work rep of a repeat block starts (played instead of work)
 #   lap        one very short blip: lap accepted
@@ -18,6 +18,8 @@
 #   ghost      a faint double blip: the pace ghost passed another 100 m
 #   pair       four quick ticks and a buzz: a host asks to pair over USB; press any button
 #              to accept (boards configured with "pair_confirm")
+#   warmup     two slow, soft buzzes: easy running starts, no hurry
+#   cooldown   three slow, soft buzzes: the hard part is over, wind down
 try:
     from micropython import const
 except ImportError:  # CPython on the host
@@ -41,9 +43,11 @@ PATTERNS = (
     (50, 40, 50, 40, 50, 40, 50, 40, 50, 40, 50),
     (25, 60, 25),
     (40, 60, 40, 60, 40, 60, 40, 60, 300),
+    (250, 300, 250),
+    (250, 300, 250, 300, 250),
 )
 
-_COUNT = const(12)  # highest cue id
+_COUNT = const(14)  # highest cue id
 
 
 def pattern(cue_id):

@@ -14,7 +14,8 @@
 # so the board's wrap (2**30 ms on a 32-bit port) is harmless. Everything is integer ms.
 #
 # Cues (repcue_fw.cues) per step:
-#   start       work -> CUE_WORK (or CUE_LAST_REP, see below); any other kind -> CUE_RECOVERY.
+#   start       work -> CUE_WORK (or CUE_LAST_REP, see below); warm-up -> CUE_WARMUP,
+#               cool-down -> CUE_COOLDOWN; recovery and rest -> CUE_RECOVERY.
 #               The start cue of the next step IS the change cue; after the last step, finish.
 #   countdown, halfway, ghost: deadlines inside a step, laid out by repcue_fw.schedule (its
 #               header says exactly when); countdown N s before the end of TIME steps, ghost
@@ -308,11 +309,16 @@ class Engine:
         sched.plan(step, self.program, self.ghost)
         if sched.offset >= 0:
             self._next_ticks = self.clock.ticks_add(at, sched.offset)
-        if step.kind == wp.KIND_WORK:
+        kind = step.kind
+        if kind == wp.KIND_WORK:
             if self.program.last_rep and self._cursor.last_rep():
                 cue_id = ev.CUE_LAST_REP
             else:
                 cue_id = ev.CUE_WORK
+        elif kind == wp.KIND_WARMUP:
+            cue_id = ev.CUE_WARMUP
+        elif kind == wp.KIND_COOLDOWN:
+            cue_id = ev.CUE_COOLDOWN
         else:
             cue_id = ev.CUE_RECOVERY
         self._cue(cue_id)

@@ -154,3 +154,11 @@ def test_cpython_runs_the_same_engine_to_the_same_logs() -> None:
     for name, _text, program in harness.examples():
         _engine, _clock, _rec, log = harness.session(program, start=harness.NEAR_WRAP)
         assert log.cue_lines() == _read_golden(name), name
+
+
+def test_warm_up_and_cool_down_start_with_cues_of_their_own() -> None:
+    # they used to play the recovery cue: a runner could not tell "jog" from "warm up"
+    log = _read_golden("wu_8x1min_cd")
+    assert log[0] == "0 warmup 0"
+    assert "1560000 cooldown 17" in log
+    assert not [line for line in log if line.split()[1] == "recovery" and line.endswith(" 0")]

@@ -18,6 +18,8 @@ CUE_NAMES = (
     "refused",
     "ghost",
     "pair",
+    "warmup",
+    "cooldown",
 )
 
 EVENT_NAMES = {
