@@ -64,7 +64,7 @@ def test_stepped_clock_with_autopilot_cues_every_change_on_its_exact_ms_across_t
     # the clock wrapped (2**30 ms) 100 s in, in the middle of the first rep
     ticks = [c.ticks for c in change_cues]
     assert ticks[0] == PERIOD - 100_000 and ticks[-1] < ticks[0]
-    assert [c.cue_id for c in change_cues][-2:] == [ev.CUE_RECOVERY, ev.CUE_FINISH]
+    assert [c.cue_id for c in change_cues][-2:] == [ev.CUE_COOLDOWN, ev.CUE_FINISH]
     session = records.decode_session(data)
     assert session.complete
     assert [s.elapsed_ms for s in session.steps] == [30_000, *[72_000, 60_000] * 3, 20_000]
@@ -173,6 +173,37 @@ def test_autopilot_noise_is_seeded_and_bounded(start_device: Start) -> None:
     # noise_frac 0.1: sd 10 %, never beyond 3 sd
     assert all(72_000 * 0.7 <= ms <= 72_000 * 1.3 for ms in reps)
     assert len(set(reps)) > 1  # noisy, not all on pace
+
+
+def test_autopilot_runs_like_a_runner_surging_tiring_and_drifting(start_device: Start) -> None:
+    pilot_options = AutopilotOptions(surge_frac=0.05, tire_frac=0.02, drift_frac=0.1, seed=3)
+    dev = start_device(clock="stepped", autopilot=pilot_options)
+    program = wp.encode(
+        wp.Program(
+            [
+                wp.Step(wp.KIND_WARMUP, wp.END_TIME, 30),
+                wp.Repeat(
+                    4,
+                    [
+                        wp.Step(wp.KIND_WORK, wp.END_DISTANCE, 400, wp.TARGET_PACE, 0, 1800),
+                        wp.Step(wp.KIND_RECOVERY, wp.END_OPEN, 60),
+                    ],
+                ),
+            ]
+        )
+    )
+    client = RawClient(dev.pty_path)
+    try:
+        client.upload(program)
+    finally:
+        client.close()
+    finish = pilot.run_to_finish(dev, start=True)
+    starts = [e.ms for e in dev.require_control().events(EV_STEP_START)]
+    times = [b - a for a, b in zip(starts, [*starts[1:], starts[0] + finish["b"]], strict=True)]
+    reps, jogs = times[1::2], times[2::2]
+    # 72 s on pace: 5 % fast at first, 2 % slower each rep; the jogs 10 % longer each time
+    assert [round(ms / 100) for ms in reps] == [684, 698, 713, 727]
+    assert [round(ms / 100) for ms in jogs] == [600, 660, 720, 780]
 
 
 def test_bad_control_requests_get_errors_not_a_dead_channel(start_device: Start) -> None:

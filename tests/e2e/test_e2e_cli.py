@@ -5,14 +5,16 @@ and `repcue devices` listing a running virtual device."""
 from __future__ import annotations
 
 import asyncio
+import io
 import json
 import time
 from pathlib import Path
 from typing import Any
 
 import pytest
+from rich.console import Console
 
-from repcue.cli import main
+from repcue.cli import demo_cmd, main
 from repcue.errors import NotRunningError
 from repcue.plan import check
 from repcue.sim import AutopilotOptions
@@ -113,6 +115,29 @@ def test_demo_json_is_what_show_prints(tmp_path: Path, capsys: pytest.CaptureFix
     assert demo["session"]["reps_done"] == demo["session"]["reps_planned"] > 0
     assert len(demo["steps"]) > 10
     assert repcue(capsys, "show", "last", "--db", db, "--json") == demo
+
+
+def test_demo_looks_like_a_real_session(tmp_path: Path) -> None:
+    # It used to show a metronome: every step +0.0, no pace, no target, no fade. The demo's
+    # own plan and runner, on the stepped clock: exact, however busy the machine is.
+    quiet = Console(file=io.StringIO())
+    demo: Any = asyncio.run(demo_cmd._demo(1, str(tmp_path / "d.db"), quiet, clock="stepped"))
+    steps = demo["steps"]
+    kinds = {s["kind"] for s in steps}
+    assert {"warmup", "work", "recovery", "cooldown"} <= kinds
+    fartlek = [s for s in steps if s["kind"] == "work" and s["end_type"] == "time"]
+    reps = [s for s in steps if s["kind"] == "work" and s["end_type"] == "distance"]
+    jogs = [s for s in steps if s["kind"] == "recovery" and s["end_type"] == "distance"]
+    assert len(fartlek) >= 4 and len(reps) >= 4  # the fartlek is kept, the track part added
+    assert all(s["pace_s_per_km"] and s["target_pace_s_per_km"] for s in reps)
+    assert all(s["fade_first_pct"] is not None for s in reps)
+    offsets = [s["delta_ms"] for s in reps]
+    assert offsets[0] < 0  # surging: the first rep a little fast
+    assert len(set(offsets)) == len(offsets) and any(d > 0 for d in offsets)  # and tiring
+    paces = [s["pace_s_per_km"] for s in jogs]
+    assert paces[-1] > paces[0] * 1.02  # the jogs drift slower (noise aside)
+    fade = demo["fade"]
+    assert fade["basis"] == "pace" and fade["last_vs_first_pct"] > 0
 
 
 def test_devices_lists_a_running_virtual_device(

@@ -22,24 +22,35 @@ class AutopilotOptions:
 
     noise_frac: spread of each step's time (0.05: about +-5 %, roughly normal);
     pace_s_per_km: for distance steps without a known pace; open_s: for open steps
-    without an estimate.
+    without an estimate. A runner rather than a metronome: surge_frac (work steps this much
+    fast), tire_frac (each work step this much slower than the one before), drift_frac (each
+    recovery or rest this much longer than the one before); all 0: exactly on plan.
     """
 
     noise_frac: float = 0.0
     seed: int = 1
     pace_s_per_km: int = 240
     open_s: int = 60
+    surge_frac: float = 0.0
+    tire_frac: float = 0.0
+    drift_frac: float = 0.0
 
     def to_config(self) -> dict[str, Any]:
         if not 0 <= self.noise_frac <= 0.5:
             raise SimError(f"autopilot noise must be 0..0.5, got {self.noise_frac}")
         if self.pace_s_per_km <= 0 or self.open_s <= 0:
             raise SimError("autopilot pace and open-step time must be positive")
+        for name in ("surge_frac", "tire_frac", "drift_frac"):
+            if not 0 <= getattr(self, name) <= 0.5:
+                raise SimError(f"autopilot {name} must be 0..0.5, got {getattr(self, name)}")
         return {
             "noise": self.noise_frac,
             "seed": self.seed,
             "pace_s_per_km": self.pace_s_per_km,
             "open_s": self.open_s,
+            "surge": self.surge_frac,
+            "tire": self.tire_frac,
+            "drift": self.drift_frac,
         }
 
 

@@ -1,5 +1,8 @@
 # The virtual runner: when a distance or open step starts, it presses lap when a runner at
-# the step's target pace would reach the end, optionally with noise. It lives on the sim
+# the step's target pace would reach the end, optionally with noise. With surge, tire and
+# drift it runs like a person: work a little fast at first, slower with every work step
+# (time steps included: a fartlek's surges tire too), recoveries longer with every one
+# (deterministic from the seed, as the noise). It lives on the sim
 # board, so its presses are timed on the board's own clock: exact on the stepped clock,
 # the same on an accelerated one. Switched on by the sim config ("autopilot") or the
 # control op {"op": "autopilot", ...} (repcue.sim.autopilot on the host side).
@@ -13,11 +16,18 @@ class Autopilot:
     def __init__(self, board, options):
         # options: noise (fraction, e.g. 0.05 for +-5 % of the step's time, roughly normal),
         # seed, pace_s_per_km (for distance steps without a known pace target),
-        # open_s (for open steps without an estimate)
+        # open_s (for open steps without an estimate), surge (work this fraction fast),
+        # tire (each work step this fraction slower than the one before), drift (each
+        # recovery or rest this fraction longer than the one before)
         self.board = board
         self.noise = float(options.get("noise", 0))
         self.pace_s_per_km = int(options.get("pace_s_per_km", 240))
         self.open_s = int(options.get("open_s", 60))
+        self.surge = float(options.get("surge", 0))
+        self.tire = float(options.get("tire", 0))
+        self.drift = float(options.get("drift", 0))
+        self.works = 0  # work steps started so far (the runner's tiredness)
+        self.rests = 0  # recovery and rest steps started so far
         random.seed(int(options.get("seed", 1)))
         self.presses = 0
 
@@ -29,6 +39,11 @@ class Autopilot:
                 ms = step.value * self.pace_s_per_km  # m * s/km == ms
             else:
                 ms = self.open_s * 1000
+        kind = step.kind
+        if kind == wp.KIND_WORK:
+            ms = int(ms * (1 - self.surge + self.tire * (self.works - 1)))
+        elif kind == wp.KIND_RECOVERY or kind == wp.KIND_REST:
+            ms = int(ms * (1 + self.drift * (self.rests - 1)))
         if self.noise:
             # sum of three uniforms: a bell curve on [-1.5, 1.5] with sd 0.5
             g = random.random() + random.random() + random.random() - 1.5
@@ -38,7 +53,13 @@ class Autopilot:
     def step_started(self, engine):
         """Called by the board at EV_STEP_START; schedules the lap press if one is due."""
         step = engine.step
-        if step is None or (step.end != wp.END_DISTANCE and step.end != wp.END_OPEN):
+        if step is None:
+            return
+        if step.kind == wp.KIND_WORK:
+            self.works += 1
+        elif step.kind == wp.KIND_RECOVERY or step.kind == wp.KIND_REST:
+            self.rests += 1
+        if step.end != wp.END_DISTANCE and step.end != wp.END_OPEN:
             return
         board = self.board
         clock = board.clock
