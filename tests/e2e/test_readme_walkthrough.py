@@ -16,6 +16,10 @@ from pathlib import Path
 
 import pytest
 
+from repcue.errors import SimError
+from repcue.sim import SimOptions, VirtualDevice, buttons
+from repcue.sim.registry import RunningDevice
+
 README = Path(__file__).resolve().parents[2] / "README.md"
 EXAMPLE_PORT = "/dev/pts/3"
 SERVE = "repcue sim serve"
@@ -93,3 +97,14 @@ def test_sim_press_without_a_served_device_says_so(env: dict[str, str]) -> None:
     assert done.returncode != 0
     assert "no `repcue sim serve` is running" in done.stderr
     assert "Traceback" not in done.stderr
+
+
+def test_a_served_device_refuses_an_unknown_button_in_words(env: dict[str, str]) -> None:
+    with VirtualDevice(SimOptions(clock="stepped")) as dev:
+        dev.lend_buttons()
+        assert dev.buttons is not None
+        served = RunningDevice(dev.pty_path, dev.device_id, 0, 0, "", str(dev.buttons.path))
+        buttons.press(served, "start")  # no program: the start is refused, an event says so
+        assert dev.require_control().wait_for(lambda r: r.get("k") == "ev", 5)
+        with pytest.raises(SimError, match="no button 'jump'"):
+            buttons.press(served, "jump")

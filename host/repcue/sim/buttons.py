@@ -13,7 +13,7 @@ import json
 import socket
 import threading
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, BinaryIO
 
 from repcue.errors import RepcueError, SimError
 from repcue.sim.control import BUTTONS
@@ -43,14 +43,14 @@ class ButtonServer:
                 conn, _ = self._sock.accept()
             except OSError:
                 return  # closed
-            with conn:
+            with conn, conn.makefile("rb") as lines:
                 conn.settimeout(TIMEOUT_S)
                 with contextlib.suppress(OSError):
-                    conn.sendall(json.dumps(self._answer(conn)).encode() + b"\n")
+                    conn.sendall(json.dumps(self._answer(lines)).encode() + b"\n")
 
-    def _answer(self, conn: socket.socket) -> dict[str, object]:
+    def _answer(self, lines: BinaryIO) -> dict[str, object]:
         try:
-            request = json.loads(conn.makefile("rb").readline())
+            request = json.loads(lines.readline())
             button = request["press"]
             if button not in BUTTONS:
                 return {"error": f"no button {button!r}: one of {', '.join(BUTTONS)}"}
@@ -85,15 +85,15 @@ def find_served(port: str | None) -> RunningDevice:
 
 
 def press(device: RunningDevice, button: str, timeout_s: float = TIMEOUT_S) -> None:
-    """Press a logical button (a name in BUTTONS) on a device that `sim serve` runs."""
-    if button not in BUTTONS:
-        raise SimError(f"no button {button!r}: one of {', '.join(BUTTONS)}")
+    """Press a logical button (a name in BUTTONS) on a device that `sim serve` runs; the
+    device's refusal (an unknown button, a stopped device) raises SimError with its words."""
     try:
         with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
             sock.settimeout(timeout_s)
             sock.connect(device.buttons)
             sock.sendall(json.dumps({"press": button}).encode() + b"\n")
-            reply = json.loads(sock.makefile("rb").readline() or b"{}")
+            with sock.makefile("rb") as lines:
+                reply = json.loads(lines.readline() or b"{}")
     except (OSError, ValueError) as err:
         raise SimError(
             f"the virtual device on {device.pty_path} did not take the press: {err}"
