@@ -71,7 +71,7 @@ def test_a_session_across_the_ticks_wrap_records_exact_step_times(start_device: 
         assert cue.ticks == (START_TICKS + cue.ms) % PERIOD
         assert cue.late_ms == 0 and cue.due_ticks == cue.ticks
     assert [cue_name(c.cue_id) for c in ctl.cues() if c.cue_id != ev.CUE_COUNTDOWN] == [
-        "recovery",  # the warm-up: any step but work starts with the recovery cue
+        "warmup",  # the warm-up has a cue of its own
         "work",
         "lap",
         "lap",
