@@ -59,4 +59,4 @@ def test_demo_over_ble_runs_from_the_installed_wheel(installed: Path, tmp_path: 
     where = proc.stdout.splitlines()[0].split()[1:]
     assert len(where) == 3 and all(path.startswith(str(installed)) for path in where), where
     assert "connected over BLE" in proc.stdout and "authenticated" in proc.stdout
-    assert "session 1 finished" in proc.stdout and "reps 8/8" in proc.stdout
+    assert "session 1 finished" in proc.stdout and "reps 10/10" in proc.stdout
