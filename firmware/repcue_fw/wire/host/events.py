@@ -43,8 +43,8 @@ def cue_name(cue_id):
     return "?"
 
 
-# EV_REFUSED's a: who refused the start
-REFUSED_NAMES = ("recorder", "no program", "no memory")
+# EV_REFUSED's a: why a start was refused (docs/protocol.md: 0 the journal, e.g. full)
+REFUSED_NAMES = ("journal", "no program", "no memory")
 
 
 def _name(names, i):
