@@ -23,7 +23,12 @@ class says the command's exit code (the README's table):
      │    └── AuthError(code=ERR_*)     12  BLE authentication refused, failed or missing
      ├── StoreError                      7  the local SQLite store
      ├── KeyStoreError                  13  the pairing key store (file or OS keyring)
-     └── BuildError                     14  the firmware could not be built
+     ├── BuildError                     14  the firmware could not be built
+     └── PathError(path)                16  a path named on the command line: missing,
+                                            already there, or not readable/writable
+
+Argparse's own usage errors exit with 2 as well; 0 is success, 130 Ctrl-C, and 1 a sync
+that left sessions it could not read on the device (or an error without a class here).
 
 Transport libraries' errors (pyserial, bleak) are translated at the boundary
 with ``raise ... from err``; data about the failure travels as fields, not only text.
@@ -219,3 +224,15 @@ class BuildError(RepcueError):
     """The firmware could not be cross-compiled or bundled."""
 
     exit_code = 14
+
+
+class PathError(RepcueError):
+    """A file or folder the user named is missing, is already there (and would be
+    overwritten), is a folder where a file is wanted, or cannot be read or written.
+    ``path`` is the path as named."""
+
+    exit_code = 16
+
+    def __init__(self, message: str, *, path: str = "") -> None:
+        self.path = path
+        super().__init__(message)

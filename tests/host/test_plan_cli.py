@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from repcue.cli import main
+from repcue.errors import PathError
 from repcue.plan import parse
 
 SIX = "10min wu, 6x800m @5k w/ 90s jog, 10min cd"
@@ -89,7 +90,7 @@ def test_missing_plan_file_and_profile_are_clear_errors(
     capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
     code, _, err = run(capsys, "check", str(tmp_path / "nope.txt"))
-    assert code == 1 and "does not exist" in " ".join(err.split())
+    assert code == PathError.exit_code and "does not exist" in " ".join(err.split())
     code, _, err = run(capsys, "check", SIX, "--profile", str(tmp_path / "none.toml"))
     assert code == 2 and "does not exist" in " ".join(err.split())
     bad = tmp_path / "bad.toml"
@@ -120,7 +121,7 @@ def test_new_writes_a_plan_that_checks(capsys: pytest.CaptureFixture[str], tmp_p
     code, out, _ = run(capsys, "check", str(target), "--json")
     assert json.loads(out)["work_steps"] == 10
     code, _, err = run(capsys, "new", "hills", "-o", str(target))
-    assert code == 1 and "--force" in err
+    assert code == PathError.exit_code and "--force" in err
     assert run(capsys, "new", "hills", "--reps", "12", "-o", str(target), "--force")[0] == 0
     assert "hills 12x45s hard" in target.read_text()
 

@@ -11,7 +11,8 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from repcue.errors import RepcueError
+from repcue.errors import PathError
+from repcue.paths import existing_file, new_file, path_error, write_text
 from repcue.plan import FORMATS, Format, check, default_profile_path, load_profile, parse
 from repcue.plan.describe import end_text, target_text
 from repcue.plan.report import PlanReport, profile_hint
@@ -71,12 +72,13 @@ def read_plan(arg: str) -> tuple[str, str]:
     except OSError:  # plan text too long to be a file name
         is_file = False
     if is_file or looks_like_file:
+        existing_file(path, "plan file")
         try:
             return path.read_text(encoding="utf-8"), path.stem
-        except FileNotFoundError:
-            raise RepcueError(f"plan file {arg} does not exist") from None
-        except (OSError, UnicodeDecodeError) as exc:
-            raise RepcueError(f"cannot read plan file {arg}: {exc}") from exc
+        except OSError as exc:
+            raise path_error(exc, arg, "plan file") from exc
+        except UnicodeDecodeError as exc:
+            raise PathError(f"plan file {arg} is not UTF-8 text: {exc}", path=arg) from exc
     return arg, ""
 
 
@@ -186,9 +188,8 @@ def cmd_new(args: argparse.Namespace) -> int:
     if args.output is None:
         sys.stdout.write(text)
         return 0
-    if args.output.exists() and not args.force:
-        raise RepcueError(f"{args.output} exists; pass --force to overwrite it")
-    args.output.write_text(text, encoding="utf-8")
+    output = new_file(args.output, "output file", overwrite=args.force)
+    write_text(output, text, "output file")
     err = Console(stderr=True, highlight=False)
     say(err, f"wrote {args.output} ({plan.name}); check it with: repcue plan check {args.output}")
     return 0

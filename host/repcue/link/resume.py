@@ -8,7 +8,8 @@ reconnecting, a link that cannot be opened yet (a port not back, a device not ad
 Everything else (a refusal, a bad key, a version mismatch, a device error, a timeout) is
 raised at once, as is a link that cannot be opened at the first try. Each attempt opens a
 new client from the factory, so a BLE link authenticates again with a fresh session. When
-the retries run out, the last error is raised unchanged (and so is its exit code).
+the retries run out, the command fails with the link's loss (DisconnectedError, exit code
+4), whether the last try lost the link again or could not open it at all.
 
 The operation makes the resume: an upload asks the device for its offset (PROGRAM_BEGIN
 with the same length and program id answers where the device's buffer ends); a sync runs again
@@ -98,8 +99,16 @@ async def with_reconnect(
             # once opened, only a loss is retried; a failed open only while reconnecting
             # (the port or the device is not back yet)
             retry = is_link_loss(err) if opened else reconnects > 0
-            if not retry or reconnects >= policy.retries:
+            if not retry:
                 raise
+            if reconnects >= policy.retries:
+                if opened:
+                    raise
+                # the link's loss is what failed the command, not the port that is not
+                # back (which would say "no such port", exit code 10, of a port just used)
+                raise DisconnectedError(
+                    f"link lost; reconnecting failed {reconnects} times, last: {err}"
+                ) from err
             reason = "link lost" + where() if opened else f"cannot reconnect yet ({err})"
         reconnects += 1
         if policy.notice is not None:
