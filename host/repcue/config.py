@@ -34,6 +34,16 @@ def resolve_db_path(db: Path | str | None = None) -> Path:
     return default_db_path()
 
 
+def db_location(db: Path | str | None = None) -> tuple[Path, str]:
+    """The store's path and who named it: "--db", "$REPCUE_DB", or "" for the default
+    location (the only one repcue creates folders for)."""
+    if db is not None and str(db) != "":
+        return Path(db).expanduser(), "--db"
+    if os.environ.get(DB_ENV, "").strip():
+        return resolve_db_path(), f"${DB_ENV}"
+    return default_db_path(), ""
+
+
 def resolve_device_spec(device: str | None = None, default: str = DEFAULT_DEVICE) -> str:
     """`device` if given, else $REPCUE_DEVICE if set and non-empty, else `default`."""
     if device:
@@ -57,7 +67,7 @@ def add_device_argument(parser: argparse.ArgumentParser) -> None:
         metavar="SPEC",
         default=None,
         help=(
-            "serial:PATH, serial:auto, ble:NAME, ble:auto, sim: or sim:FLASH.img "
-            f"(default: ${DEVICE_ENV}, else {DEFAULT_DEVICE})"
+            "serial:PATH or a bare PATH, serial:auto, sim:, sim:FLASH.img, ble:NAME, "
+            f"ble:ADDRESS or ble:auto (default: ${DEVICE_ENV}, else {DEFAULT_DEVICE})"
         ),
     )

@@ -146,6 +146,7 @@ def test_history_and_show_commands(store: Store, capsys: pytest.CaptureFixture[s
 
 def test_history_of_an_empty_store(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     db = str(tmp_path / "empty.db")
+    Store(db).close()
     assert run_cli(["history", "--db", db]) == 0
     assert "No sessions stored yet" in capsys.readouterr().out
     assert run_cli(["history", "--db", db, "--json"]) == 0
@@ -202,6 +203,7 @@ def test_through_main_errors_are_one_line_with_the_store_exit_code(
 
     monkeypatch.setattr(repcue.cli, "GROUPS", ("history",))  # only the group under test
     monkeypatch.setenv("REPCUE_DB", str(tmp_path / "env.db"))
+    Store(tmp_path / "env.db").close()  # a store the user named must be there to be read
     assert repcue.cli.main(["show", "last"]) == StoreError.exit_code
     err = capsys.readouterr().err
     assert err.startswith("error: no sessions stored in") and "env.db" in err

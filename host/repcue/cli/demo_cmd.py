@@ -24,14 +24,13 @@ from rich.console import Console
 
 from repcue.cli.device_cmd import run_sync, upload_plan
 from repcue.cli.history_cmd import print_session
-from repcue.config import add_db_argument
 from repcue.errors import RepcueError
 from repcue.link.client import DeviceClient
 from repcue.link.serial import SerialTransport
 from repcue.sim import autopilot
 from repcue.sim.launcher import VirtualDevice
 from repcue.sim.options import AutopilotOptions, ClockMode, SimOptions
-from repcue.store import open_store
+from repcue.store import check_store_path, open_store
 from repcue.store.analysis import session_report
 from repcue.sync import SyncResult
 
@@ -67,13 +66,21 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         action="store_true",
         help="pair over the serial port, then upload, run and sync over the virtual BLE link",
     )
-    add_db_argument(demo)
+    demo.add_argument(
+        "--db",
+        metavar="PATH",
+        default=None,
+        help="keep the session in this SQLite store (default: a throw-away store; "
+        "$REPCUE_DB is not used)",
+    )
     demo.set_defaults(func=cmd_demo)
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
     # Human output goes to stderr with --json so stdout stays one JSON object.
     out = Console(stderr=args.json, highlight=False)
+    if args.db:
+        check_store_path(args.db)  # before a 20 s run, not after it
     with tempfile.TemporaryDirectory(prefix="repcue-demo-") as scratch:
         db = args.db or str(Path(scratch) / "demo.db")
         ble_scratch = Path(scratch) if getattr(args, "ble", False) else None

@@ -17,6 +17,7 @@ from rich.markup import escape
 from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn
 from rich.table import Table
 
+from repcue.cli.argtypes import whole_number
 from repcue.cli.history_cmd import session_line
 from repcue.cli.plan_cmd import read_plan, render_report
 from repcue.config import add_db_argument, add_device_argument, resolve_device_spec
@@ -27,7 +28,7 @@ from repcue.link.resume import DEFAULT_RETRIES, ClientSource, ReconnectPolicy, u
 from repcue.link.serial import find_boards
 from repcue.plan import FORMATS, Format, check, load_profile
 from repcue.plan.report import PlanReport
-from repcue.store import open_store
+from repcue.store import check_store_path, open_store, store_for_writing
 from repcue.store.analysis import session_report
 from repcue.sync import SyncProgress, SyncResult
 from repcue.sync.resume import sync_resumable
@@ -80,16 +81,10 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     sync_p.set_defaults(func=lambda a: _run_resumable(a, _sync))
 
 
-def _retries(text: str) -> int:
-    if not text.isdigit():
-        raise argparse.ArgumentTypeError(f"expected a whole number of 0 or more, not {text!r}")
-    return int(text)
-
-
 def _add_retries_argument(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--retries",
-        type=_retries,
+        type=whole_number(0),
         default=DEFAULT_RETRIES,
         metavar="N",
         help=f"reconnect and resume up to N times when the link drops (default {DEFAULT_RETRIES}"
@@ -117,6 +112,7 @@ def _run_resumable(args: argparse.Namespace, action: ResumableAction) -> int:
     """Run an action that opens the device itself, again after each link loss; each
     reconnect is one line on stderr."""
     spec = resolve_device_spec(args.device)
+    check_store_path(args.db)  # a typo in --db found before the device is touched
     err = Console(stderr=True, highlight=False)
     policy = ReconnectPolicy(
         retries=args.retries, notice=lambda line: err.print(line, markup=False, soft_wrap=True)
@@ -315,7 +311,7 @@ async def run_sync(
 ) -> SyncResult:
     """Sync with a progress bar; the store is opened and closed here. Given a client
     factory, a dropped link is reconnected and the sync run again as the policy allows."""
-    with open_store(db) as store, _bar(out, "sync") as bar:
+    with store_for_writing(db) as store, _bar(out, "sync") as bar:
         task = bar.add_task("sync", total=None)
 
         def progress(p: SyncProgress) -> None:
@@ -329,7 +325,7 @@ async def _sync(
     args: argparse.Namespace, device: ClientSource, policy: ReconnectPolicy, out: Console
 ) -> int:
     result = await run_sync(device, args.db, out, policy)
-    with open_store(args.db) as store:
+    with open_store(args.db, read_only=True) as store:
         added = [store.session(row) for row in result.added_rows]
         reports = [session_report(store, s) for s in added if s is not None]
     if args.json:

@@ -11,6 +11,7 @@ from typing import Any, Literal
 from rich.console import Console
 from rich.table import Table
 
+from repcue.cli.argtypes import whole_number
 from repcue.config import add_db_argument
 from repcue.plan.units import fmt_clock
 from repcue.store import open_store
@@ -20,7 +21,9 @@ from repcue.store.analysis import history_row, session_report
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     history = sub.add_parser("history", help="list the sessions synced into the store")
     add_db_argument(history)
-    history.add_argument("--limit", type=int, default=None, metavar="N", help="newest N only")
+    history.add_argument(
+        "--limit", type=whole_number(1), default=None, metavar="N", help="newest N only (N >= 1)"
+    )
     history.add_argument("--json", action="store_true", help="print JSON for scripts")
     history.set_defaults(func=cmd_history)
 
@@ -38,7 +41,7 @@ def _print_json(value: object) -> None:
 
 
 def cmd_history(args: argparse.Namespace) -> int:
-    with open_store(args.db) as store:
+    with open_store(args.db, read_only=True) as store:
         rows = [history_row(store, s) for s in store.sessions(limit=args.limit)]
     if args.json:
         _print_json(rows)
@@ -68,7 +71,7 @@ def cmd_history(args: argparse.Namespace) -> int:
 
 
 def cmd_show(args: argparse.Namespace) -> int:
-    with open_store(args.db) as store:
+    with open_store(args.db, read_only=True) as store:
         report = session_report(store, store.find_session(args.session))
     if args.json:
         _print_json(report)

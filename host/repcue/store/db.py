@@ -23,6 +23,7 @@ from repcue.store.models import (
     SessionSummary,
     StepRecord,
 )
+from repcue.store.readonly import cannot_write, connect_read_only
 from repcue.store.schema import LATEST_VERSION, migrate, user_version
 from repcue_fw.wire import WireError
 from repcue_fw.wire.host import program as wire_program
@@ -37,9 +38,13 @@ def _now_s() -> int:
 class Store:
     """The local database of devices, programs, sessions and sync cursors."""
 
-    def __init__(self, path: Path | str, *, migrate_to: int = LATEST_VERSION) -> None:
+    def __init__(
+        self, path: Path | str, *, migrate_to: int = LATEST_VERSION, read_only: bool = False
+    ) -> None:
         self.path = Path(path)
         where = str(self.path)
+        if read_only and self._open_read_only(migrate_to):
+            return
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
         except OSError as err:
@@ -56,7 +61,7 @@ class Store:
         try:
             self._conn.execute("PRAGMA foreign_keys = ON")
             mode = self._conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
-            if str(mode).lower() != "wal":
+            if str(mode).lower() not in ("wal", "memory"):  # memory: an empty read-only view
                 raise StoreError(f"{where}: SQLite refused WAL mode ({mode})")
             # FULL: a commit survives power loss, which is what makes acking it safe.
             self._conn.execute("PRAGMA synchronous = FULL")
@@ -70,6 +75,31 @@ class Store:
         except BaseException:
             self._conn.close()
             raise
+
+    def _open_read_only(self, target: int) -> bool:
+        """Open an existing store for reading only (nothing is written, not even the WAL
+        mode). False when its schema is older than `target`: then it is opened to be
+        migrated, as any command would, and a store that cannot be written says so."""
+        self._conn = connect_read_only(self.path, BUSY_TIMEOUT_S)
+        version = user_version(self._conn)
+        if version > LATEST_VERSION:
+            self._conn.close()
+            raise StoreError(
+                f"{self.path} has schema version {version}, newer than this repcue "
+                f"understands ({LATEST_VERSION}); upgrade repcue to open it"
+            )
+        if version >= target:
+            self.schema_version = version
+            return True
+        self._conn.close()
+        why = cannot_write(self.path)
+        if version and why:
+            raise StoreError(
+                f"{self.path} has schema version {version}, older than this repcue's "
+                f"({target}), and cannot be upgraded where it is ({why}): run repcue once "
+                "where it may write the store, or copy it somewhere writable"
+            )
+        return False
 
     # -- plumbing ---------------------------------------------------------------------------
 
