@@ -28,6 +28,10 @@ from tests.firmware.test_link_rig import MpyDevice
         ("  sim:  ", DeviceSpec("sim", "")),
         ("sim:runs/flash.img", DeviceSpec("sim", "runs/flash.img")),
         ("ble:repcue-1a2b", DeviceSpec("ble", "repcue-1a2b")),
+        # a bare path is a serial port, as every MicroPython tool takes it
+        ("/dev/ttyACM0", DeviceSpec("serial", "/dev/ttyACM0")),
+        ("./pty0@115200", DeviceSpec("serial", "./pty0", 115200)),
+        ("COM3", DeviceSpec("serial", "COM3")),
     ],
 )
 def test_parse_spec(spec: str, expected: DeviceSpec) -> None:
@@ -37,8 +41,8 @@ def test_parse_spec(spec: str, expected: DeviceSpec) -> None:
 @pytest.mark.parametrize(
     ("spec", "says"),
     [
-        ("/dev/ttyACM0", "serial:/dev/ttyACM0"),
         ("usb:foo", "unknown device"),
+        ("ttyACM0", "unknown device"),
         ("serial:", "needs a port path"),
         ("serial:/dev/x@12", "out of range"),
         ("ble:", "needs a device name"),
@@ -48,6 +52,16 @@ def test_bad_specs_say_what_works(spec: str, says: str) -> None:
     with pytest.raises(TransportError) as info:
         parse_spec(spec)
     assert says in str(info.value)
+
+
+@pytest.mark.parametrize("spec", ["usb:foo", "garbage", "ttyACM0"])
+def test_an_unknown_spec_lists_every_accepted_form(spec: str) -> None:
+    with pytest.raises(TransportError) as info:
+        parse_spec(spec)
+    for form in ("serial:PATH", "bare path", "serial:auto", "sim:", "sim:FLASH.img"):
+        assert form in str(info.value)
+    for form in ("ble:NAME", "ble:ADDRESS", "ble:auto"):
+        assert form in str(info.value)
 
 
 def _port(device: str, vid: int | None, pid: int | None) -> Any:

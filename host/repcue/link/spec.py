@@ -1,6 +1,7 @@
 """Device specs: what `--device` names, checked; repcue.devices makes the transport.
 
 serial:/dev/ttyACM0   a port by path (``@BAUD`` suffix for UART bridges)
+/dev/ttyACM0, COM3    the same: a bare port path (what every MicroPython tool takes)
 serial:auto           the one MicroPython board found by USB VID/PID
 sim:                  a fresh virtual device for this command
 sim:FLASH.img         a virtual device keeping its flash in that file
@@ -15,6 +16,10 @@ from repcue.errors import TransportError
 from repcue.link.serial import DEFAULT_BAUD
 
 SCHEMES = ("serial", "sim", "ble")
+FORMS = (
+    "serial:PATH (or a bare path such as /dev/ttyACM0 or COM3), serial:auto, "
+    "sim:, sim:FLASH.img, ble:NAME, ble:ADDRESS or ble:auto"
+)
 
 
 @dataclass(frozen=True)
@@ -30,10 +35,10 @@ class DeviceSpec:
 def parse_spec(spec: str) -> DeviceSpec:
     """Split and check a spec; raises TransportError saying what a valid one looks like."""
     scheme, sep, target = spec.strip().partition(":")
+    if scheme not in SCHEMES and _bare_port(spec.strip()):
+        scheme, sep, target = "serial", ":", spec.strip()
     if not sep or scheme not in SCHEMES:
-        raise TransportError(
-            f"unknown device {spec!r}: use serial:/dev/ttyACM0, serial:auto, sim: or sim:FLASH.img"
-        )
+        raise TransportError(f"unknown device {spec!r}: use {FORMS}")
     baud = DEFAULT_BAUD
     if scheme == "serial":
         if not target:
@@ -46,3 +51,9 @@ def parse_spec(spec: str) -> DeviceSpec:
     if scheme == "ble" and not target:
         raise TransportError("ble: needs a device name, an address or 'auto'")
     return DeviceSpec(scheme, target, baud)
+
+
+def _bare_port(text: str) -> bool:
+    """A port path without `serial:`: /dev/ttyACM0, ./pty, COM3 (Windows)."""
+    upper = text.upper()
+    return text.startswith(("/", "./", "../")) or (upper.startswith("COM") and upper[3:].isdigit())
