@@ -32,6 +32,12 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         "serve", help="run a virtual device until Ctrl-C; prints the serial port to use"
     )
     serve.add_argument("--flash", type=Path, metavar="FILE", help="flash image, kept between runs")
+    serve.add_argument(
+        "--format",
+        action="store_true",
+        help="erase the flash image first (its sessions and pairing key are lost): for an "
+        "image that cannot be mounted; without it an image is never overwritten",
+    )
     serve.add_argument("--speed", type=int, default=1, metavar="N", help="clock runs N times fast")
     serve.add_argument(
         "--heap",
@@ -103,6 +109,7 @@ def _options(args: argparse.Namespace) -> SimOptions:
     autopilot = AutopilotOptions(noise_frac=args.noise) if args.autopilot else None
     return SimOptions(
         flash=args.flash,
+        format_flash=args.format,
         speed=args.speed,
         heap_kb=args.heap,
         ticks_start_ms=args.ticks_start,

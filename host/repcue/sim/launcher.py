@@ -32,6 +32,7 @@ from typing import TYPE_CHECKING, Protocol
 
 from repcue.errors import RepcueError, SimError
 from repcue.firmware_build.source import MAIN_PY, firmware_root
+from repcue.paths import new_file
 from repcue.sim import registry
 from repcue.sim.control import ControlClient
 from repcue.sim.options import (
@@ -113,8 +114,11 @@ class VirtualDevice:
         self._workdir = Path(tempfile.mkdtemp(prefix="repcue-sim-"))
         try:
             if self.options.flash is not None:
-                self.flash_path = self.options.flash.expanduser().resolve()
-                self.flash_path.parent.mkdir(parents=True, exist_ok=True)
+                # a path the user named: its folder must be there (a typo creates nothing)
+                self.flash_path = new_file(self.options.flash.expanduser(), "flash image")
+                self.flash_path = self.flash_path.resolve()
+                if self.options.format_flash:
+                    self.flash_path.unlink(missing_ok=True)  # the firmware formats an empty one
                 _owner_only(self.flash_path)
             else:
                 self.flash_path = self._workdir / "flash.img"
@@ -171,6 +175,34 @@ class VirtualDevice:
             self.control.wait_for(lambda r: r.get("k") == "boot", timeout_s)
         except SimError as err:
             raise SimError(f"virtual device did not boot: {self.stderr_tail()}") from err
+        self._wait_serving(self.control, timeout_s)
+
+    def _wait_serving(self, ctl: ControlClient, timeout_s: float) -> None:
+        """Until the app serves the control channel, which it does once the flash is mounted.
+        An app that stops before (a flash that does not mount) logs why and leaves the
+        port to the REPL: that is a failed start, not a device a host finds talking REPL."""
+        deadline = time.monotonic() + timeout_s
+        while True:
+            for record in list(ctl.records):
+                why = str(record.get("msg", "")) if record.get("k") == "log" else ""
+                if why.startswith("app stopped"):
+                    raise SimError(self._stopped_at_boot(why))
+            try:
+                ctl.request("now", timeout_s=0.1)
+                return
+            except SimError:
+                if ctl.closed or time.monotonic() > deadline:
+                    raise
+
+    def _stopped_at_boot(self, why: str) -> str:
+        if "mount_storage" not in self.stderr_tail() or self.options.flash is None:
+            return f"the firmware stopped at boot ({why}): {self.stderr_tail()}"
+        flash = self.options.flash
+        return (
+            f"the flash image {flash} cannot be mounted: it is corrupt or not a repcue flash "
+            f"image ({why.removeprefix('app stopped: ')}); it was left as it is. To erase it "
+            f"and start with an empty flash: repcue sim serve --flash {flash} --format"
+        )
 
     def _argv(self, root: Path) -> list[str]:
         argv = [micropython_binary()]

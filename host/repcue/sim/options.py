@@ -88,6 +88,7 @@ class SimOptions:
     buttons_held_at_boot: bool = False
     pair_confirm: bool = False  # PAIR over USB waits for a button press on the device
     weak_random: bool = False  # os.urandom returns zeros (nonces must differ even so)
+    format_flash: bool = False  # erase the flash image first (its sessions and key are lost)
 
     def validate(self) -> None:
         if self.speed < 1:
