@@ -22,6 +22,7 @@ from repcue.cli.history_cmd import session_line
 from repcue.cli.plan_cmd import read_plan, render_report
 from repcue.config import add_db_argument, add_device_argument, resolve_device_spec
 from repcue.devices import nearby, open_device
+from repcue.errors import TransportError
 from repcue.link.client import DeviceClient
 from repcue.link.messages import SessionEntry
 from repcue.link.resume import DEFAULT_RETRIES, ClientSource, ReconnectPolicy, upload_resumable
@@ -133,7 +134,13 @@ def cmd_devices(args: argparse.Namespace) -> int:
 
     boards = find_boards()
     sims = list_running()
-    found = (nearby(args.scan_s) if args.scan_s > 0 else None) or []
+    try:
+        found = (nearby(args.scan_s) if args.scan_s > 0 else None) or []
+    except TransportError as err:  # a stack that fails: say so, and list the rest
+        Console(stderr=True, highlight=False).print(
+            f"warning: no BLE scan: {err}", markup=False, soft_wrap=True
+        )
+        found = []
     if args.json:
         _print_json(
             {

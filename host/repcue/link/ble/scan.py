@@ -14,10 +14,9 @@ from typing import Any
 from bleak import BleakScanner
 from bleak.backends.device import BLEDevice
 from bleak.backends.scanner import AdvertisementData
-from bleak.exc import BleakError
 
-from repcue.errors import TransportError
 from repcue.link.ble.keys import KeyStore
+from repcue.link.ble.stack import bluetooth_errors
 from repcue_fw.wire import air
 
 
@@ -93,7 +92,7 @@ async def heard_nearby(timeout_s: float, backend: BleBackend) -> dict[str, _Hear
             seen.device, seen.name = device, name
 
     loop = asyncio.get_running_loop()
-    try:
+    with bluetooth_errors("Bluetooth scan"):
         async with BleakScanner(
             on_report, service_uuids=[air.SERVICE_UUID], **backend.scanner_args()
         ):
@@ -101,8 +100,6 @@ async def heard_nearby(timeout_s: float, backend: BleBackend) -> dict[str, _Hear
             grace_end = loop.time() + _SCAN_RESPONSE_GRACE_S
             while any(h.reports < 2 for h in heard.values()) and loop.time() < grace_end:
                 await asyncio.sleep(0.05)
-    except BleakError as err:
-        raise TransportError(f"Bluetooth scan failed: {err}") from err
     return heard
 
 

@@ -40,6 +40,7 @@ from repcue.errors import (
 from repcue.link.ble import records as rec
 from repcue.link.ble.keys import KeyStore, PairedDevice
 from repcue.link.ble.scan import BleBackend, default_backend
+from repcue.link.ble.stack import bluetooth_errors, hint_for
 from repcue.link.transport import Inbox
 from repcue_fw.wire import air
 
@@ -118,7 +119,7 @@ class BleTransport:
     async def _discover(self) -> BLEDevice:
         target = self.target
         args = self.backend.scanner_args()
-        try:
+        with bluetooth_errors(f"{self.description}: Bluetooth scan"):
             if target == "auto":
                 async with BleakScanner(service_uuids=[air.SERVICE_UUID], **args) as scanner:
                     await asyncio.sleep(self.auto_window_s)
@@ -142,8 +143,6 @@ class BleTransport:
                 service_uuids=[air.SERVICE_UUID],
                 **args,
             )
-        except BleakError as err:
-            raise TransportError(f"Bluetooth scan failed: {err}") from err
         if found is None:
             raise DeviceNotFoundError(
                 f"no repcue device {target!r} found within {self.scan_timeout_s:g} s "
@@ -188,6 +187,9 @@ class BleTransport:
         try:
             await client.connect()
         except (BleakError, TimeoutError, OSError) as err:
+            if isinstance(err, (FileNotFoundError, PermissionError)):
+                # no stack (or no right to use it), which no retry mends
+                raise TransportError(f"{self.description}: {hint_for(err)}") from err
             raise ConnectError(f"{self.description}: cannot connect: {err}") from err
         self._client = client
         self.address = device.address
