@@ -56,6 +56,24 @@ def new_file(path: Path | str, what: str, *, overwrite: bool = True) -> Path:
     return p
 
 
+def existing_folder(path: Path | str, what: str) -> Path:
+    """`path`, which must be a folder that is there."""
+    p = Path(path)
+    if not p.is_dir():
+        why = "is not a folder" if p.exists() else "does not exist"
+        raise PathError(f"{what} {path} {why}", path=str(path))
+    return p
+
+
+def new_folder(path: Path | str, what: str) -> Path:
+    """`path` as a folder this command may fill: its parent is there, and it is no file."""
+    p = Path(path)
+    existing_folder(p.parent, f"{what} {path}: the folder")
+    if p.exists() and not p.is_dir():
+        raise PathError(f"{what} {path} is a file, not a folder", path=str(path))
+    return p
+
+
 def write_text(path: Path, text: str, what: str) -> None:
     """Write a whole text file, a failure as a PathError."""
     try:

@@ -33,3 +33,14 @@ def seconds(text: str) -> float:
     if not 0 < value < 1e6:  # also refuses nan and inf
         raise argparse.ArgumentTypeError(f"expected a number of seconds above 0, not {text!r}")
     return value
+
+
+def fraction(text: str) -> float:
+    """A number from 0 up to (not including) 1 (`--noise 0.05`)."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not 0 <= value < 1:  # also refuses nan
+        raise argparse.ArgumentTypeError(f"expected a number from 0 to below 1, not {text!r}")
+    return value

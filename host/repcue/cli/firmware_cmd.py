@@ -12,6 +12,7 @@ from rich.console import Console
 from rich.table import Table
 
 from repcue.firmware_build import build, build_image, install
+from repcue.paths import existing_folder, new_folder, path_error
 
 DEFAULT_BUNDLE = Path("build") / "repcue-firmware"
 
@@ -22,7 +23,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
     b = fw_sub.add_parser("build", help="cross-compile firmware/ to .mpy with mpy-cross")
     b.add_argument(
-        "-o", "--output", type=Path, default=DEFAULT_BUNDLE, metavar="DIR",
+        "-o", "--output", type=Path, default=None, metavar="DIR",
         help=f"bundle directory (default: {DEFAULT_BUNDLE})",
     )  # fmt: skip
     b.add_argument("--no-sim", action="store_true", help="leave out the sim board's modules")
@@ -50,8 +51,15 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 
 def cmd_build(args: argparse.Namespace) -> int:
-    files = build(args.output, include_sim=not args.no_sim)
-    image = build_image(args.output) if args.romfs else None
+    if args.output is None:
+        args.output = DEFAULT_BUNDLE  # the default place: created with its parents
+    else:
+        new_folder(args.output, "-o")  # a folder the user named: its parent must be there
+    try:
+        files = build(args.output, include_sim=not args.no_sim)
+        image = build_image(args.output) if args.romfs else None
+    except OSError as err:
+        raise path_error(err, args.output, "bundle folder") from err
     total = sum(f.size for f in files)
     if args.json:
         out: dict[str, object] = {
@@ -88,7 +96,9 @@ def cmd_install(args: argparse.Namespace) -> int:
     console = Console(highlight=False, stderr=args.json)
     with tempfile.TemporaryDirectory(prefix="repcue-bundle-") as tmp:
         bundle = args.bundle
-        if bundle is None:
+        if bundle is not None:
+            existing_folder(bundle, "--bundle")
+        else:
             bundle = Path(tmp) / "bundle"
             console.print("building the firmware bundle...")
             build(bundle, include_sim=False)

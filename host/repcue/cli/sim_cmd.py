@@ -19,6 +19,7 @@ from typing import Any
 
 from rich.console import Console
 
+from repcue.cli.argtypes import fraction
 from repcue.errors import SimError
 from repcue.sim import AutopilotOptions, SimOptions, VirtualDevice, buttons
 from repcue.sim.control import BUTTONS
@@ -72,7 +73,11 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         help="a virtual runner presses lap at each distance step's target pace",
     )
     serve.add_argument(
-        "--noise", type=float, default=0.0, metavar="FRAC", help="autopilot spread, e.g. 0.05"
+        "--noise",
+        type=fraction,
+        default=0.0,
+        metavar="FRAC",
+        help="autopilot spread, e.g. 0.05 (0 to below 1)",
     )
     serve.add_argument(
         "--ble",

@@ -242,6 +242,8 @@ class VirtualDevice:
 
         assert self._workdir is not None
         path = self.options.ble_radio or default_radio_path()
+        if self.options.ble_radio is not None:  # named by the user: its folder must be there
+            new_file(path, "radio socket")
         if running_radio_at(path):
             raise SimError(
                 f"another virtual radio is on the air at {path}: stop it, or pick another "

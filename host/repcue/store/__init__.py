@@ -8,7 +8,7 @@ with open_store(args.db) as store:      # --db, else REPCUE_DB, else the user da
 from __future__ import annotations
 
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 
 from repcue.config import db_location
@@ -74,6 +74,7 @@ def store_for_writing(db: Path | str | None = None) -> Iterator[Store]:
     session when the command fails, so a typo or a missing device leaves no empty file."""
     path, _ = db_location(db)
     existed = path.exists()
+    made = [folder for folder in path.parents if not folder.exists()]  # nearest first
     store = open_store(db)
     try:
         yield store
@@ -83,5 +84,8 @@ def store_for_writing(db: Path | str | None = None) -> Iterator[Store]:
         if empty:
             for suffix in ("", "-wal", "-shm"):
                 Path(f"{path}{suffix}").unlink(missing_ok=True)
+            with suppress(OSError):  # the default place's folders, made for this store
+                for folder in made:
+                    folder.rmdir()
         raise
     store.close()
