@@ -22,6 +22,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import re
+from collections.abc import Callable
 
 from bleak import BleakClient, BleakScanner
 from bleak.backends.characteristic import BleakGATTCharacteristic
@@ -63,6 +64,7 @@ class BleTransport:
         connect_timeout_s: float = 10.0,
         auth_timeout_s: float = 5.0,
         busy_wait_s: float = 10.0,
+        notice: Callable[[str], None] | None = None,
     ) -> None:
         if not target:
             raise TransportError("ble: needs a device name, an address or 'auto'")
@@ -74,6 +76,7 @@ class BleTransport:
         self.connect_timeout_s = connect_timeout_s
         self.auth_timeout_s = auth_timeout_s
         self.busy_wait_s = busy_wait_s
+        self.notice = notice  # told which device ble:auto chose, one line
         self.device_id = ""  # the paired device this link authenticated as ("" if none)
         self.address = ""
         self.name = ""
@@ -124,14 +127,11 @@ class BleTransport:
                 async with BleakScanner(service_uuids=[air.SERVICE_UUID], **args) as scanner:
                     await asyncio.sleep(self.auto_window_s)
                     seen = scanner.discovered_devices_and_advertisement_data
-                if len(seen) == 1:
-                    return next(iter(seen.values()))[0]
-                if not seen:
-                    raise DeviceNotFoundError("no repcue device is advertising nearby (ble:auto)")
-                names = ", ".join(sorted((a.local_name or d.address) for d, a in seen.values()))
-                raise DeviceNotFoundError(
-                    f"several repcue devices nearby ({names}): pick one with ble:NAME"
-                )
+                heard = [(a.local_name or d.name or "", d) for d, a in seen.values()]
+                device, why = choose_auto(heard, self.keys)
+                if self.notice is not None:
+                    self.notice(f"ble:auto: using {device.name or device.address} ({why})")
+                return device
             is_address = bool(_ADDRESS.match(target))
             found = await BleakScanner.find_device_by_filter(
                 lambda d, ad: (
@@ -380,6 +380,32 @@ class BleTransport:
                 await client.disconnect()
         if self._inbox is not None:
             self._inbox.close(ConnectionAbortedError("closed by the host"))
+
+
+def choose_auto(heard: list[tuple[str, BLEDevice]], keys: KeyStore | None) -> tuple[BLEDevice, str]:
+    """ble:auto's device among those heard (name, device), and why: a paired device first
+    (the one paired here; several paired is a question only the user can answer), else the
+    one device heard if there is only one."""
+    paired = [
+        (name, d)
+        for name, d in heard
+        if keys is not None and keys.find(name=name, address=d.address)
+    ]
+    names = ", ".join(sorted(name or d.address for name, d in paired or heard))
+    if len(paired) == 1:
+        return paired[0][1], "paired"
+    if paired:
+        raise DeviceNotFoundError(
+            f"ble:auto: several paired repcue devices nearby ({names}): pick one with ble:NAME"
+        )
+    if len(heard) == 1:
+        return heard[0][1], "not paired here: the only repcue device nearby"
+    if not heard:
+        raise DeviceNotFoundError("ble:auto: no repcue device is advertising nearby")
+    raise DeviceNotFoundError(
+        f"ble:auto: several repcue devices nearby ({names}), none paired here: pick one with "
+        "ble:NAME"
+    )
 
 
 def _turned_away(err: BaseException) -> bool:
