@@ -62,6 +62,18 @@ def add_db_argument(parser: argparse.ArgumentParser) -> None:
 
 
 def add_device_argument(parser: argparse.ArgumentParser) -> None:
+    """--device SPEC and --timeout S (how long to wait for the device at all)."""
+    from repcue.cli.argtypes import seconds
+
+    parser.add_argument(
+        "--timeout",
+        type=seconds,
+        default=None,
+        metavar="S",
+        help="wait at most about S seconds for the device: the BLE scan and connection, "
+        "and a port that does not answer (default: 10 s to find a BLE device, 5 s for an "
+        "answer)",
+    )
     parser.add_argument(
         "--device",
         metavar="SPEC",

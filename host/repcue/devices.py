@@ -12,6 +12,8 @@ handed the transport and the backend from here.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from repcue.link.ble.keys import KeyStore
 from repcue.link.ble.scan import BleBackend, NearbyDevice, default_backend, list_nearby
 from repcue.link.client import DeviceClient
@@ -30,9 +32,15 @@ def ble_backend() -> BleBackend:
 
 
 def make_transport(
-    spec: str | DeviceSpec, *, sim_speed: float = 1, sim_launcher: Launcher | None = None
+    spec: str | DeviceSpec,
+    *,
+    sim_speed: float = 1,
+    sim_launcher: Launcher | None = None,
+    wait_s: float | None = None,
+    notice: Callable[[str], None] | None = None,
 ) -> Transport:
-    """The transport a spec names (not yet open)."""
+    """The transport a spec names (not yet open). wait_s bounds a BLE scan and connection
+    (None: the transport's own waits); notice hears which device ble:auto chose."""
     parsed = parse_spec(spec) if isinstance(spec, str) else spec
     if parsed.scheme == "serial":
         return SerialTransport(parsed.target, baud=parsed.baud)
@@ -40,7 +48,17 @@ def make_transport(
         return SimTransport(parsed.target or None, speed=sim_speed, launcher=sim_launcher)
     from repcue.link.ble.transport import BleTransport
 
-    return BleTransport(parsed.target, keys=KeyStore(), backend=ble_backend())
+    waits: dict[str, float] = {}
+    if wait_s is not None:
+        waits = {
+            "scan_timeout_s": wait_s,
+            "auto_window_s": min(2.0, wait_s),
+            "connect_timeout_s": wait_s,
+            "busy_wait_s": wait_s,
+        }
+    return BleTransport(
+        parsed.target, keys=KeyStore(), backend=ble_backend(), notice=notice, **waits
+    )
 
 
 def open_device(
@@ -50,9 +68,19 @@ def open_device(
     retries: int = 4,
     sim_speed: float = 1,
     sim_launcher: Launcher | None = None,
+    wait_s: float | None = None,
+    notice: Callable[[str], None] | None = None,
 ) -> DeviceClient:
-    """A client for the device a spec names; connect with ``async with``."""
-    transport = make_transport(spec, sim_speed=sim_speed, sim_launcher=sim_launcher)
+    """A client for the device a spec names; connect with ``async with``.
+
+    wait_s (the CLI's --timeout): about how long to wait for the device at all: the BLE scan
+    and connection, and a silent port's answer, spread over the tries (None: timeout_s for
+    each of 1 + retries tries)."""
+    transport = make_transport(
+        spec, sim_speed=sim_speed, sim_launcher=sim_launcher, wait_s=wait_s, notice=notice
+    )
+    if wait_s is not None:
+        timeout_s = max(wait_s / (retries + 1), 0.05)
     return DeviceClient(transport, timeout_s=timeout_s, retries=retries)
 
 

@@ -4,12 +4,14 @@ It says which it chose, in one line."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
 import pytest
 from bleak.backends.device import BLEDevice
 
+from repcue.devices import open_device
 from repcue.errors import DeviceNotFoundError
 from repcue.link.ble.keys import KeyStore, new_key
 from repcue.link.ble.transport import BleTransport, choose_auto
@@ -74,3 +76,12 @@ async def test_auto_with_only_an_unpaired_device_takes_it_and_says_so(
     assert told == [
         f"ble:auto: using {stranger.name} (not paired here: the only repcue device nearby)"
     ]
+
+
+async def test_timeout_shortens_the_ble_scan(radio: VirtualRadio) -> None:
+    client = open_device("ble:repcue-nosuchdevice", wait_s=0.5)
+    assert isinstance(client.transport, BleTransport)
+    started = time.monotonic()
+    with pytest.raises(DeviceNotFoundError, match=r"repcue-nosuchdevice.*within 0.5 s"):
+        await client.open()
+    assert time.monotonic() - started < 2.0  # 10 s without --timeout

@@ -20,6 +20,7 @@ from rich.table import Table
 from repcue.cli.argtypes import whole_number
 from repcue.cli.history_cmd import session_line
 from repcue.cli.plan_cmd import read_plan, render_report
+from repcue.cli.spinner import spinner
 from repcue.config import add_db_argument, add_device_argument, resolve_device_spec
 from repcue.devices import nearby, open_device
 from repcue.errors import TransportError
@@ -42,6 +43,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     devices.add_argument("--json", action="store_true", help="print one JSON object")
     devices.add_argument(
         "--scan-s",
+        "--timeout",
+        dest="scan_s",
         type=float,
         default=2.0,
         metavar="S",
@@ -100,13 +103,32 @@ ResumableAction = Callable[
 
 
 def _run(args: argparse.Namespace, action: Action) -> int:
-    """Open the device the arguments name, run one action against it, close it."""
+    """Open the device the arguments name, run one action against it, close it. Finding
+    the device and its first answer wait under a spinner."""
+    spec = resolve_device_spec(args.device)
 
     async def main() -> int:
-        async with open_device(resolve_device_spec(args.device)) as client:
+        client = device_for(args, spec)
+        with spinner(f"waiting for {spec} ..."):
+            await client.open()
+        try:
+            with spinner(f"waiting for {spec} to answer ..."):
+                await client.hello()
             return await action(args, client, Console(highlight=False))
+        finally:
+            await client.close()
 
     return asyncio.run(main())
+
+
+def device_for(args: argparse.Namespace, spec: str) -> DeviceClient:
+    """The client for --device/--timeout; a line on stderr says which device ble:auto took."""
+    err = Console(stderr=True, highlight=False)
+    return open_device(
+        spec,
+        wait_s=args.timeout,
+        notice=lambda line: err.print(line, markup=False, soft_wrap=True),
+    )
 
 
 def _run_resumable(args: argparse.Namespace, action: ResumableAction) -> int:
@@ -120,7 +142,7 @@ def _run_resumable(args: argparse.Namespace, action: ResumableAction) -> int:
     )
 
     async def main() -> int:
-        return await action(args, lambda: open_device(spec), policy, Console(highlight=False))
+        return await action(args, lambda: device_for(args, spec), policy, Console(highlight=False))
 
     return asyncio.run(main())
 
@@ -132,15 +154,16 @@ def _print_json(value: object) -> None:
 def cmd_devices(args: argparse.Namespace) -> int:
     from repcue.sim.registry import list_running
 
-    boards = find_boards()
-    sims = list_running()
-    try:
-        found = (nearby(args.scan_s) if args.scan_s > 0 else None) or []
-    except TransportError as err:  # a stack that fails: say so, and list the rest
-        Console(stderr=True, highlight=False).print(
-            f"warning: no BLE scan: {err}", markup=False, soft_wrap=True
-        )
-        found = []
+    with spinner("looking for devices ..."):
+        boards = find_boards()
+        sims = list_running()
+        try:
+            found = (nearby(args.scan_s) if args.scan_s > 0 else None) or []
+        except TransportError as err:  # a stack that fails: say so, and list the rest
+            Console(stderr=True, highlight=False).print(
+                f"warning: no BLE scan: {err}", markup=False, soft_wrap=True
+            )
+            found = []
     if args.json:
         _print_json(
             {

@@ -43,7 +43,7 @@ def cmd_pair(args: argparse.Namespace) -> int:
         def waiting() -> None:
             sys.stderr.write("the device asks: press any of its buttons to accept pairing\n")
 
-        async with open_device(resolve_device_spec(args.device)) as client:
+        async with open_device(resolve_device_spec(args.device), wait_s=args.timeout) as client:
             result = await pair_over_usb(client, keys, on_waiting=waiting)
         entry = keys.paired(result.device_id)
         key_in = entry.key_in if entry is not None else "file"
@@ -74,7 +74,7 @@ def cmd_pair(args: argparse.Namespace) -> int:
 def cmd_unpair(args: argparse.Namespace) -> int:
     async def main() -> int:
         keys = KeyStore()
-        async with open_device(resolve_device_spec(args.device)) as client:
+        async with open_device(resolve_device_spec(args.device), wait_s=args.timeout) as client:
             result, held = await unpair_over_usb(client, keys)
         if args.json:
             _print_json({"device_id": result.device_id, "name": result.name, "had_key": held})
