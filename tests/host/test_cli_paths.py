@@ -138,3 +138,13 @@ def test_a_failed_sync_leaves_no_empty_store(
     code = main(["sync", "--db", str(db), "--device", "serial:/dev/ttyACM-repcue-none"])
     assert code == 10, capsys.readouterr().err
     assert list(tmp_path.iterdir()) == []
+
+
+def test_demo_db_help_says_the_default_is_a_throw_away_store(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    with pytest.raises(SystemExit):
+        main(["demo", "--help"])
+    help_text = " ".join(capsys.readouterr().out.split())
+    assert "default: a throw-away store" in help_text
+    assert "default: $REPCUE_DB" not in help_text
