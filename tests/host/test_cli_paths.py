@@ -117,6 +117,8 @@ def test_reading_a_store_that_is_not_there_creates_nothing(
     # the default place: nothing synced yet reads as empty, and nothing is created for it
     assert main(["history"]) == 0
     assert "No sessions stored yet" in capsys.readouterr().out
+    assert main(["show", "last"]) == StoreError.exit_code
+    assert "no sessions stored in " + str(tmp_path / "xdg-data") in capsys.readouterr().err
     assert not (tmp_path / "xdg-data").exists()
 
 

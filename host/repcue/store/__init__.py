@@ -52,7 +52,9 @@ def open_store(db: Path | str | None = None, *, read_only: bool = False) -> Stor
     if not path.exists():
         if named:
             raise PathError(f"{named} {path}: no store there (check the path)", path=str(path))
-        return Store(":memory:")  # nothing synced yet, and nothing created for it
+        empty = Store(":memory:")  # nothing synced yet, and nothing created for it
+        empty.path = path  # what messages name
+        return empty
     if named:
         existing_file(path, named)
     return Store(path, read_only=True)
