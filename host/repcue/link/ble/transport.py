@@ -40,7 +40,7 @@ from repcue.errors import (
 )
 from repcue.link.ble import records as rec
 from repcue.link.ble.keys import KeyStore, PairedDevice
-from repcue.link.ble.scan import BleBackend, default_backend
+from repcue.link.ble.scan import BleBackend, default_backend, heard_nearby
 from repcue.link.ble.stack import bluetooth_errors, hint_for
 from repcue.link.transport import Inbox
 from repcue_fw.wire import air
@@ -122,16 +122,16 @@ class BleTransport:
     async def _discover(self) -> BLEDevice:
         target = self.target
         args = self.backend.scanner_args()
+        if target == "auto":
+            try:  # names made whole from the scan responses: keys are found by name
+                heard = await heard_nearby(self.auto_window_s, self.backend)
+            except TransportError as err:
+                raise TransportError(f"{self.description}: {err}") from err
+            device, why = choose_auto([(h.name, h.device) for h in heard.values()], self.keys)
+            if self.notice is not None:
+                self.notice(f"ble:auto: using {device.name or device.address} ({why})")
+            return device
         with bluetooth_errors(f"{self.description}: Bluetooth scan"):
-            if target == "auto":
-                async with BleakScanner(service_uuids=[air.SERVICE_UUID], **args) as scanner:
-                    await asyncio.sleep(self.auto_window_s)
-                    seen = scanner.discovered_devices_and_advertisement_data
-                heard = [(a.local_name or d.name or "", d) for d, a in seen.values()]
-                device, why = choose_auto(heard, self.keys)
-                if self.notice is not None:
-                    self.notice(f"ble:auto: using {device.name or device.address} ({why})")
-                return device
             is_address = bool(_ADDRESS.match(target))
             found = await BleakScanner.find_device_by_filter(
                 lambda d, ad: (
