@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from repcue.cli import build_parser
+from repcue.errors import PathError
 from tests.host.test_exit_codes import readme_table
 
 # A place nobody may write, even root: sysfs refuses new files.
@@ -176,4 +177,4 @@ def test_the_sweep_covers_every_subcommand(tmp_path: Path) -> None:
 def test_the_issue_examples(argv: list[str], tmp_path: Path) -> None:
     (tmp_path / "a-folder").mkdir()
     code, err = _run(argv, {}, tmp_path)
-    assert code == 15 and "Traceback" not in err, err
+    assert code == PathError.exit_code and "Traceback" not in err, err
