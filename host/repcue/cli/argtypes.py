@@ -1,10 +1,13 @@
-"""Argument types shared by the commands: numbers checked where they are parsed, so a bad
-value is argparse's one-line usage error (exit 2), never a surprise further down."""
+"""Arguments shared by the commands (--db, --device, --timeout) and their types: numbers
+are checked where they are parsed, so a bad value is argparse's one-line usage error (exit
+2), never a surprise further down."""
 
 from __future__ import annotations
 
 import argparse
 from collections.abc import Callable
+
+from repcue.config import DB_ENV, DEFAULT_DEVICE, DEVICE_ENV, default_db_path
 
 
 def whole_number(minimum: int) -> Callable[[str], int]:
@@ -44,3 +47,34 @@ def fraction(text: str) -> float:
     if not 0 <= value < 1:  # also refuses nan
         raise argparse.ArgumentTypeError(f"expected a number from 0 to below 1, not {text!r}")
     return value
+
+
+def add_db_argument(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--db",
+        metavar="PATH",
+        default=None,
+        help=f"the SQLite store (default: ${DB_ENV}, else {default_db_path()})",
+    )
+
+
+def add_device_argument(parser: argparse.ArgumentParser) -> None:
+    """--device SPEC and --timeout S (how long to wait for the device at all)."""
+    parser.add_argument(
+        "--timeout",
+        type=seconds,
+        default=None,
+        metavar="S",
+        help="wait at most about S seconds for the device: the BLE scan and connection, "
+        "and a port that does not answer (default: 10 s to find a BLE device, 5 s for an "
+        "answer)",
+    )
+    parser.add_argument(
+        "--device",
+        metavar="SPEC",
+        default=None,
+        help=(
+            "serial:PATH or a bare PATH, serial:auto, sim:, sim:FLASH.img, ble:NAME, "
+            f"ble:ADDRESS or ble:auto (default: ${DEVICE_ENV}, else {DEFAULT_DEVICE})"
+        ),
+    )

@@ -17,11 +17,11 @@ from rich.markup import escape
 from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn
 from rich.table import Table
 
-from repcue.cli.argtypes import whole_number
+from repcue.cli.argtypes import add_db_argument, add_device_argument, whole_number
 from repcue.cli.history_cmd import session_line
 from repcue.cli.plan_cmd import read_plan, render_report
 from repcue.cli.spinner import spinner
-from repcue.config import add_db_argument, add_device_argument, resolve_device_spec
+from repcue.config import resolve_device_spec
 from repcue.devices import nearby, open_device
 from repcue.errors import TransportError
 from repcue.link.client import DeviceClient

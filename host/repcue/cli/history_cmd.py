@@ -11,8 +11,7 @@ from typing import Any, Literal
 from rich.console import Console
 from rich.table import Table
 
-from repcue.cli.argtypes import whole_number
-from repcue.config import add_db_argument
+from repcue.cli.argtypes import add_db_argument, whole_number
 from repcue.plan.units import fmt_clock
 from repcue.store import open_store
 from repcue.store.analysis import history_row, session_report

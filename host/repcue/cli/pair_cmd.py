@@ -9,7 +9,8 @@ import sys
 
 from rich.console import Console
 
-from repcue.config import add_device_argument, resolve_device_spec
+from repcue.cli.argtypes import add_device_argument
+from repcue.config import resolve_device_spec
 from repcue.devices import open_device
 from repcue.link.ble.keys import KeyStore
 from repcue.link.ble.pairing import pair_over_usb, unpair_over_usb
