@@ -1,0 +1,173 @@
+"""Device EVENT frames -> the live JSON schema (docs/live.md): one typed object per event.
+
+EVENT frames carry (code, a, b, seq) and no timestamp, so an event's time is its arrival:
+the host's wall clock, and the device's wall clock worked out from the offset learnt from
+INFO's clock_s. A jump in seq becomes an explicit "gap" object before the event after it.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from repcue.errors import ProtocolError
+from repcue.link.messages import DeviceEvent, DeviceInfo
+from repcue_fw.wire.host import events as ev
+from repcue_fw.wire.host.program import KIND_NAMES
+from repcue_fw.wire.host.records import SESSION_END_NAMES, STEP_END_NAMES
+
+SCHEMA_VERSION = 1
+_SEQ_MOD = 1 << 16  # the frame header's seq is a u16
+
+# Every object has these; then the fields of its kind (docs/live.md is the same table).
+COMMON: dict[str, tuple[type, ...]] = {
+    "v": (int,),
+    "event": (str,),
+    "seq": (int, type(None)),
+    "wall": (str,),
+    "device_ms": (int, type(None)),
+}
+FIELDS: dict[str, dict[str, tuple[type, ...]]] = {
+    "attached": {
+        "device_id": (str,),
+        "name": (str,),
+        "program_id": (str, type(None)),
+        "running": (bool,),
+    },
+    "session_start": {"session_id": (int,), "steps": (int,)},
+    "step_start": {"index": (int,), "kind": (str,)},
+    "step_end": {
+        "index": (int,),
+        "kind": (str, type(None)),
+        "reason": (str,),
+        "actual_ms": (int, type(None)),
+    },
+    "lap": {"index": (int,), "split_ms": (int,)},
+    "pause": {"index": (int,), "into_step_ms": (int,)},
+    "resume": {"index": (int,), "paused_ms": (int,)},
+    "cue": {"cue": (str,), "index": (int,)},
+    "session_end": {"reason": (str,), "total_ms": (int,)},
+    "refused": {"why": (str,)},
+    "record_error": {"index": (int,)},
+    "gap": {"missed": (int, type(None)), "why": (str,)},
+    "unknown": {"code": (int,), "a": (int,), "b": (int,)},
+}
+_REFUSED = ("journal", "no program", "no memory")
+
+
+def _name(names: tuple[str, ...] | list[str], i: int) -> str:
+    return names[i] if 0 <= i < len(names) and names[i] else f"?{i}"
+
+
+def validate(obj: dict[str, Any]) -> None:
+    """Raise ProtocolError unless obj is exactly one object of the documented schema."""
+    kind = obj.get("event")
+    if kind not in FIELDS:
+        raise ProtocolError(f"live event: unknown kind {kind!r}")
+    spec = {**COMMON, **FIELDS[str(kind)]}
+    if set(obj) != set(spec):
+        raise ProtocolError(f"live event {kind}: fields {sorted(obj)}, schema {sorted(spec)}")
+    for key, types in spec.items():
+        value = obj[key]
+        if not isinstance(value, types) or (isinstance(value, bool) and bool not in types):
+            raise ProtocolError(f"live event {kind}: {key}={value!r} is not {types}")
+    if obj["v"] != SCHEMA_VERSION:
+        raise ProtocolError(f"live event {kind}: schema version {obj['v']}")
+    datetime.fromisoformat(obj["wall"])  # a malformed time raises ValueError
+
+
+@dataclass
+class EventMapper:
+    """Turns DeviceEvents into schema objects. Keeps what the mapping needs between
+    events: the clock offset, the last seq, each running step's start and pauses."""
+
+    clock_offset_ms: int | None = None  # device wall clock minus host wall clock
+    now_s: Any = time.time  # a clock to read arrival time from (tests may step it)
+    _last_seq: int | None = None
+    _step: dict[str, int] = field(default_factory=dict)  # index, kind, started_ms, paused_ms
+
+    def learn_clock(self, info: DeviceInfo) -> None:
+        """INFO's clock_s (whole seconds; 0 = never set) against this host's clock."""
+        now_ms = int(self.now_s() * 1000)
+        self.clock_offset_ms = info.clock_s * 1000 - now_ms if info.clock_s else None
+
+    def _base(self, kind: str, seq: int | None) -> dict[str, Any]:
+        now_ms = int(self.now_s() * 1000)
+        wall = datetime.fromtimestamp(now_ms / 1000, UTC).isoformat(timespec="milliseconds")
+        offset = self.clock_offset_ms
+        return {
+            "v": SCHEMA_VERSION,
+            "event": kind,
+            "seq": seq,
+            "wall": wall,
+            "device_ms": None if offset is None else now_ms + offset,
+        }
+
+    def attached(self, info: DeviceInfo) -> dict[str, Any]:
+        self.learn_clock(info)
+        return {
+            **self._base("attached", None),
+            "device_id": info.device_id,
+            "name": info.name,
+            "program_id": f"{info.program_id:08x}" if info.program_id else None,
+            "running": info.running,
+        }
+
+    def link_gap(self) -> dict[str, Any]:
+        """The link dropped: whatever the device sent meanwhile is lost, count unknown
+        (the device numbers events only while a host is subscribed)."""
+        self._last_seq = None
+        return {**self._base("gap", None), "missed": None, "why": "link"}
+
+    def map(self, event: DeviceEvent) -> list[dict[str, Any]]:
+        """The objects for one event: a "gap" first if seq jumped, then the event."""
+        out = []
+        if self._last_seq is not None:
+            missed = (event.seq - self._last_seq - 1) % _SEQ_MOD
+            if missed:
+                out.append({**self._base("gap", None), "missed": missed, "why": "seq"})
+        self._last_seq = event.seq
+        out.append({**self._base("unknown", event.seq), **self._fields(event)})
+        return out
+
+    def _fields(self, e: DeviceEvent) -> dict[str, Any]:
+        code, a, b = e.code, e.a, e.b
+        now_ms = int(self.now_s() * 1000)
+        if code == ev.EV_SESSION_START:
+            self._step = {}
+            return {"event": "session_start", "session_id": a, "steps": b}
+        if code == ev.EV_STEP_START:
+            self._step = {"index": a, "kind": b, "started_ms": now_ms, "paused_ms": 0}
+            return {"event": "step_start", "index": a, "kind": _name(KIND_NAMES, b)}
+        if code == ev.EV_STEP_END:
+            return {"event": "step_end", "index": a, "reason": _name(STEP_END_NAMES, b)} | (
+                self._step_actual(a, now_ms)
+            )
+        if code == ev.EV_LAP:
+            return {"event": "lap", "index": a, "split_ms": b}
+        if code == ev.EV_PAUSE:
+            return {"event": "pause", "index": a, "into_step_ms": b}
+        if code == ev.EV_RESUME:
+            if self._step.get("index") == a:
+                self._step["paused_ms"] += b
+            return {"event": "resume", "index": a, "paused_ms": b}
+        if code == ev.EV_CUE:
+            return {"event": "cue", "cue": _name(ev.CUE_NAMES, a), "index": b}
+        if code == ev.EV_FINISH:
+            return {"event": "session_end", "reason": _name(SESSION_END_NAMES, a), "total_ms": b}
+        if code == ev.EV_REFUSED:
+            return {"event": "refused", "why": _name(_REFUSED, a)}
+        if code == ev.EV_RECORD_ERROR:
+            return {"event": "record_error", "index": a}
+        return {"code": code, "a": a, "b": b}  # later firmware: shown, never dropped
+
+    def _step_actual(self, index: int, now_ms: int) -> dict[str, Any]:
+        # measured by the host between the step's start and end arrivals, minus the pauses
+        # the device reported; unknown when the step began before this host subscribed
+        step = self._step
+        if step.get("index") != index:
+            return {"kind": None, "actual_ms": None}
+        active = now_ms - step["started_ms"] - step["paused_ms"]
+        return {"kind": _name(KIND_NAMES, step["kind"]), "actual_ms": max(0, active)}
