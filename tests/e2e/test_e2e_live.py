@@ -1,0 +1,166 @@
+"""`repcue live` against a virtual device over its pty: --json for a whole session on the
+stepped clock (every line checked against the schema), --start, a seq gap when events are
+dropped, Ctrl-C leaving the session running, and the terminal view's closing lines."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from repcue.cli import main
+from repcue.live import EventMapper, follow, validate
+from repcue.sim import VirtualDevice
+from repcue_fw.wire.events import EV_FINISH, EV_SESSION_START
+from tests.e2e.conftest import StartDevice
+from tests.e2e.rig import TWENTY_STEPS, client
+
+PLAN = "warmup 2min\n3 x (400m @ 5k, 60s recovery)\ncooldown 2min\n"
+
+
+async def _install(path: str) -> None:
+    async with client(path) as dev:
+        await dev.set_time(int(time.time()))
+        async for _ in dev.upload_program(TWENTY_STEPS):
+            pass
+
+
+def _drive(device: VirtualDevice, chunk_ms: int = 1000) -> threading.Thread:
+    """Once a session starts, advance the stepped clock chunk by chunk to its end."""
+    ctl = device.require_control()
+    mark = len(ctl.records)
+
+    def run() -> None:
+        ctl.wait_event(EV_SESSION_START, timeout_s=30, start=mark)
+        while not any(r.get("k") == "ev" and r["c"] == EV_FINISH for r in ctl.records[mark:]):
+            ctl.advance(chunk_ms)
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    return thread
+
+
+def _lines(out: str) -> list[dict[str, Any]]:
+    objs = [json.loads(line) for line in out.splitlines()]
+    for obj in objs:
+        validate(obj)
+    return objs
+
+
+def test_json_follows_a_whole_session_started_by_start(
+    start_device: StartDevice, capsys: pytest.CaptureFixture[str]
+) -> None:
+    device = start_device()
+    asyncio.run(_install(device.pty_path))
+    assert not device.require_control().events(EV_SESSION_START)  # nothing ran before
+    driver = _drive(device)
+    code = main(["live", "--device", f"serial:{device.pty_path}", "--json", "--start"])
+    driver.join(30)
+    out, err = capsys.readouterr()
+    assert code == 0, err
+    objs = _lines(out)
+    kinds = [o["event"] for o in objs]
+    assert kinds[0] == "attached" and objs[0]["running"] is False
+    assert kinds[1] == "session_start" and objs[1]["steps"] == 20
+    assert kinds[-1] == "session_end" and objs[-1]["reason"] == "finished"
+    assert objs[-1]["total_ms"] == 10 * 30_000
+    assert "gap" not in kinds
+    seqs = [o["seq"] for o in objs[1:]]
+    assert seqs == list(range(seqs[0], seqs[0] + len(seqs)))  # every event, in order
+    ends = [o for o in objs if o["event"] == "step_end"]
+    assert [o["index"] for o in ends] == list(range(20))
+    assert [o["kind"] for o in ends[:2]] == ["work", "recovery"]
+    assert all(o["reason"] == "time" and o["actual_ms"] is not None for o in ends)
+    # the clock was set just before: device time is the host's, give or take a second
+    wall_ms = time.time() * 1000
+    assert all(abs(o["device_ms"] - wall_ms) < 60_000 for o in objs)
+
+
+def test_dropped_events_show_as_a_gap(start_device: StartDevice) -> None:
+    """The reader pauses while a whole session runs; its small queue keeps the newest
+    events only, and the seq jump comes out as a "gap" object, not silence."""
+    device = start_device()
+    asyncio.run(_install(device.pty_path))
+
+    async def run() -> list[dict[str, Any]]:
+        async with client(device.pty_path, event_queue=8) as dev:
+            objs: list[dict[str, Any]] = []
+            gen = follow(dev, EventMapper(), start=True)
+            objs.append(await gen.__anext__())  # attached
+            objs.append(await gen.__anext__())  # session_start: subscribed and started
+            await asyncio.to_thread(device.require_control().advance, 3_600_000)
+            await asyncio.sleep(0.5)  # the device's events arrive while nobody reads
+            objs += [obj async for obj in gen]
+            return objs
+
+    objs = asyncio.run(run())
+    for obj in objs:
+        validate(obj)
+    gaps = [o for o in objs if o["event"] == "gap"]
+    assert len(gaps) == 1 and gaps[0]["why"] == "seq", gaps
+    assert gaps[0]["missed"] == 63 - 1 - 8  # session_start read, the newest 8 kept
+    assert objs[-1]["event"] == "session_end"
+
+
+def test_ctrl_c_leaves_the_session_running(start_device: StartDevice) -> None:
+    device = start_device()
+    asyncio.run(_install(device.pty_path))
+    ctl = device.require_control()
+    ctl.press("start")
+    ctl.wait_event(EV_SESSION_START, timeout_s=10)
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "repcue", "live", "--device", f"serial:{device.pty_path}", "--json"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
+    try:
+        assert proc.stdout is not None
+        attached = json.loads(proc.stdout.readline())  # the state at once: running
+        validate(attached)
+        assert attached["event"] == "attached" and attached["running"] is True
+        time.sleep(0.3)  # subscribed by now
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=20)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert proc.returncode == 0, err
+    assert "Traceback" not in err
+    assert "session_end" not in out and not ctl.events(EV_FINISH)
+
+    async def running() -> bool:
+        async with client(device.pty_path) as dev:
+            return (await dev.device_info()).running
+
+    assert asyncio.run(running())
+
+
+def test_the_view_ends_with_the_state_and_a_summary(
+    start_device: StartDevice, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    device = start_device()
+    db = str(tmp_path / "store.db")
+    spec = f"serial:{device.pty_path}"
+    assert main(["upload", PLAN, "--device", spec, "--db", db]) == 0  # the store knows the plan
+    capsys.readouterr()
+    driver = _drive(device, chunk_ms=5000)
+    code = main(["live", "--device", spec, "--db", db, "--start"])
+    driver.join(30)
+    out, err = capsys.readouterr()
+    assert code == 0, err
+    assert "status      finished" in out or "finished" in out.splitlines()[1], out
+    assert "cooldown" in out
+    assert out.splitlines()[-1].startswith("session 1 finished: 3/3 work reps in "), out
