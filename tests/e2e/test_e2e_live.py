@@ -18,11 +18,13 @@ from typing import Any
 import pytest
 
 from repcue.cli import main
+from repcue.link.faults import FaultPlan
 from repcue.live import EventMapper, follow, validate
 from repcue.sim import VirtualDevice
 from repcue_fw.wire.events import EV_FINISH, EV_SESSION_START
 from tests.e2e.conftest import StartDevice
 from tests.e2e.rig import TWENTY_STEPS, client
+from tests.e2e.test_e2e_resume import Replug
 
 PLAN = "warmup 2min\n3 x (400m @ 5k, 60s recovery)\ncooldown 2min\n"
 
@@ -34,8 +36,9 @@ async def _install(path: str) -> None:
             pass
 
 
-def _drive(device: VirtualDevice, chunk_ms: int = 1000) -> threading.Thread:
-    """Once a session starts, advance the stepped clock chunk by chunk to its end."""
+def _drive(device: VirtualDevice, chunk_ms: int = 1000, pause_s: float = 0.0) -> threading.Thread:
+    """Once a session starts, advance the stepped clock chunk by chunk to its end (pause_s
+    of the host's time between chunks: a session that lasts a while)."""
     ctl = device.require_control()
     mark = len(ctl.records)
 
@@ -43,6 +46,7 @@ def _drive(device: VirtualDevice, chunk_ms: int = 1000) -> threading.Thread:
         ctl.wait_event(EV_SESSION_START, timeout_s=30, start=mark)
         while not any(r.get("k") == "ev" and r["c"] == EV_FINISH for r in ctl.records[mark:]):
             ctl.advance(chunk_ms)
+            time.sleep(pause_s)
 
     thread = threading.Thread(target=run, daemon=True)
     thread.start()
@@ -117,6 +121,7 @@ def test_ctrl_c_leaves_the_session_running(start_device: StartDevice) -> None:
     ctl = device.require_control()
     ctl.press("start")
     ctl.wait_event(EV_SESSION_START, timeout_s=10)
+    ctl.advance(65_000)  # (20 s work, 10 s recovery) x 2, then 5 s into step 4
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     proc = subprocess.Popen(
         [sys.executable, "-m", "repcue", "live", "--device", f"serial:{device.pty_path}", "--json"],
@@ -130,6 +135,7 @@ def test_ctrl_c_leaves_the_session_running(start_device: StartDevice) -> None:
         attached = json.loads(proc.stdout.readline())  # the state at once: running
         validate(attached)
         assert attached["event"] == "attached" and attached["running"] is True
+        assert (attached["session_id"], attached["index"]) == (1, 4)  # from its record
         time.sleep(0.3)  # subscribed by now
         proc.send_signal(signal.SIGINT)
         out, err = proc.communicate(timeout=20)
@@ -161,6 +167,35 @@ def test_the_view_ends_with_the_state_and_a_summary(
     driver.join(30)
     out, err = capsys.readouterr()
     assert code == 0, err
-    assert "status      finished" in out or "finished" in out.splitlines()[1], out
-    assert "cooldown" in out
+    lines = [line.split() for line in out.splitlines()]
+    assert ["status", "finished"] in lines, out
+    assert ["step", "cooldown", "(8/8)"] in lines, out
     assert out.splitlines()[-1].startswith("session 1 finished: 3/3 work reps in "), out
+
+
+def test_a_dropped_link_reconnects_resubscribes_and_marks_a_gap(
+    start_device: StartDevice, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    device = start_device()
+    asyncio.run(_install(device.pty_path))
+    port = tmp_path / "port"
+    # cut once the session's first few events have crossed, then a cable that holds
+    with Replug(device.pty_path, port, [FaultPlan(cut_after_bytes=900), FaultPlan()]) as cable:
+        driver = _drive(device, pause_s=0.02)
+        code = main(["live", "--device", f"serial:{port}", "--json", "--start"])
+        driver.join(60)
+        assert len(cable.proxies) == 2  # the cut happened
+    out, err = capsys.readouterr()
+    assert code == 0, err
+    assert "link lost; reconnecting (1/3)" in err
+    objs = _lines(out)
+    kinds = [o["event"] for o in objs]
+    cut = kinds.index("gap")
+    assert objs[cut]["why"] == "link" and objs[cut]["missed"] is None
+    again = objs[cut + 1]
+    assert again["event"] == "attached" and again["running"] is True
+    assert again["session_id"] == 1 and again["index"] is not None
+    assert kinds.count("attached") == 2 and kinds.count("gap") == 1
+    assert kinds[-1] == "session_end" and objs[-1]["reason"] == "finished"
+    ends = [o["index"] for o in objs[cut:] if o["event"] == "step_end"]
+    assert ends == list(range(ends[0], 20)) and ends[0] <= again["index"] + 1

@@ -3,6 +3,9 @@ explicit, the state a view needs, and the view rendered to a string."""
 
 from __future__ import annotations
 
+import json
+import re
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -11,6 +14,7 @@ from rich.console import Console
 from repcue.errors import ProtocolError
 from repcue.link.messages import DeviceEvent, DeviceInfo
 from repcue.live import EventMapper, LiveState, validate
+from repcue.live.events import FIELDS
 from repcue.live.view import render, summary
 from repcue.store.analysis import planned_steps
 from repcue_fw.wire.host import events as ev
@@ -176,3 +180,15 @@ def test_pause_freezes_the_clocks_and_the_end_gives_a_summary() -> None:
             state.apply(obj, clock.s)
     assert state.finished
     assert summary(state) == ("session 7 stopped: 1/3 work reps in 6:40, 1 gaps (1 events missed)")
+
+
+def test_the_documented_example_follows_the_schema() -> None:
+    text = (Path(__file__).resolve().parents[2] / "docs" / "live.md").read_text()
+    block = re.search(r"```json\n(.*?)```", text, flags=re.DOTALL)
+    assert block is not None
+    lines = block.group(1).splitlines()
+    assert len(lines) >= 5
+    for line in lines:
+        validate(json.loads(line))
+    documented = set(re.findall(r"^\| `(\w+)` +\|", text, flags=re.MULTILINE))
+    assert documented - {"v", "event", "seq", "wall", "device_ms"} == set(FIELDS)

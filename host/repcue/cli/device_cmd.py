@@ -69,7 +69,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     upload.add_argument("--format", choices=FORMATS, default="auto", help="plan format")
     add_device_argument(upload)
     add_db_argument(upload)
-    _add_retries_argument(upload)
+    add_retries_argument(upload)
     upload.set_defaults(func=lambda a: _run_resumable(a, _upload))
 
     for name, what in (("start", "press start on the device"), ("stop", "stop and save")):
@@ -80,12 +80,12 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     sync_p = sub.add_parser("sync", help="pull finished sessions into the local store")
     add_device_argument(sync_p)
     add_db_argument(sync_p)
-    _add_retries_argument(sync_p)
+    add_retries_argument(sync_p)
     sync_p.add_argument("--json", action="store_true", help="print one JSON object")
     sync_p.set_defaults(func=lambda a: _run_resumable(a, _sync))
 
 
-def _add_retries_argument(parser: argparse.ArgumentParser) -> None:
+def add_retries_argument(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--retries",
         type=whole_number(0),

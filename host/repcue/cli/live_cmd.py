@@ -7,21 +7,24 @@ import asyncio
 import json
 import sys
 import time
+from collections.abc import Awaitable, Callable
+from typing import Any
 
 from rich.console import Console
 from rich.live import Live
 
 from repcue.cli.argtypes import add_db_argument, add_device_argument
-from repcue.cli.device_cmd import device_for
-from repcue.cli.spinner import spinner
+from repcue.cli.device_cmd import add_retries_argument, device_for
 from repcue.config import resolve_device_spec
-from repcue.link.client import DeviceClient
-from repcue.live import EventMapper, LiveState, follow
+from repcue.link.resume import ReconnectPolicy
+from repcue.live import LiveState, follow_resumable
 from repcue.live.view import render, summary
 from repcue.store import open_store
 from repcue.store.analysis import PlannedStep, planned_steps
 
 _MAX_STEPS = 10_000  # more than a device program unrolls to
+OnObject = Callable[[dict[str, Any]], None]
+Follow = Callable[[OnObject], Awaitable[None]]  # follows the device, handing each object on
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -33,6 +36,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     )
     add_device_argument(live)
     add_db_argument(live)
+    add_retries_argument(live)
     live.add_argument("--json", action="store_true", help="print one JSON event per line")
     live.add_argument(
         "--start", action="store_true", help="start the installed program once attached"
@@ -52,17 +56,18 @@ def _plan(db: str | None, program_id: int) -> list[PlannedStep]:
 def cmd_live(args: argparse.Namespace) -> int:
     spec = resolve_device_spec(args.device)
     out = Console(highlight=False)
+    err = Console(stderr=True, highlight=False)
+    policy = ReconnectPolicy(
+        retries=args.retries, notice=lambda line: err.print(line, markup=False, soft_wrap=True)
+    )
 
     async def main() -> None:
-        client = device_for(args, spec)
-        with spinner(f"waiting for {spec} ..."):
-            await client.open()
-        try:
-            with spinner(f"waiting for {spec} to answer ..."):
-                await client.hello()
-            await (_json(args, client) if args.json else _view(args, client, out))
-        finally:
-            await client.close()
+        def follow(on_object: OnObject) -> Awaitable[None]:
+            return follow_resumable(
+                lambda: device_for(args, spec), on_object, start=args.start, policy=policy
+            )
+
+        await (follow(_print_line) if args.json else _view(args, follow, out))
 
     try:
         asyncio.run(main())
@@ -72,13 +77,12 @@ def cmd_live(args: argparse.Namespace) -> int:
     return 0
 
 
-async def _json(args: argparse.Namespace, client: DeviceClient) -> None:
-    async for obj in follow(client, EventMapper(), start=args.start):
-        sys.stdout.write(json.dumps(obj) + "\n")
-        sys.stdout.flush()  # a reader of the pipe sees each event as it happens
+def _print_line(obj: dict[str, Any]) -> None:
+    sys.stdout.write(json.dumps(obj) + "\n")
+    sys.stdout.flush()  # a reader of the pipe sees each event as it happens
 
 
-async def _view(args: argparse.Namespace, client: DeviceClient, out: Console) -> None:
+async def _view(args: argparse.Namespace, follow: Follow, out: Console) -> None:
     state = LiveState()
     with Live(
         get_renderable=lambda: render(state, time.monotonic()),
@@ -86,10 +90,13 @@ async def _view(args: argparse.Namespace, client: DeviceClient, out: Console) ->
         refresh_per_second=4,
         transient=True,
     ) as live:
-        async for obj in follow(client, EventMapper(), start=args.start):
-            if obj["event"] == "attached" and obj["program_id"]:
+
+        def show(obj: dict[str, Any]) -> None:
+            if obj["event"] == "attached" and obj["program_id"] and not state.plan:
                 state.plan = _plan(args.db, int(obj["program_id"], 16))
             state.apply(obj, time.monotonic())
             live.refresh()
+
+        await follow(show)
     out.print(render(state, time.monotonic()))
     out.print(summary(state), markup=False)

@@ -35,6 +35,8 @@ FIELDS: dict[str, dict[str, tuple[type, ...]]] = {
         "name": (str,),
         "program_id": (str, type(None)),
         "running": (bool,),
+        "session_id": (int, type(None)),
+        "index": (int, type(None)),
     },
     "session_start": {"session_id": (int,), "steps": (int,)},
     "step_start": {"index": (int,), "kind": (str,)},
@@ -105,7 +107,10 @@ class EventMapper:
             "device_ms": None if offset is None else now_ms + offset,
         }
 
-    def attached(self, info: DeviceInfo) -> dict[str, Any]:
+    def attached(
+        self, info: DeviceInfo, running: tuple[int, int | None] | None = None
+    ) -> dict[str, Any]:
+        """The device as found: INFO, and (session id, current step index) if one runs."""
         self.learn_clock(info)
         return {
             **self._base("attached", None),
@@ -113,6 +118,8 @@ class EventMapper:
             "name": info.name,
             "program_id": f"{info.program_id:08x}" if info.program_id else None,
             "running": info.running,
+            "session_id": running[0] if running else None,
+            "index": running[1] if running else None,
         }
 
     def link_gap(self) -> dict[str, Any]:

@@ -1,26 +1,47 @@
 """Follow one session on a device: INFO, SUBSCRIBE, optionally START, then every event as a
-schema object until the session ends. The caller holds (and closes) the client."""
+schema object until the session ends; follow_resumable() does it again over a fresh link
+after a drop."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 from repcue.link.client import DeviceClient
+from repcue.link.resume import ClientFactory, ReconnectPolicy, with_reconnect
 from repcue.live.events import EventMapper
+from repcue_fw.wire import WireError
+from repcue_fw.wire.host import records
 
 # what ends a live session: the device's finish, or a start it refused
 ENDS = ("session_end", "refused")
 
 
+async def _running_session(client: DeviceClient) -> tuple[int, int | None] | None:
+    """(session id, index of the step running now) from the record being written, so a
+    view attached mid-session shows where it is at once; the index is None when the record
+    cannot be read as a session (yet)."""
+    entries = [e for e in await client.list_sessions() if not e.complete]
+    if not entries:
+        return None
+    entry = entries[-1]
+    raw = b"".join(
+        [c async for c in client.read_session(entry.session_id, size_bytes=entry.size_bytes)]
+    )
+    try:
+        return entry.session_id, len(records.decode_session(raw).steps)
+    except WireError:
+        return entry.session_id, None
+
+
 async def follow(
     client: DeviceClient, mapper: EventMapper, *, start: bool = False
 ) -> AsyncIterator[dict[str, Any]]:
-    """ "attached" first (the device's state at once, from INFO), then the session's events
-    (gaps included) up to and including its end. Closing the client mid-way leaves the
-    session running on the device."""
+    """ "attached" first (the device's state at once, from INFO and the running session's
+    record), then the session's events (gaps included) up to and including its end.
+    Closing the client mid-way leaves the session running on the device."""
     info = await client.device_info()
-    yield mapper.attached(info)
+    yield mapper.attached(info, await _running_session(client) if info.running else None)
     await client.subscribe_events(True)  # before START, so its session_start is seen
     if start:
         await client.start()
@@ -29,3 +50,32 @@ async def follow(
             yield obj
             if obj["event"] in ENDS:
                 return
+
+
+async def follow_resumable(
+    open_client: ClientFactory,
+    on_object: Callable[[dict[str, Any]], None],
+    *,
+    start: bool = False,
+    policy: ReconnectPolicy | None = None,
+) -> None:
+    """follow(), again over a fresh client after each link loss as the policy allows: a
+    "gap" (why "link") marks each loss, then a fresh "attached"; a session that ended
+    while the link was down ends it there."""
+    mapper = EventMapper()
+    connections = 0
+    seen_session = False
+
+    async def attempt(client: DeviceClient) -> None:
+        nonlocal connections, seen_session
+        connections += 1
+        if connections > 1:
+            on_object(mapper.link_gap())
+        async for obj in follow(client, mapper, start=start and connections == 1):
+            on_object(obj)
+            if obj["event"] == "session_start" or (obj["event"] == "attached" and obj["running"]):
+                seen_session = True
+            elif obj["event"] == "attached" and seen_session:
+                return  # the session ended while the link was down
+
+    await with_reconnect(open_client, attempt, policy=policy)

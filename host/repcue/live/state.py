@@ -49,6 +49,10 @@ class LiveState:
         if kind == "attached":
             self.device = obj["name"] or obj["device_id"]
             self.status = "running" if obj["running"] else "idle"
+            if obj["index"] is not None:  # joined mid-session: where it is, from its record
+                self.session_id, self.index = obj["session_id"], obj["index"]
+                step = self.planned(self.index)
+                self.kind = step.kind if step else None
         elif kind == "session_start":
             self.status, self.session_id, self.steps = "running", obj["session_id"], obj["steps"]
             self.last_rep, self.total_ms, self._reps_done = None, None, []
