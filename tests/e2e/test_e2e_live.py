@@ -199,3 +199,39 @@ def test_a_dropped_link_reconnects_resubscribes_and_marks_a_gap(
     assert kinds[-1] == "session_end" and objs[-1]["reason"] == "finished"
     ends = [o["index"] for o in objs[cut:] if o["event"] == "step_end"]
     assert ends == list(range(ends[0], 20)) and ends[0] <= again["index"] + 1
+
+
+def test_keys_on_a_terminal_start_and_stop_the_session(start_device: StartDevice) -> None:
+    device = start_device()
+    asyncio.run(_install(device.pty_path))
+    ctl = device.require_control()
+    master, slave = os.openpty()  # stdin is a terminal, as when a person runs it
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "repcue", "live", "--device", f"serial:{device.pty_path}", "--json"],
+        stdin=slave,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )
+    os.close(slave)
+    try:
+        assert proc.stdout is not None and proc.stderr is not None
+        assert json.loads(proc.stdout.readline())["event"] == "attached"
+        assert "keys: s start" in proc.stderr.readline()  # the keys are read by now
+        assert not ctl.events(EV_SESSION_START)
+        os.write(master, b"s")
+        assert json.loads(proc.stdout.readline())["event"] == "session_start"
+        ctl.advance(25_000)  # into the first recovery
+        os.write(master, b"x")
+        out, err = proc.communicate(timeout=20)
+    finally:
+        os.close(master)
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert proc.returncode == 0, err
+    objs = _lines(out)
+    assert objs[-1]["event"] == "session_end" and objs[-1]["reason"] == "stopped"
+    assert [o["index"] for o in objs if o["event"] == "step_end"] == [0, 1]
+    assert ctl.events(EV_FINISH)[0].a == 1  # the device stopped it (1: stopped)

@@ -15,6 +15,7 @@ from rich.live import Live
 
 from repcue.cli.argtypes import add_db_argument, add_device_argument
 from repcue.cli.device_cmd import add_retries_argument, device_for
+from repcue.cli.live_keys import HELP, Keys, reading_keys
 from repcue.config import resolve_device_spec
 from repcue.link.resume import ReconnectPolicy
 from repcue.live import LiveState, follow_resumable
@@ -62,12 +63,21 @@ def cmd_live(args: argparse.Namespace) -> int:
     )
 
     async def main() -> None:
+        keys = Keys(lambda line: err.print(line, markup=False, soft_wrap=True))
+
         def follow(on_object: OnObject) -> Awaitable[None]:
             return follow_resumable(
-                lambda: device_for(args, spec), on_object, start=args.start, policy=policy
+                lambda: device_for(args, spec),
+                on_object,
+                start=args.start,
+                policy=policy,
+                on_client=keys.set_client,
             )
 
-        await (follow(_print_line) if args.json else _view(args, follow, out))
+        with reading_keys(keys) as reading:
+            if reading:
+                err.print(HELP)
+            await (follow(_print_line) if args.json else _view(args, follow, out))
 
     try:
         asyncio.run(main())

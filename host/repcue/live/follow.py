@@ -58,10 +58,12 @@ async def follow_resumable(
     *,
     start: bool = False,
     policy: ReconnectPolicy | None = None,
+    on_client: Callable[[DeviceClient | None], None] | None = None,
 ) -> None:
     """follow(), again over a fresh client after each link loss as the policy allows: a
     "gap" (why "link") marks each loss, then a fresh "attached"; a session that ended
-    while the link was down ends it there."""
+    while the link was down ends it there. on_client gets each connection's client (for
+    commands while it runs), and None when it is gone."""
     mapper = EventMapper()
     connections = 0
     seen_session = False
@@ -71,11 +73,18 @@ async def follow_resumable(
         connections += 1
         if connections > 1:
             on_object(mapper.link_gap())
-        async for obj in follow(client, mapper, start=start and connections == 1):
-            on_object(obj)
-            if obj["event"] == "session_start" or (obj["event"] == "attached" and obj["running"]):
-                seen_session = True
-            elif obj["event"] == "attached" and seen_session:
-                return  # the session ended while the link was down
+        if on_client is not None:
+            on_client(client)
+        try:
+            async for obj in follow(client, mapper, start=start and connections == 1):
+                on_object(obj)
+                running = obj["event"] == "attached" and obj["running"]
+                if obj["event"] == "session_start" or running:
+                    seen_session = True
+                elif obj["event"] == "attached" and seen_session:
+                    return  # the session ended while the link was down
+        finally:
+            if on_client is not None:
+                on_client(None)
 
     await with_reconnect(open_client, attempt, policy=policy)

@@ -1,0 +1,72 @@
+"""Keys for `repcue live` when stdin is a terminal: s starts the installed program, x stops
+and saves the session. The protocol has START and STOP only: pause, lap and skip are the
+device's own buttons (or `repcue sim press`)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import sys
+import termios
+import tty
+from collections.abc import Callable, Iterator
+
+from repcue.errors import RepcueError
+from repcue.link.client import DeviceClient
+
+HELP = "keys: s start, x stop and save, Ctrl-C leave it running"
+
+
+class Keys:
+    """Presses keys on whichever client `live` holds now (None while reconnecting)."""
+
+    def __init__(self, say: Callable[[str], None]) -> None:
+        self.client: DeviceClient | None = None
+        self.say = say
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    def set_client(self, client: DeviceClient | None) -> None:
+        self.client = client
+
+    def on_key(self, key: str) -> None:
+        command = {"s": "start", "x": "stop"}.get(key.lower())
+        if command is None:
+            return
+        task = asyncio.get_running_loop().create_task(self._press(command))
+        self._tasks.add(task)  # held until done: the loop keeps only weak references
+        task.add_done_callback(self._tasks.discard)
+
+    async def _press(self, command: str) -> None:
+        client = self.client
+        if client is None:
+            self.say(f"{command}: not connected right now")
+            return
+        try:
+            await (client.start() if command == "start" else client.stop())
+        except RepcueError as err:  # e.g. stop with nothing running: said, not fatal
+            self.say(f"{command}: {err}")
+
+
+@contextlib.contextmanager
+def reading_keys(keys: Keys) -> Iterator[bool]:
+    """Hand each key typed on a terminal stdin to keys (cbreak mode: no Enter needed,
+    Ctrl-C still interrupts); yields whether keys are read at all."""
+    if not sys.stdin.isatty():
+        yield False
+        return
+    fd = sys.stdin.fileno()
+    old = termios.tcgetattr(fd)
+    loop = asyncio.get_running_loop()
+    tty.setcbreak(fd)
+
+    def readable() -> None:
+        for key in os.read(fd, 64).decode(errors="replace"):
+            keys.on_key(key)
+
+    loop.add_reader(fd, readable)
+    try:
+        yield True
+    finally:
+        loop.remove_reader(fd)
+        termios.tcsetattr(fd, termios.TCSADRAIN, old)
