@@ -8,6 +8,7 @@ INFO's clock_s. A jump in seq becomes an explicit "gap" object before the event 
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -86,7 +87,7 @@ class EventMapper:
     events: the clock offset, the last seq, each running step's start and pauses."""
 
     clock_offset_ms: int | None = None  # device wall clock minus host wall clock
-    now_s: Any = time.time  # a clock to read arrival time from (tests may step it)
+    now_s: Callable[[], float] = time.time  # arrival time's clock (tests step their own)
     _last_seq: int | None = None
     _step: dict[str, int] = field(default_factory=dict)  # index, kind, started_ms, paused_ms
 
