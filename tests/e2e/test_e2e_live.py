@@ -21,6 +21,7 @@ from repcue.cli import main
 from repcue.link.faults import FaultPlan
 from repcue.live import EventMapper, follow, validate
 from repcue.sim import VirtualDevice
+from repcue.store import Store
 from repcue_fw.wire.events import EV_FINISH, EV_SESSION_START
 from tests.e2e.conftest import StartDevice
 from tests.e2e.rig import TWENTY_STEPS, client
@@ -170,6 +171,26 @@ def test_the_view_ends_with_the_state_and_a_summary(
     lines = [line.split() for line in out.splitlines()]
     assert ["status", "finished"] in lines, out
     assert ["step", "cooldown", "(8/8)"] in lines, out
+    assert out.splitlines()[-1].startswith("session 1 finished: 3/3 work reps in "), out
+
+
+def test_the_view_takes_the_plan_from_the_session_on_a_computer_that_never_saw_it(
+    start_device: StartDevice, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    device = start_device()
+    spec = f"serial:{device.pty_path}"
+    uploader = str(tmp_path / "coach.db")
+    assert main(["upload", PLAN, "--device", spec, "--db", uploader]) == 0
+    capsys.readouterr()
+    driver = _drive(device, chunk_ms=5000)
+    elsewhere = tmp_path / "runner.db"
+    Store(elsewhere).close()  # a store that never saw the upload
+    code = main(["live", "--device", spec, "--db", str(elsewhere), "--start"])
+    driver.join(30)
+    out, err = capsys.readouterr()
+    assert code == 0, err
+    lines = [line.split() for line in out.splitlines()]
+    assert ["step", "cooldown", "(8/8)"] in lines, out  # the plan came with the session
     assert out.splitlines()[-1].startswith("session 1 finished: 3/3 work reps in "), out
 
 

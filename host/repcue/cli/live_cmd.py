@@ -25,7 +25,9 @@ from repcue.store.analysis import PlannedStep, planned_steps
 
 _MAX_STEPS = 10_000  # more than a device program unrolls to
 OnObject = Callable[[dict[str, Any]], None]
-Follow = Callable[[OnObject], Awaitable[None]]  # follows the device, handing each object on
+OnProgram = Callable[[bytes], None]
+# follows the device, handing each object on (and the session's program, when a view wants it)
+Follow = Callable[[OnObject, OnProgram | None], Awaitable[None]]
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -46,7 +48,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 
 def _plan(db: str | None, program_id: int) -> list[PlannedStep]:
-    """The installed program's steps, if this computer's store has the program."""
+    """The installed program's steps, if this computer's store has the program (until the
+    session's own record hands the view its program)."""
     if not program_id:
         return []
     with open_store(db, read_only=True) as store:
@@ -65,19 +68,20 @@ def cmd_live(args: argparse.Namespace) -> int:
     async def main() -> None:
         keys = Keys(lambda line: err.print(line, markup=False, soft_wrap=True))
 
-        def follow(on_object: OnObject) -> Awaitable[None]:
+        def follow(on_object: OnObject, on_program: OnProgram | None) -> Awaitable[None]:
             return follow_resumable(
                 lambda: device_for(args, spec),
                 on_object,
                 start=args.start,
                 policy=policy,
                 on_client=keys.set_client,
+                on_program=on_program,
             )
 
         with reading_keys(keys) as reading:
             if reading:
                 err.print(HELP)
-            await (follow(_print_line) if args.json else _view(args, follow, out))
+            await (follow(_print_line, None) if args.json else _view(args, follow, out))
 
     try:
         asyncio.run(main())
@@ -107,6 +111,10 @@ async def _view(args: argparse.Namespace, follow: Follow, out: Console) -> None:
             state.apply(obj, time.monotonic())
             live.refresh()
 
-        await follow(show)
+        def program(data: bytes) -> None:  # the session's own: true on any computer
+            state.plan = planned_steps(data, _MAX_STEPS)
+            live.refresh()
+
+        await follow(show, program)
     out.print(render(state, time.monotonic()))
     out.print(summary(state), markup=False)

@@ -17,10 +17,10 @@ from repcue_fw.wire.host import records
 ENDS = ("session_end", "refused")
 
 
-async def _running_session(client: DeviceClient) -> tuple[int, int | None] | None:
-    """(session id, index of the step running now) from the record being written, so a
-    view attached mid-session shows where it is at once; the index is None when the record
-    cannot be read as a session (yet)."""
+async def _running_session(client: DeviceClient) -> tuple[int, int | None, bytes] | None:
+    """(session id, index of the step running now, the program it runs) from the record
+    being written, so a view attached mid-session shows where it is at once; the index is
+    None and the program b"" when the record cannot be read as a session (yet)."""
     entries = [e for e in await client.list_sessions() if not e.complete]
     if not entries:
         return None
@@ -29,19 +29,29 @@ async def _running_session(client: DeviceClient) -> tuple[int, int | None] | Non
         [c async for c in client.read_session(entry.session_id, size_bytes=entry.size_bytes)]
     )
     try:
-        return entry.session_id, len(records.decode_session(raw).steps)
+        session = records.decode_session(raw)
     except WireError:
-        return entry.session_id, None
+        return entry.session_id, None, b""
+    return entry.session_id, len(session.steps), bytes(session.program)
 
 
 async def follow(
-    client: DeviceClient, mapper: EventMapper, *, start: bool = False
+    client: DeviceClient,
+    mapper: EventMapper,
+    *,
+    start: bool = False,
+    on_program: Callable[[bytes], None] | None = None,
 ) -> AsyncIterator[dict[str, Any]]:
     """ "attached" first (the device's state at once, from INFO and the running session's
     record), then the session's events (gaps included) up to and including its end.
-    Closing the client mid-way leaves the session running on the device."""
+    on_program gets the program the session runs, from the session's own record (so a
+    view knows the plan on a computer that never saw the upload). Closing the client
+    mid-way leaves the session running on the device."""
     info = await client.device_info()
-    yield mapper.attached(info, await _running_session(client) if info.running else None)
+    running = await _running_session(client) if info.running else None
+    yield mapper.attached(info, running[:2] if running else None)
+    if running and running[2] and on_program is not None:
+        on_program(running[2])
     await client.subscribe_events(True)  # before START, so its session_start is seen
     if start:
         await client.start()
@@ -50,6 +60,11 @@ async def follow(
             yield obj
             if obj["event"] in ENDS:
                 return
+            if obj["event"] == "session_start" and on_program is not None:
+                # the journal wrote the session's HEADER and PROGRAM before this event
+                begun = await _running_session(client)
+                if begun and begun[2]:
+                    on_program(begun[2])
 
 
 async def follow_resumable(
@@ -59,11 +74,12 @@ async def follow_resumable(
     start: bool = False,
     policy: ReconnectPolicy | None = None,
     on_client: Callable[[DeviceClient | None], None] | None = None,
+    on_program: Callable[[bytes], None] | None = None,
 ) -> None:
     """follow(), again over a fresh client after each link loss as the policy allows: a
     "gap" (why "link") marks each loss, then a fresh "attached"; a session that ended
     while the link was down ends it there. on_client gets each connection's client (for
-    commands while it runs), and None when it is gone."""
+    commands while it runs), and None when it is gone; on_program as in follow()."""
     mapper = EventMapper()
     connections = 0
     seen_session = False
@@ -76,7 +92,8 @@ async def follow_resumable(
         if on_client is not None:
             on_client(client)
         try:
-            async for obj in follow(client, mapper, start=start and connections == 1):
+            first = connections == 1
+            async for obj in follow(client, mapper, start=start and first, on_program=on_program):
                 on_object(obj)
                 running = obj["event"] == "attached" and obj["running"]
                 if obj["event"] == "session_start" or running:
