@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint bench clean
+.PHONY: demo test lint bench clean system-packages
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -20,7 +20,12 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 
-test: lint
+# Debian packages the tests start (Mosquitto): apt-get as root or with sudo, else it says
+# what to install and fails
+system-packages:
+	.ci/system-packages
+
+test: lint system-packages
 	$(BIN)/pytest -q
 
 bench: $(STAMP)

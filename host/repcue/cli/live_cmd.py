@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
+import os
 import sys
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 from rich.console import Console
@@ -19,11 +21,14 @@ from repcue.cli.live_keys import HELP, Keys, reading_keys
 from repcue.config import resolve_device_spec
 from repcue.link.resume import ReconnectPolicy
 from repcue.live import LiveState, follow_resumable
+from repcue.live.mqtt import BrokerUrl, LivePublisher, check_athlete
 from repcue.live.view import render, summary
 from repcue.store import open_store
 from repcue.store.analysis import PlannedStep, planned_steps
 
 _MAX_STEPS = 10_000  # more than a device program unrolls to
+MQTT_ENV = "REPCUE_MQTT"
+FLUSH_S = 5.0  # at the end, how long queued events may wait for an absent broker
 OnObject = Callable[[dict[str, Any]], None]
 OnProgram = Callable[[bytes], None]
 # follows the device, handing each object on (and the session's program, when a view wants it)
@@ -42,9 +47,35 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     add_retries_argument(live)
     live.add_argument("--json", action="store_true", help="print one JSON event per line")
     live.add_argument(
+        "--mqtt",
+        type=_broker_url,
+        default=os.environ.get(MQTT_ENV) or None,
+        metavar="URL",
+        help="also publish the events to this MQTT broker: mqtt://[USER[:PASSWORD]@]HOST[:PORT] "
+        f"or mqtts://... (default: ${MQTT_ENV}; topics in docs/live.md)",
+    )
+    live.add_argument(
+        "--athlete", type=_athlete, metavar="NAME", help="whose events (needed with --mqtt)"
+    )
+    live.add_argument("--mqtt-ca", metavar="FILE", help="the CA certificate of an mqtts:// broker")
+    live.add_argument(
         "--start", action="store_true", help="start the installed program once attached"
     )
     live.set_defaults(func=cmd_live)
+
+
+def _broker_url(text: str) -> BrokerUrl:
+    try:
+        return BrokerUrl.parse(text)
+    except ValueError as err:
+        raise argparse.ArgumentTypeError(str(err)) from None
+
+
+def _athlete(text: str) -> str:
+    try:
+        return check_athlete(text)
+    except ValueError as err:
+        raise argparse.ArgumentTypeError(str(err)) from None
 
 
 def _plan(db: str | None, program_id: int) -> list[PlannedStep]:
@@ -58,17 +89,22 @@ def _plan(db: str | None, program_id: int) -> list[PlannedStep]:
 
 
 def cmd_live(args: argparse.Namespace) -> int:
-    spec = resolve_device_spec(args.device)
     out = Console(highlight=False)
     err = Console(stderr=True, highlight=False)
-    policy = ReconnectPolicy(
-        retries=args.retries, notice=lambda line: err.print(line, markup=False, soft_wrap=True)
-    )
+    if args.mqtt and not args.athlete:  # a usage error, as argparse's (exit 2)
+        err.print("error: --mqtt needs --athlete NAME (the topics are per athlete)")
+        return 2
+    spec = resolve_device_spec(args.device)
+
+    def say(line: str) -> None:
+        err.print(line, markup=False, soft_wrap=True)
+
+    policy = ReconnectPolicy(retries=args.retries, notice=say)
 
     async def main() -> None:
-        keys = Keys(lambda line: err.print(line, markup=False, soft_wrap=True))
+        keys = Keys(say)
 
-        def follow(on_object: OnObject, on_program: OnProgram | None) -> Awaitable[None]:
+        def from_device(on_object: OnObject, on_program: OnProgram | None) -> Awaitable[None]:
             return follow_resumable(
                 lambda: device_for(args, spec),
                 on_object,
@@ -78,10 +114,16 @@ def cmd_live(args: argparse.Namespace) -> int:
                 on_program=on_program,
             )
 
-        with reading_keys(keys) as reading:
-            if reading:
-                err.print(HELP)
-            await (follow(_print_line, None) if args.json else _view(args, follow, out))
+        publisher = None
+        follow: Follow = from_device
+        if args.mqtt:
+            publisher = LivePublisher(args.mqtt, args.athlete, ca_file=args.mqtt_ca, notice=say)
+            follow = _also_publishing(from_device, publisher)
+        async with _publishing(publisher, say):
+            with reading_keys(keys) as reading:
+                if reading:
+                    err.print(HELP)
+                await (follow(_print_line, None) if args.json else _view(args, follow, out))
 
     try:
         asyncio.run(main())
@@ -89,6 +131,38 @@ def cmd_live(args: argparse.Namespace) -> int:
         if not args.json:
             out.print("left the device running")
     return 0
+
+
+def _also_publishing(follow: Follow, publisher: LivePublisher) -> Follow:
+    def both(on_object: OnObject, on_program: OnProgram | None) -> Awaitable[None]:
+        def each(obj: dict[str, Any]) -> None:
+            publisher.put(obj)
+            on_object(obj)
+
+        return follow(each, on_program)
+
+    return both
+
+
+@contextlib.asynccontextmanager
+async def _publishing(
+    publisher: LivePublisher | None, notice: Callable[[str], None]
+) -> AsyncIterator[None]:
+    """The publisher's task while live runs; at the end what is queued goes out (for at
+    most FLUSH_S while the broker is away), and what could not is said."""
+    if publisher is None:
+        yield
+        return
+    task = asyncio.create_task(publisher.run())
+    try:
+        yield
+    finally:
+        publisher.close()
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(task, FLUSH_S)
+        unsent = len(publisher.queue) + publisher.dropped
+        if unsent:
+            notice(f"MQTT: {unsent} events not published (the broker was away)")
 
 
 def _print_line(obj: dict[str, Any]) -> None:
