@@ -54,10 +54,32 @@ FIELDS: dict[str, dict[str, tuple[type, ...]]] = {
     "session_end": {"reason": (str,), "total_ms": (int,)},
     "refused": {"why": (str,)},
     "record_error": {"index": (int,)},
-    "gap": {"missed": (int, type(None)), "why": (str,)},
+    "gap": {
+        "missed": (int, type(None)),
+        "why": (str,),
+        "filled": (int,),
+        "lost": (list, type(None)),
+        "record": (str,),
+        "from_index": (int, type(None)),
+        "to_index": (int, type(None)),
+    },
     "unknown": {"code": (int,), "a": (int,), "b": (int,)},
 }
 _REFUSED = ("journal", "no program", "no memory")
+# the kinds a session's record can give back after a gap (live/refill.py): these objects may
+# carry "filled": true (seq null, times from the record); the record holds no cues or pauses
+FILLABLE = ("session_start", "step_start", "step_end", "lap", "session_end")
+GAP_RECORD = ("read", "gone", "unreadable", "none")
+
+
+# a gap before anything is filled in: nothing given back, anything may be missing
+_UNFILLED: dict[str, Any] = {
+    "filled": 0,
+    "lost": None,
+    "record": "none",
+    "from_index": None,
+    "to_index": None,
+}
 
 
 def _name(names: tuple[str, ...] | list[str], i: int) -> str:
@@ -70,6 +92,10 @@ def validate(obj: dict[str, Any]) -> None:
     if kind not in FIELDS:
         raise ProtocolError(f"live event: unknown kind {kind!r}")
     spec = {**COMMON, **FIELDS[str(kind)]}
+    if "filled" in obj and kind in FILLABLE:
+        if obj["filled"] is not True or obj["seq"] is not None:
+            raise ProtocolError(f"live event {kind}: filled must be true, with seq null")
+        spec["filled"] = (bool,)
     if set(obj) != set(spec):
         raise ProtocolError(f"live event {kind}: fields {sorted(obj)}, schema {sorted(spec)}")
     for key, types in spec.items():
@@ -79,6 +105,12 @@ def validate(obj: dict[str, Any]) -> None:
     if obj["v"] != SCHEMA_VERSION:
         raise ProtocolError(f"live event {kind}: schema version {obj['v']}")
     datetime.fromisoformat(obj["wall"])  # a malformed time raises ValueError
+    if kind == "gap":
+        lost = obj["lost"]
+        if lost is not None and not all(isinstance(k, str) for k in lost):
+            raise ProtocolError(f"live event gap: lost={lost!r} is not a list of kinds")
+        if obj["record"] not in GAP_RECORD:
+            raise ProtocolError(f"live event gap: record={obj['record']!r} not in {GAP_RECORD}")
 
 
 @dataclass
@@ -127,7 +159,28 @@ class EventMapper:
         """The link dropped: whatever the device sent meanwhile is lost, count unknown
         (the device numbers events only while a host is subscribed)."""
         self._last_seq = None
-        return {**self._base("gap", None), "missed": None, "why": "link"}
+        return {**self._base("gap", None), "missed": None, "why": "link"} | _UNFILLED
+
+    def filled(self, kind: str, device_ms: int | None, fields: dict[str, Any]) -> dict[str, Any]:
+        """An object filled in from the session's record (refill.py): no seq, and its time
+        the record's device time, turned into the host's through the clock offset (the
+        arrival time when either clock is unknown)."""
+        offset = self.clock_offset_ms
+        now_ms = int(self.now_s() * 1000)
+        host_ms = now_ms if device_ms is None or offset is None else device_ms - offset
+        wall = datetime.fromtimestamp(host_ms / 1000, UTC).isoformat(timespec="milliseconds")
+        if kind == "session_start":
+            self._step = {}
+        elif kind == "step_start":  # so the live step_end after it measures from its start
+            kind_id = KIND_NAMES.index(fields["kind"]) if fields["kind"] in KIND_NAMES else -1
+            self._step = {
+                "index": fields["index"],
+                "kind": kind_id,
+                "started_ms": host_ms,
+                "paused_ms": 0,
+            }
+        base = {"v": SCHEMA_VERSION, "event": kind, "seq": None, "wall": wall}
+        return base | {"device_ms": device_ms} | fields | {"filled": True}
 
     def map(self, event: DeviceEvent) -> list[dict[str, Any]]:
         """The objects for one event: a "gap" first if seq jumped, then the event."""
@@ -135,7 +188,8 @@ class EventMapper:
         if self._last_seq is not None:
             missed = (event.seq - self._last_seq - 1) % _SEQ_MOD
             if missed:
-                out.append({**self._base("gap", None), "missed": missed, "why": "seq"})
+                gap = {**self._base("gap", None), "missed": missed, "why": "seq"}
+                out.append(gap | _UNFILLED)
         self._last_seq = event.seq
         out.append({**self._base("unknown", event.seq), **self._fields(event)})
         return out
@@ -147,7 +201,8 @@ class EventMapper:
             self._step = {}
             return {"event": "session_start", "session_id": a, "steps": b}
         if code == ev.EV_STEP_START:
-            self._step = {"index": a, "kind": b, "started_ms": now_ms, "paused_ms": 0}
+            if self._step.get("index") != a:  # else a copy of a start filled in (refill.py)
+                self._step = {"index": a, "kind": b, "started_ms": now_ms, "paused_ms": 0}
             return {"event": "step_start", "index": a, "kind": _name(KIND_NAMES, b)}
         if code == ev.EV_STEP_END:
             return {"event": "step_end", "index": a, "reason": _name(STEP_END_NAMES, b)} | (

@@ -3,8 +3,10 @@ installed program's unrolled steps (store.analysis.planned_steps)."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from repcue.store.analysis import PlannedStep
@@ -43,9 +45,13 @@ class LiveState:
     _paused_s: float = 0.0  # this session's pauses so far
     _step_paused_s: float = 0.0
     _reps_done: list[int] = field(default_factory=list)
+    wall_now_s: Callable[[], float] = time.time  # the host's wall clock (tests step their own)
 
     def apply(self, obj: dict[str, Any], now_s: float) -> None:
         kind = obj["event"]
+        if obj.get("filled"):  # from the session's record, after a gap: it happened earlier
+            then_s = datetime.fromisoformat(obj["wall"]).timestamp()
+            now_s -= max(0.0, self.wall_now_s() - then_s)
         if kind == "attached":
             self.device = obj["name"] or obj["device_id"]
             self.status = "running" if obj["running"] else "idle"
