@@ -7,11 +7,13 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import queue
 import signal
 import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -256,3 +258,118 @@ def test_keys_on_a_terminal_start_and_stop_the_session(start_device: StartDevice
     assert objs[-1]["event"] == "session_end" and objs[-1]["reason"] == "stopped"
     assert [o["index"] for o in objs if o["event"] == "step_end"] == [0, 1]
     assert ctl.events(EV_FINISH)[0].a == 1  # the device stopped it (1: stopped)
+
+
+LIVE = [sys.executable, "-m", "repcue", "live"]
+
+
+class HeldReplug(Replug):
+    """A Replug whose cable stays out after a cut until `plug_again` is set: the device
+    runs on (the test moves its clock) while the host cannot reach it."""
+
+    def __init__(self, device_path: str, port: Path, plans: list[FaultPlan]) -> None:
+        super().__init__(device_path, port, plans)
+        self.plug_again = threading.Event()
+
+    def _watch(self) -> None:
+        while not self._stop.is_set():
+            if self.current.cut_done.wait(0.02) and not self._stop.is_set():
+                while not self.plug_again.wait(0.02):
+                    if self._stop.is_set():
+                        return
+                self._plug()
+
+
+def _read_until(
+    lines: queue.Queue[str | None],
+    got: list[dict[str, Any]],
+    want: Callable[[dict[str, Any]], bool],
+) -> None:
+    while True:
+        line = lines.get(timeout=30)
+        assert line is not None, f"live ended before what was awaited; got {got}"
+        obj = json.loads(line)
+        validate(obj)
+        got.append(obj)
+        if want(obj):
+            return
+
+
+def test_a_dropped_link_is_filled_in_from_the_session_record(
+    start_device: StartDevice, tmp_path: Path
+) -> None:
+    """The cable is out while the session goes from recovery 1 (a lap pressed in it)
+    through work 2 and recovery 3 into work 4: the stream gets them back from the record,
+    marked filled, and a gap for the cues the record does not keep."""
+    device = start_device()
+    asyncio.run(_install(device.pty_path))
+    ctl = device.require_control()
+    port = tmp_path / "port"
+    with HeldReplug(device.pty_path, port, [FaultPlan()]) as cable:
+        proc = subprocess.Popen(
+            [*LIVE, "--device", f"serial:{port}", "--json", "--start", "--retries", "20"],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        )
+        lines: queue.Queue[str | None] = queue.Queue()
+
+        def pump() -> None:
+            assert proc.stdout is not None
+            for line in proc.stdout:
+                lines.put(line)
+            lines.put(None)
+
+        threading.Thread(target=pump, daemon=True).start()
+        got: list[dict[str, Any]] = []
+        try:
+            _read_until(lines, got, lambda o: o["event"] == "session_start")
+            ctl.advance(25_000)  # work 0 (20 s) ends live; 5 s into recovery 1
+            _read_until(lines, got, lambda o: o["event"] == "step_start" and o["index"] == 1)
+            cable.current.cut()
+            ctl.advance(3_000)
+            ctl.press("lap")  # 8 s into recovery 1, while nobody listens
+            ctl.advance(37_000)  # recovery 1, work 2, recovery 3 end; 5 s into work 4
+            cable.plug_again.set()
+            _read_until(lines, got, lambda o: o["event"] == "step_start" and o["index"] == 4)
+            while not ctl.events(EV_FINISH):  # the rest of the session, live
+                ctl.advance(1000)
+                time.sleep(0.01)
+            _read_until(lines, got, lambda o: o["event"] == "session_end")
+            _, err = proc.communicate(timeout=30)  # stdout: the pump reads it
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+    assert proc.returncode == 0, err
+    assert "link lost; reconnecting (1/20)" in err
+    assert lines.get(timeout=5) is None  # nothing after the session's end
+    kinds = [o["event"] for o in got]
+    assert kinds.count("gap") == 1 and kinds.count("attached") == 2
+    cut = kinds.index("gap")
+    gap, again = got[cut], got[cut + 1]
+    assert again["event"] == "attached" and (again["session_id"], again["index"]) == (1, 4)
+    filled = [o for o in got if o.get("filled")]
+    assert [(o["event"], o["index"]) for o in filled] == [
+        ("lap", 1),
+        ("step_end", 1),
+        ("step_start", 2),
+        ("step_end", 2),
+        ("step_start", 3),
+        ("step_end", 3),
+        ("step_start", 4),
+    ]
+    assert got[cut + 2 : cut + 2 + len(filled)] == filled  # right after the new attach
+    assert all(o["seq"] is None for o in filled)
+    assert filled[0]["split_ms"] == 8_000
+    work_2 = filled[3]
+    assert (work_2["kind"], work_2["reason"], work_2["actual_ms"]) == ("work", "time", 20_000)
+    # the gap says what the record could not give: the cues (and pauses) in between
+    assert (gap["why"], gap["record"], gap["refilled"]) == ("link", "read", len(filled))
+    assert "cue" in gap["lost"] and "step_end" not in gap["lost"]
+    assert (gap["from_index"], gap["to_index"]) == (1, 4)
+    # one consecutive story of steps: every start then its end, 0 to 19, none twice
+    story = [(o["event"], o["index"]) for o in got if o["event"] in ("step_start", "step_end")]
+    assert story == [(kind, i) for i in range(20) for kind in ("step_start", "step_end")]
+    assert kinds[-1] == "session_end" and got[-1]["reason"] == "finished"

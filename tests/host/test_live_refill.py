@@ -5,7 +5,10 @@ valid, the state as if nothing was missed, and the gaps that the record cannot f
 from __future__ import annotations
 
 import asyncio
+import json
+import re
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any, cast
 
 from repcue.link.client import DeviceClient
@@ -39,18 +42,22 @@ def _record(complete: bool = False) -> bytes:
 
 
 class Device:
-    """The two requests the refill makes, over the journal's bytes (None: reclaimed)."""
+    """The two requests the refill makes, over the journal's bytes of session 7 (None:
+    reclaimed) and of any others (id: (bytes, complete))."""
 
-    def __init__(self, data: bytes | None, complete: bool = False) -> None:
-        self.data, self.complete = data, complete
+    def __init__(
+        self, data: bytes | None, complete: bool = False, others: dict[int, bytes] | None = None
+    ) -> None:
+        self.sessions = {} if data is None else {7: (data, complete)}
+        self.sessions |= {i: (raw, False) for i, raw in (others or {}).items()}
 
     async def list_sessions(self) -> list[SessionEntry]:
-        return [] if self.data is None else [SessionEntry(7, len(self.data), self.complete)]
+        return [SessionEntry(i, len(raw), done) for i, (raw, done) in self.sessions.items()]
 
     async def read_session(self, session_id: int, *, size_bytes: int) -> AsyncIterator[bytes]:
-        assert self.data is not None and session_id == 7
+        data = self.sessions[session_id][0]
         for i in range(0, size_bytes, 40):  # in chunks, as READ_SESSION answers
-            yield self.data[i : i + 40]
+            yield data[i : i + 40]
 
 
 def _info(clock_s: int, running: bool) -> DeviceInfo:
@@ -104,7 +111,7 @@ def test_a_link_gap_is_filled_from_the_open_record_in_order() -> None:
     clock = Clock()
     objs, state, mapper, refill = _after_drop(Device(_record()), clock, running=True)
     gap, attached, *filled = objs
-    assert (gap["why"], gap["record"], gap["filled"]) == ("link", "read", len(filled))
+    assert (gap["why"], gap["record"], gap["refilled"]) == ("link", "read", len(filled))
     assert gap["lost"] == ["cue", "pause", "resume", "record_error", "lap"]
     assert (gap["from_index"], gap["to_index"]) == (1, 4)
     assert attached["event"] == "attached"
@@ -158,7 +165,7 @@ def test_a_reclaimed_session_leaves_a_gap_that_says_so() -> None:
     objs, state, _, _ = _after_drop(Device(None), clock, running=False)
     assert [o["event"] for o in objs] == ["gap", "attached"]
     gap = objs[0]
-    assert (gap["record"], gap["filled"], gap["lost"]) == ("gone", 0, None)
+    assert (gap["record"], gap["refilled"], gap["lost"]) == ("gone", 0, None)
     assert state.gaps == 1 and state.reps_done == 1  # rep 0, seen live; nothing more known
 
 
@@ -176,5 +183,35 @@ def test_a_seq_jump_is_filled_up_to_the_event_after_it() -> None:
         validate(obj)
     told = [(o["event"], o["index"]) for o in filled]
     assert told == [("lap", 1), ("step_end", 1), ("step_start", 2), ("step_end", 2)]
-    assert (gap["record"], gap["filled"], gap["from_index"], gap["to_index"]) == ("read", 4, 1, 2)
+    assert (gap["record"], gap["refilled"], gap["from_index"], gap["to_index"]) == ("read", 4, 1, 2)
     assert refill.observe(event)  # the live step_start 3 goes out after them
+
+
+def test_a_session_begun_while_the_link_was_down_follows_the_end_of_the_last() -> None:
+    clock = Clock()
+    second = rec.StoredSession(8, 0x1234, START_S + 400, 0, STEPS[:1], program=PROGRAM)
+    device = Device(_record(complete=True), True, {8: rec.encode_session(second)})
+    objs, state, _, _ = _after_drop(device, clock, running=True)
+    told = [(o["event"], o.get("index")) for o in objs[2:]]
+    assert told[-6:] == [
+        ("step_end", 4),
+        ("session_end", None),
+        ("session_start", None),
+        ("step_start", 0),
+        ("step_end", 0),
+        ("step_start", 1),  # the new session's running step
+    ]
+    assert objs[-4]["session_id"] == 8 and objs[-4]["steps"] == 7
+    assert objs[0]["lost"] == ["cue", "pause", "resume", "record_error", "lap"]
+    assert (state.session_id, state.status, state.reps_done, state.index) == (8, "running", 1, 1)
+
+
+def test_the_documented_gap_and_filled_objects_follow_the_schema() -> None:
+    text = (Path(__file__).resolve().parents[2] / "docs" / "live.md").read_text()
+    block = re.search(r"```jsonl\n(.*?)```", text, flags=re.DOTALL)
+    assert block is not None
+    objs = [json.loads(line) for line in block.group(1).splitlines()]
+    for obj in objs:
+        validate(obj)
+    assert [o["event"] for o in objs] == ["gap", "step_end", "step_start"]
+    assert objs[0]["refilled"] > 0 and all(o["filled"] is True for o in objs[1:])

@@ -57,7 +57,7 @@ FIELDS: dict[str, dict[str, tuple[type, ...]]] = {
     "gap": {
         "missed": (int, type(None)),
         "why": (str,),
-        "filled": (int,),
+        "refilled": (int,),
         "lost": (list, type(None)),
         "record": (str,),
         "from_index": (int, type(None)),
@@ -74,7 +74,7 @@ GAP_RECORD = ("read", "gone", "unreadable", "none")
 
 # a gap before anything is filled in: nothing given back, anything may be missing
 _UNFILLED: dict[str, Any] = {
-    "filled": 0,
+    "refilled": 0,
     "lost": None,
     "record": "none",
     "from_index": None,

@@ -53,8 +53,8 @@ async def follow(
         on_program(bytes(running[1].program))
     for obj in filled:
         yield obj
-        if obj["event"] in ENDS:
-            return
+        if obj["event"] in ENDS and not info.running:
+            return  # (when one runs, it began after this end: its record follows)
     if after_drop and not info.running and refill.session_id is not None:
         return  # the session ended while the link was down (its record is gone, or it
         # never got to record its end)

@@ -179,7 +179,7 @@ class Refill:
     def _mark(
         self, gap: dict[str, Any], record: str, out: list[dict[str, Any]], *, still_open: bool
     ) -> None:
-        gap["record"], gap["filled"] = record, len(out)
+        gap["record"], gap["refilled"] = record, len(out)
         gap["to_index"] = self.started if self.started >= 0 else None
         if record == "read":
             # the running step's laps are recorded only when it ends
