@@ -116,6 +116,12 @@ def test_dropped_events_show_as_a_gap(start_device: StartDevice) -> None:
     assert len(gaps) == 1 and gaps[0]["why"] == "seq", gaps
     assert gaps[0]["missed"] == 63 - 1 - 8  # session_start read, the newest 8 kept
     assert objs[-1]["event"] == "session_end"
+    # what the ring dropped of the steps came back from the session's record, in order
+    assert gaps[0]["record"] == "read" and gaps[0]["refilled"] > 30
+    story = [(o["event"], o["index"]) for o in objs if o["event"] in ("step_start", "step_end")]
+    assert story == [(kind, i) for i in range(20) for kind in ("step_start", "step_end")]
+    filled = [o for o in objs if o.get("filled")]
+    assert [o["actual_ms"] for o in filled if o["event"] == "step_end"][:2] == [20_000, 10_000]
 
 
 def test_ctrl_c_leaves_the_session_running(start_device: StartDevice) -> None:

@@ -199,9 +199,9 @@ class Refill:
     ) -> list[dict[str, Any]]:
         """The objects the record holds that were not told: steps with index < end_below
         that had not ended (their start too if not told), then the start of the step after
-        them if <= start_upto and the session is open (its kind from the session's own
-        program), or with finish the session's end if the record has it. begin: the
-        session's own start first."""
+        them if <= start_upto (its kind from the record, or from the session's own program
+        while it runs), then with finish the session's end if the record has it. begin:
+        the session's own start first."""
         out: list[dict[str, Any]] = []
         base_ms = session.start_wall_s * 1000 if session.start_wall_s else None
 
@@ -233,14 +233,15 @@ class Refill:
             put(
                 "step_end", active_ms, {"index": step.index, **fields, "actual_ms": step.elapsed_ms}
             )
-        if session.complete:
-            if finish:
-                reason = _name(SESSION_END_NAMES, session.end_reason or 0)
-                put(
-                    "session_end",
-                    session.total_ms,
-                    {"reason": reason, "total_ms": session.total_ms},
-                )
-        elif self.started < after <= start_upto and after < len(plan):
-            put("step_start", active_ms, {"index": after, "kind": plan[after].kind})
+        # the step after them began (unless the session ended with them): its kind is in
+        # the record if it ended by now, else in the session's program
+        kinds = {step.index: _name(KIND_NAMES, step.kind) for step in session.steps}
+        if not session.complete and after < len(plan):
+            kinds[after] = plan[after].kind
+        if self.started < after <= start_upto and after in kinds:
+            put("step_start", active_ms, {"index": after, "kind": kinds[after]})
+        if session.complete and finish:
+            total_ms = session.total_ms
+            reason = _name(SESSION_END_NAMES, session.end_reason or 0)
+            put("session_end", total_ms, {"reason": reason, "total_ms": total_ms})
         return out
