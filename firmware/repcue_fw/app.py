@@ -35,6 +35,7 @@ from repcue_fw.wire.program import ProgramBytes
 FIRMWARE_VERSION = "0.1.0"
 CONFIG_FILE = "/repcue.json"  # on a board's filesystem; the unix port uses $REPCUE_CONFIG
 _CLOCK_REBASE_MS = const(600000)  # keep the wall-clock base within ticks_diff's range
+_START_AHEAD_MS = const(600000)  # a scheduled START at most this far ahead
 _SERVE_RETRY_MS = const(200)
 _DEFAULT_COUNTDOWN_S = const(3)
 _PLATFORM_BOARDS = {"linux": "sim", "darwin": "sim", "esp32": "esp32c3", "rp2": "picow"}
@@ -99,10 +100,12 @@ class App:
             "running": self.runner.active,
         }
 
-    def set_time(self, epoch_s):
+    def set_time(self, epoch_s, ms=0):
+        # the base stays whole seconds: its tick is when the clock read epoch_s.000
         before = self.wall_s()
+        board = self.board
         self._epoch_s = epoch_s
-        self._epoch_ticks = self.board.ticks_ms()
+        self._epoch_ticks = board.ticks_add(board.ticks_ms(), -ms)
         return before
 
     def program_begin(self, total_len, crc):
@@ -119,16 +122,40 @@ class App:
             raise op.StatusError(op.ST_BUSY, "a session is running")
         self._program_id = self.journal.install_program(data)
 
-    def start(self):
-        try:
-            return self.runner.start()
-        except EngineError as exc:
-            code = op.ST_BUSY if exc.field == "state" else op.ST_BAD_STATE
-            raise op.StatusError(code, exc.message)
+    def start(self, at_s=None, at_ms=0):
+        """Start now (-> the session id), or at the wall-clock instant at_s.at_ms by this
+        device's clock (-> 0: scheduled, the id is not known yet)."""
+        runner = self.runner
+        if at_s is None:
+            try:
+                return runner.start()
+            except EngineError as exc:
+                code = op.ST_BUSY if exc.field == "state" else op.ST_BAD_STATE
+                raise op.StatusError(code, exc.message)
+        if runner.active:
+            raise op.StatusError(op.ST_BUSY, "a session is running")
+        if not self._epoch_s:
+            raise op.StatusError(op.ST_BAD_STATE, "clock not set: SET_TIME first")
+        if not self._program_id:
+            raise op.StatusError(op.ST_BAD_STATE, "no program installed")
+        board = self.board
+        now = board.ticks_ms()
+        # ms until the instant; small: the base is rebased every 10 min, the instant near
+        wait_ms = (at_s - self._epoch_s) * 1000 + at_ms - board.ticks_diff(now, self._epoch_ticks)
+        if wait_ms <= 0:
+            raise op.StatusError(op.ST_BAD_REQUEST, "start instant is past")
+        if wait_ms > _START_AHEAD_MS:
+            raise op.StatusError(op.ST_BAD_REQUEST, "start instant over 10 min ahead")
+        runner.schedule(board.ticks_add(now, wait_ms), at_s)
+        return 0
 
     def stop(self):
-        if not self.runner.stop():  # nothing ran: saying "stopped" would be a lie
+        # a pending start cancelled counts as stopped; nothing at all would be a lie
+        if not self.runner.stop():
             raise op.StatusError(op.ST_NOT_RUNNING, "no session is running")
+
+    def press(self, button):
+        return self.runner.press(button)
 
     def list_sessions(self, after_id, max_n):
         return self.journal.list_sessions(after_id, max_n)

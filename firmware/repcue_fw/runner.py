@@ -4,6 +4,7 @@
 #   runner.add_listener(fn)                  # fn(code, a, b) for every engine EV_* event
 #   asyncio.create_task(runner.run())        # the timing loop
 #   runner.press(BTN_LAP, ticks) / runner.start() / runner.stop()   # from button or link tasks
+#   runner.schedule(ticks, wall_s)           # start at that tick (a START with an instant)
 # (app.press_buttons feeds it the board's buttons.)
 #
 # A press is timed at the tick the board saw it (buttons.last_ticks: the thumb going down, not
@@ -72,6 +73,8 @@ class Runner:
         # (session_id, end_reason, total_ms, late_max_ms, late_mean_ms) of the last session
         self.last_session = None
         self.last_error = None  # what the last button START could not do
+        self.start_at = None  # the tick a scheduled start is due at (None: none pending)
+        self._start_wall_s = 0
         self._listeners = []
         self._callback = self._on_event  # bound once, reused by every engine
         self._wake = asyncio.Event()
@@ -101,13 +104,22 @@ class Runner:
         """True while a session runs (paused included)."""
         return self.engine is not None and self.engine.running
 
-    def start(self, wall_s=None, uptime_ms=None):
-        """Start a session of the installed program now; return its session id.
+    def schedule(self, ticks, wall_s):
+        """Start a session at board tick `ticks` (wall clock `wall_s` then), replacing any
+        start pending. Any other start, or a stop, cancels it."""
+        self.start_at = ticks
+        self._start_wall_s = wall_s
+        self._poke()
+
+    def start(self, wall_s=None, uptime_ms=None, ticks=None):
+        """Start a session of the installed program now (or anchored at `ticks`, a tick
+        just past); return its session id. Cancels a pending scheduled start.
         Raises EngineError (field "state": one is running; "program": none installed), what
         the journal's begin_session raises (JournalFull) or what setting the session up
         raises (MemoryError), after playing the refused cue."""
         if self.active:
             raise EngineError("a session is already running", "state")
+        self.start_at = None
         # The session's objects live until it ends: collect first, so they are made in the
         # largest free blocks a fragmented heap has, not wedged between garbage.
         gc.collect()
@@ -127,7 +139,9 @@ class Runner:
         if wall_s is None:
             wall_s = self.wall_clock() if self.wall_clock is not None else 0
         try:
-            return engine.start(self.board.ticks_ms(), wall_s, uptime_ms)
+            if ticks is None:
+                ticks = self.board.ticks_ms()
+            return engine.start(ticks, wall_s, uptime_ms)
         except Exception:
             self.engine = None  # refused: nothing runs, free the program
             raise
@@ -149,17 +163,13 @@ class Runner:
         refused cue). Returns True if the press did something."""
         engine = self.engine
         if engine is None or not engine.running:
+            if button == ev.BTN_STOP and self.start_at is not None:
+                self.start_at = None  # a stop cancels a pending start
+                self._poke()
+                return True
             if button != ev.BTN_START:
                 return False
-            try:
-                self.start()
-            except Exception as e:
-                self.last_error = e
-                log = getattr(self.board, "log", None)
-                if log is not None and not isinstance(e, EngineError):
-                    log("start refused: " + repr(e))  # the refused cue said no; this says why
-                return False
-            return True
+            return self._try_start(None, None)
         board = self.board
         now = board.ticks_ms()
         if ticks is None or board.ticks_diff(ticks, now) > 0:
@@ -171,6 +181,18 @@ class Runner:
             self._retire(engine)
         self._poke()
         return done
+
+    def _try_start(self, wall_s, ticks):
+        # a start nobody waits for (a button, a scheduled start): errors are kept, not raised
+        try:
+            self.start(wall_s, None, ticks)
+        except Exception as e:
+            self.last_error = e
+            log = getattr(self.board, "log", None)
+            if log is not None and not isinstance(e, EngineError):
+                log("start refused: " + repr(e))  # the refused cue said no; this says why
+            return False
+        return True
 
     def _retire(self, engine):
         # The session is over: keep its figures, let the engine (program, cursor) go.
@@ -206,7 +228,7 @@ class Runner:
         try:
             while not self._closed:
                 engine = self.engine
-                deadline = engine.next_deadline() if engine is not None else None
+                deadline = engine.next_deadline() if engine is not None else self.start_at
                 if deadline is None:
                     wake.clear()
                     await wake.wait()
@@ -225,6 +247,9 @@ class Runner:
                         self._sleeping = False
                         self._poked = False
                     continue  # re-check: early wake-up, or a press moved the deadline
+                if engine is None:  # a scheduled start is due: anchored at its own tick
+                    self._try_start(self._start_wall_s, deadline)
+                    continue
                 engine.poll(board.ticks_ms())
                 if not engine.running:
                     self._retire(engine)

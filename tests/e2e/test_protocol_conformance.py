@@ -323,8 +323,8 @@ def test_every_status_answers_with_the_documented_detail(
     assert dev.send("PROGRAM_CHUNK", struct.pack("<I", 0) + junk).status == 0
     got["ST_BAD_PROGRAM"] = (dev.call("PROGRAM_COMMIT", **{"program id": jid}), None)
     assert dev.upload(PROGRAM).status == 0
-    assert dev.call("START").status == 0
-    got["ST_BUSY"] = (dev.call("START"), None)
+    assert dev.send("START").status == 0  # no payload: now
+    got["ST_BUSY"] = (dev.send("START"), None)
     assert dev.call("STOP").status == 0
 
     rules: dict[str, Callable[[Answer, int | None], bool]] = {
@@ -456,3 +456,68 @@ def test_a_session_as_the_document_describes_it(
     assert dev.send("ECHO", bytes(DEVICE_MAX - 9)).status == STATUSES["ST_TOO_BIG"][0]
     again = dev.send("SET_TIME", struct.pack("<I", 1_800_000_000), seq=40000)
     assert again == first  # the first answer (the clock before), not a second run
+
+
+# ---- a start at an instant, and button presses -----------------------------------------
+
+
+def test_a_start_at_an_instant_and_presses_as_the_document_says(
+    doc_client: tuple[VirtualDevice, DocClient],
+) -> None:
+    device, dev = doc_client
+    ctl = device.require_control()  # the stepped clock: time moves only when told
+    st = {name: code for name, (code, _) in STATUSES.items()}
+    ev = {r["name"]: number(r["event"]) for r in table("event")}
+    btn = {r["name"]: number(r["button"]) for r in table("button")}
+
+    def start_at(unix_s: int, ms: int) -> Answer:
+        return dev.call("START", **{"at Unix seconds": unix_s, "at ms": ms})
+
+    def started() -> list[tuple[int, int, int]]:
+        dev.drain_events(0.2)
+        return [e for e in dev.events if e[0] == ev["session_start"]]
+
+    assert dev.hello(MAX_ANNOUNCED).status == 0
+    assert dev.upload(PROGRAM).status == 0
+    clock_unset = start_at(1_800_000_010, 100)
+    assert (clock_unset.status, clock_unset.detail) == (st["ST_BAD_STATE"], 0)
+    assert dev.call("SET_TIME", **{"Unix seconds": 1_800_000_000, "ms": 250}).status == 0
+    _, set_ms = ctl.now()  # the device read 1_800_000_000.250 at this virtual ms
+    for unix_s, ms in ((1_800_000_000, 250), (1_800_000_000 + 600, 251)):  # past; > 10 min
+        refused = start_at(unix_s, ms)
+        assert (refused.status, refused.detail) == (st["ST_BAD_REQUEST"], 0), (unix_s, ms)
+    assert dev.call("SUBSCRIBE", on=1).status == 0
+
+    # pending, then cancelled by STOP: nothing starts at the instant
+    assert start_at(1_800_000_010, 100) == Answer(0, 0, bytes(4))  # session id 0: scheduled
+    assert dev.call("STOP").status == 0
+    ctl.advance(10_000)
+    assert not started()
+    assert dev.call("STOP").status == st["ST_NOT_RUNNING"]
+
+    # scheduled again: the session starts on the instant, by the device's own clock
+    assert start_at(1_800_000_020, 0).status == 0
+    ctl.advance(19_750 - 10_000 - 1)
+    assert not started()
+    ctl.advance(1)
+    assert len(started()) == 1
+    assert ctl.events(ev["session_start"])[0].ms == set_ms + 19_750
+    assert dev.send("START").status == st["ST_BUSY"]
+
+    # PRESS: as the device's own buttons; 1 = it did something
+    press = {name: dev.call("PRESS", button=btn[name]) for name in ("pause",)}
+    assert press["pause"] == Answer(0, 0, b"\x01")
+    assert dev.call("PRESS", button=btn["pause"]).body == b"\x01"  # resumes
+    assert dev.call("PRESS", button=btn["lap"]).body == b"\x01"
+    assert dev.call("PRESS", button=btn["skip"]).body == b"\x01"
+    for name in ("start", "stop"):  # they have their own requests
+        answer = dev.call("PRESS", button=btn[name])
+        assert (answer.status, answer.detail) == (st["ST_BAD_REQUEST"], 0), name
+    dev.drain_events()
+    codes = [code for code, _, _ in dev.events]
+    for name in ("pause", "resume", "lap", "step_end"):
+        assert ev[name] in codes, name
+    skipped = [b for code, _, b in dev.events if code == ev["step_end"]]
+    assert skipped == [2]  # step end reason 2: skip
+    assert dev.call("STOP").status == 0
+    assert dev.call("PRESS", button=btn["lap"]) == Answer(0, 0, b"\x00")  # nothing runs

@@ -137,6 +137,9 @@ PAYLOADS = {
     "start-request": lambda: b"",
     "read-sessions-request": lambda: op.read_sessions_req(7, 4, 0xFFFF),
     "read-sessions-response": _segments,
+    "set-time-ms-request": lambda: op.instant_req(1_700_000_000_250),
+    "start-at-request": lambda: op.instant_req(1_700_000_003_100),
+    "press-request": lambda: op.press_req(3),
 }
 
 

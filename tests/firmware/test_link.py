@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from repcue_fw.wire import events as ev
 from repcue_fw.wire.host import frame as wf
 from repcue_fw.wire.host import opcodes as op
 from repcue_fw.wire.host import program as wp
@@ -68,6 +69,8 @@ def run(kind, steps):
         elif what == "raise":
             RAISE[0] = KINDS[step[1]]()
             out.append(None)
+        elif what == "svc":
+            out.append([svc.clock, svc.clock_ms, svc.scheduled, svc.pressed])
         elif what == "state":
             out.append({"leave": disp.leave, "replays": disp.replays, "requests": disp.requests,
                         "dropped": disp.events.dropped, "subscribed": disp.subscribed,
@@ -542,3 +545,37 @@ def test_status_details_follow_the_table() -> None:
     assert error(frames[7])[:2] == (op.ST_BAD_REQUEST, 8)
     assert error(frames[8])[:2] == (op.ST_BAD_REQUEST, 0)
     assert error(frames[10])[:2] == (op.ST_BAD_REQUEST, 4)  # the data runs past the length
+
+
+def test_clock_ms_a_start_at_an_instant_and_presses_reach_the_services() -> None:
+    at = op.instant_req(1_700_000_003_100)
+    res = run_dispatcher(
+        [
+            hello(1),
+            req(op.OP_SET_TIME, op.instant_req(1_700_000_000_250), 2),
+            req(op.OP_SET_TIME, op.u32(1_700_000_001), 3),  # the old form: ms 0
+            req(op.OP_START, at, 4),
+            req(op.OP_PRESS, op.press_req(ev.BTN_LAP), 5),
+            ["svc"],
+            # malformed: the detail is the offending field's payload offset
+            req(op.OP_SET_TIME, at[:5], 6),  # ms cut short
+            req(op.OP_SET_TIME, at[:4] + (1000).to_bytes(2, "little"), 7),  # ms above 999
+            req(op.OP_START, at[:4], 8),  # the instant needs its ms
+            req(op.OP_START, at + b"\x00", 9),  # a byte too many
+            req(op.OP_PRESS, bytes([ev.BTN_START]), 10),  # START has its own request
+            req(op.OP_PRESS, bytes([ev.BTN_STOP]), 11),
+            req(op.OP_PRESS, b"", 12),
+            req(op.OP_PRESS, b"\x03\x00", 13),
+            ["svc"],
+        ]
+    )
+    set_ms, set_s, start, press = (decode(r)[0] for r in res[1:5])
+    assert set_ms.payload == b"\x00" + (0).to_bytes(4, "little")  # the clock was unset
+    assert set_s.payload == b"\x00" + (1_700_000_000).to_bytes(4, "little")
+    assert start.payload == b"\x00" + bytes(4)  # scheduled: session id 0
+    assert press.payload == b"\x00\x00"  # nothing runs: the press did nothing
+    assert res[5] == [1_700_000_001, 0, [1_700_000_003, 100], [ev.BTN_LAP]]
+    errors = [error(decode(r)[0])[:2] for r in res[6:14]]
+    assert {status for status, _ in errors} == {op.ST_BAD_REQUEST}
+    assert [detail for _, detail in errors] == [4, 4, 4, 6, 0, 0, 0, 1]
+    assert res[14] == res[5]  # nothing malformed reached the services

@@ -56,6 +56,9 @@ class Mem:
         self.cfg = {"cue_strength": 80, "countdown_s": 3, "buttons": b"\x01\x02\x05"}
         self.disp = None
         self.repl_called = False
+        self.clock_ms = 0
+        self.scheduled = None
+        self.pressed = []
 
     def info(self):
         gc.collect()
@@ -72,9 +75,10 @@ class Mem:
             "running": self.running,
         }
 
-    def set_time(self, epoch_s):
+    def set_time(self, epoch_s, ms=0):
         before = self.clock
         self.clock = epoch_s
+        self.clock_ms = ms
         return before
 
     def program_begin(self, total_len, crc):
@@ -92,7 +96,14 @@ class Mem:
         self.program = data
         self.program_id = int.from_bytes(data[len(data) - 4 :], "little")
 
-    def start(self):
+    def press(self, button):
+        self.pressed.append(button)
+        return self.running
+
+    def start(self, at_s=None, at_ms=0):
+        if at_s is not None:
+            self.scheduled = (at_s, at_ms)
+            return 0
         if self.program is None:
             raise op.StatusError(op.ST_BAD_STATE, "no program installed")
         if self.running:

@@ -40,7 +40,7 @@ class Services:
             "running": True,
         }
 
-    def set_time(self, epoch_s):
+    def set_time(self, epoch_s, ms):
         return self._ran("set_time", 0)
 
     def program_begin(self, total_len, crc):
@@ -57,6 +57,9 @@ class Services:
 
     def stop(self):
         return self._ran("stop")
+
+    def press(self, button):
+        return self._ran("press", True)
 
     def list_sessions(self, after_id, max_n):
         return self._ran("list_sessions", [])

@@ -25,13 +25,15 @@
 #       (str), caps (CAP_* bits the app offers; the link adds CAP_EVENTS and CAP_REPL),
 #       free_heap, free_flash, clock_s (wall clock, Unix s, 0 = unset), program_id
 #       (installed program's id, 0 = none), running (bool)
-#   set_time(epoch_s) -> the previous wall clock in s (or None)
+#   set_time(epoch_s, ms) -> the previous wall clock in s (or None); ms 0..999
 #   program_begin(total_len, program_id) -> offset to resume from (0 = start over)
 #   program_chunk(offset, data) -> bytes held so far; data is a memoryview valid only
 #       during the call (copy it)
 #   program_commit(program_id) -> program_id; installs atomically. link/upload.py's
 #       ProgramUpload implements all three over an install(data) callback.
-#   start() -> session_id (or None);  stop() -> None, or StatusError(ST_NOT_RUNNING)
+#   start() -> session_id (or None); start(unix_s, ms) -> 0: a start scheduled at that
+#       wall-clock instant;  stop() -> None, or StatusError(ST_NOT_RUNNING)
+#   press(button) -> bool: BTN_PAUSE, BTN_LAP or BTN_SKIP pressed now; True if it did something
 #   list_sessions(after_id, max_n) -> list of (session_id, size_bytes, flags), flags as
 #       on the wire (bit0 complete, bit1 acknowledged; a bool means complete alone), the
 #       first max_n sessions with an id above after_id in id order
@@ -78,6 +80,8 @@ _ENOSPC = const(28)
 _IN_HEADER = const(0xFFFFFFFF)  # ST_BAD_REQUEST detail when the frame header is at fault
 _AT_MAX_ENTRIES = const(4)  # payload offsets of fields (ST_BAD_REQUEST details)
 _AT_MAX_BYTES = const(8)
+_BTN_PAUSE = const(2)  # PRESS takes these (wire/events.py BTN_*): START, STOP have their own ops
+_BTN_SKIP = const(4)
 
 
 def _status(exc):
@@ -287,8 +291,18 @@ class Dispatcher:
             raw[_BODY : _BODY + n] = self.decoder.mv[pos:end]
             return _BODY + n
         if t == op.OP_SET_TIME:
-            epoch_s = op.get_u32(buf, pos, end, "epoch_s")
-            return op.put_u32(raw, _BODY, self._service("set_time")(epoch_s))
+            epoch_s, ms = op.get_instant(buf, pos, end, True)
+            return op.put_u32(raw, _BODY, self._service("set_time")(epoch_s, ms))
+        if t == op.OP_START:
+            start = self._service("start")
+            sid = start() if pos == end else start(*op.get_instant(buf, pos, end, False))
+            return op.put_u32(raw, _BODY, sid)
+        if t == op.OP_PRESS:
+            button = op.get_fixed(buf, pos, end, "<B", "button")[0]
+            if button < _BTN_PAUSE or button > _BTN_SKIP:
+                raise WireError("button: pause, lap or skip (2..4)", pos, "button")
+            raw[_BODY] = 1 if self._service("press")(button) else 0
+            return _BODY + 1
         if t == op.OP_PROGRAM_COMMIT:
             crc = op.get_u32(buf, pos, end, "crc")
             return op.put_u32(raw, _BODY, self._service("program_commit")(crc))
@@ -311,7 +325,6 @@ class Dispatcher:
             return op.put_config(raw, _BODY, self._service("config_set")(changes))
         if (
             t != op.OP_INFO
-            and t != op.OP_START
             and t != op.OP_STOP
             and t != op.OP_CONFIG_GET
             and t != op.OP_REPL
@@ -323,8 +336,6 @@ class Dispatcher:
             raise WireError("no payload expected", pos, "payload")
         if t == op.OP_INFO:
             return self._info()
-        if t == op.OP_START:
-            return op.put_u32(raw, _BODY, self._service("start")())
         if t == op.OP_STOP:
             self._service("stop")()
             return _BODY

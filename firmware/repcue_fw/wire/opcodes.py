@@ -33,6 +33,7 @@ OP_PROGRAM_CHUNK = const(0x11)
 OP_PROGRAM_COMMIT = const(0x12)
 OP_START = const(0x20)
 OP_STOP = const(0x21)
+OP_PRESS = const(0x22)  # a logical button (pause, lap, skip) as the device's own
 OP_LIST_SESSIONS = const(0x30)
 OP_READ_SESSION = const(0x31)
 OP_ACK_SESSIONS = const(0x32)
@@ -105,6 +106,7 @@ _U32 = const(0xFFFFFFFF)
 
 # Fixed payload layouts (struct formats): the host packs with them, the device unpacks.
 FMT_U32 = "<I"  # SET_TIME, PROGRAM_COMMIT, and u32 responses
+FMT_INSTANT = "<IH"  # SET_TIME with ms, START at: Unix s, ms 0..999
 FMT_HELLO = "<H"  # max_frame
 FMT_INFO = "<BHHIIIIIB"  # version .. state (INFO_FIXED_LEN), then 4 strings
 FMT_PROGRAM_BEGIN = "<II"  # total_len, crc
@@ -292,6 +294,20 @@ def get_program_chunk_req(buf, pos, end):
     """u32 offset, then the data to the end -> (offset, position of the data)."""
     _need(end, pos, 4, "offset")
     return struct.unpack_from(FMT_U32, buf, pos)[0], pos + 4
+
+
+def get_instant(buf, pos, end, ms_optional):
+    """u32 Unix s, u16 ms (0..999; absent: 0 when ms_optional) -> (s, ms)."""
+    _need(end, pos, 4, "unix_s")
+    s = struct.unpack_from(FMT_U32, buf, pos)[0]
+    if ms_optional and end - pos == 4:
+        return s, 0
+    _need(end, pos + 4, 2, "ms")
+    _exact(end, pos + 6, "instant")
+    ms = struct.unpack_from(FMT_INSTANT, buf, pos)[1]
+    if ms > 999:
+        raise WireError("ms above 999", pos + 4, "ms")
+    return s, ms
 
 
 def get_pair_req(buf, pos, end):

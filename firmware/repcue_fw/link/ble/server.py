@@ -68,6 +68,7 @@ AIR_SERVICES = (
     "program_commit",
     "start",
     "stop",
+    "press",
     "list_sessions",
     "read_session_into",
     "ack_sessions",

@@ -8,6 +8,7 @@
 import struct
 
 from repcue_fw.wire import WireError
+from repcue_fw.wire.events import BTN_LAP, BTN_PAUSE, BTN_SKIP
 from repcue_fw.wire.host import check_range
 from repcue_fw.wire.opcodes import *  # noqa: F403  (the board's side, and the host's add-ons below)
 from repcue_fw.wire.opcodes import (
@@ -17,6 +18,7 @@ from repcue_fw.wire.opcodes import (
     FMT_EVENT,
     FMT_HELLO,
     FMT_INFO,
+    FMT_INSTANT,
     FMT_LIST_SESSIONS,
     FMT_PROGRAM_BEGIN,
     FMT_READ_SESSION,
@@ -37,6 +39,7 @@ from repcue_fw.wire.opcodes import (
     OP_INFO,
     OP_LIST_SESSIONS,
     OP_PAIR,
+    OP_PRESS,
     OP_PROGRAM_BEGIN,
     OP_PROGRAM_CHUNK,
     OP_PROGRAM_COMMIT,
@@ -55,6 +58,8 @@ from repcue_fw.wire.opcodes import (
     _utf8,
 )
 
+PRESS_BUTTONS = (BTN_PAUSE, BTN_LAP, BTN_SKIP)  # what PRESS takes; START, STOP have own ops
+
 OP_NAMES = {
     OP_HELLO: "HELLO",
     OP_INFO: "INFO",
@@ -65,6 +70,7 @@ OP_NAMES = {
     OP_PROGRAM_COMMIT: "PROGRAM_COMMIT",
     OP_START: "START",
     OP_STOP: "STOP",
+    OP_PRESS: "PRESS",
     OP_LIST_SESSIONS: "LIST_SESSIONS",
     OP_READ_SESSION: "READ_SESSION",
     OP_ACK_SESSIONS: "ACK_SESSIONS",
@@ -111,6 +117,18 @@ def u32(value, field="value"):
     """A request holding one u32 (SET_TIME, PROGRAM_COMMIT)."""
     check_range(value, 0, 0xFFFFFFFF, field)
     return struct.pack(FMT_U32, value)
+
+
+def instant_req(unix_ms):
+    """SET_TIME (with ms) and START at: a wall-clock instant in Unix ms -> u32 s, u16 ms."""
+    check_range(unix_ms, 0, 0xFFFFFFFF * 1000 + 999, "unix_ms")
+    return struct.pack(FMT_INSTANT, unix_ms // 1000, unix_ms % 1000)
+
+
+def press_req(button):
+    """PRESS: one logical button, BTN_PAUSE, BTN_LAP or BTN_SKIP (wire/events.py)."""
+    check_range(button, PRESS_BUTTONS[0], PRESS_BUTTONS[-1], "button")
+    return struct.pack("<B", button)
 
 
 def get_str(buf, pos, end, field):
