@@ -230,7 +230,7 @@ def test_a_dropped_link_reconnects_resubscribes_and_marks_a_gap(
     assert ends == list(range(ends[0], 20)) and ends[0] <= again["index"] + 1
 
 
-def test_keys_on_a_terminal_start_and_stop_the_session(start_device: StartDevice) -> None:
+def test_keys_on_a_terminal_press_the_device_buttons(start_device: StartDevice) -> None:
     device = start_device()
     asyncio.run(_install(device.pty_path))
     ctl = device.require_control()
@@ -244,14 +244,32 @@ def test_keys_on_a_terminal_start_and_stop_the_session(start_device: StartDevice
         env={**os.environ, "PYTHONUNBUFFERED": "1"},
     )
     os.close(slave)
+    seen: list[str] = []
+
+    def press(key: bytes, then: str) -> None:
+        """Type a key; read lines until the event it causes."""
+        assert proc.stdout is not None
+        os.write(master, key)
+        while True:
+            line = proc.stdout.readline()
+            assert line, f"live ended before {then!r} after {key!r}"
+            seen.append(line)
+            if json.loads(line)["event"] == then:
+                return
+
     try:
         assert proc.stdout is not None and proc.stderr is not None
         assert json.loads(proc.stdout.readline())["event"] == "attached"
-        assert "keys: s start" in proc.stderr.readline()  # the keys are read by now
+        help_line = proc.stderr.readline()  # the keys are read by now
+        assert "s start, p pause/resume, l lap, k skip, x stop" in help_line
         assert not ctl.events(EV_SESSION_START)
-        os.write(master, b"s")
-        assert json.loads(proc.stdout.readline())["event"] == "session_start"
-        ctl.advance(25_000)  # into the first recovery
+        press(b"s", "session_start")
+        ctl.advance(5_000)
+        press(b"l", "lap")
+        press(b"p", "pause")
+        press(b"p", "resume")
+        press(b"k", "step_start")  # skipped to the first recovery
+        ctl.advance(4_000)
         os.write(master, b"x")
         out, err = proc.communicate(timeout=20)
     finally:
@@ -260,9 +278,11 @@ def test_keys_on_a_terminal_start_and_stop_the_session(start_device: StartDevice
             proc.kill()
             proc.wait()
     assert proc.returncode == 0, err
-    objs = _lines(out)
+    objs = _lines("".join(seen) + out)
     assert objs[-1]["event"] == "session_end" and objs[-1]["reason"] == "stopped"
-    assert [o["index"] for o in objs if o["event"] == "step_end"] == [0, 1]
+    ends = [(o["index"], o["reason"]) for o in objs if o["event"] == "step_end"]
+    assert ends == [(0, "skip"), (1, "stop")]
+    assert [o["split_ms"] for o in objs if o["event"] == "lap"] == [5_000]
     assert ctl.events(EV_FINISH)[0].a == 1  # the device stopped it (1: stopped)
 
 

@@ -5,6 +5,8 @@ are checked where they are parsed, so a bad value is argparse's one-line usage e
 from __future__ import annotations
 
 import argparse
+import datetime
+import time
 from collections.abc import Callable
 
 from repcue.config import DB_ENV, DEFAULT_DEVICE, DEVICE_ENV, default_db_path
@@ -47,6 +49,28 @@ def fraction(text: str) -> float:
     if not 0 <= value < 1:  # also refuses nan
         raise argparse.ArgumentTypeError(f"expected a number from 0 to below 1, not {text!r}")
     return value
+
+
+def start_instant(text: str) -> int:
+    """`--at`: +SECONDS from now, an ISO 8601 date and time, or a time of day (today);
+    without a zone, this computer's local time. -> Unix ms."""
+    text = text.strip()
+    try:
+        if text.startswith("+"):
+            delay_s = float(text[1:])
+            if not 0 < delay_s < 1e6:
+                raise ValueError(text)
+            return round((time.time() + delay_s) * 1000)
+        try:
+            when = datetime.datetime.fromisoformat(text)
+        except ValueError:
+            of_day = datetime.time.fromisoformat(text)
+            when = datetime.datetime.combine(datetime.date.today(), of_day)
+        return round(when.timestamp() * 1000)  # naive: local time, as timestamp() takes it
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"expected +SECONDS, an ISO date and time or a time of day, not {text!r}"
+        ) from None
 
 
 def add_db_argument(parser: argparse.ArgumentParser) -> None:

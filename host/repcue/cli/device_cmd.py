@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import dataclasses
+import datetime
 import json
 import sys
 import time
@@ -17,7 +18,12 @@ from rich.markup import escape
 from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn
 from rich.table import Table
 
-from repcue.cli.argtypes import add_db_argument, add_device_argument, whole_number
+from repcue.cli.argtypes import (
+    add_db_argument,
+    add_device_argument,
+    start_instant,
+    whole_number,
+)
 from repcue.cli.history_cmd import session_line
 from repcue.cli.plan_cmd import read_plan, render_report
 from repcue.cli.spinner import spinner
@@ -72,10 +78,19 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     add_retries_argument(upload)
     upload.set_defaults(func=lambda a: _run_resumable(a, _upload))
 
-    for name, what in (("start", "press start on the device"), ("stop", "stop and save")):
-        p = sub.add_parser(name, help=what)
-        add_device_argument(p)
-        p.set_defaults(func=lambda a, n=name: _run(a, _start if n == "start" else _stop))
+    start = sub.add_parser("start", help="press start on the device, now or at an instant")
+    add_device_argument(start)
+    start.add_argument(
+        "--at",
+        type=start_instant,
+        metavar="WHEN",
+        help="start at this instant by the device's own clock (set from this computer's "
+        "first): +SECONDS, an ISO date and time, or a time of day; at most 10 min ahead",
+    )
+    start.set_defaults(func=lambda a: _run(a, _start))
+    stop = sub.add_parser("stop", help="stop and save (or cancel a scheduled start)")
+    add_device_argument(stop)
+    stop.set_defaults(func=lambda a: _run(a, _stop))
 
     sync_p = sub.add_parser("sync", help="pull finished sessions into the local store")
     add_device_argument(sync_p)
@@ -248,9 +263,8 @@ async def _info(args: argparse.Namespace, client: DeviceClient, out: Console) ->
 
 
 async def _time_sync(args: argparse.Namespace, client: DeviceClient, out: Console) -> int:
-    now_s = int(time.time())
-    before = await client.set_time(now_s)
-    drift = f"{now_s - before:+d} s" if before else "was not set"
+    before = await client.set_time()  # to the millisecond, read as the request goes out
+    drift = f"{int(time.time()) - before:+d} s" if before else "was not set"
     out.print(f"device clock set to {time.strftime('%Y-%m-%d %H:%M:%S')} ({drift})")
     return 0
 
@@ -277,7 +291,7 @@ async def upload_plan(
         connections += 1
         if connections == 1:  # the report once the device answers, as every command does
             render_report(out, report)
-        await client.set_time(int(time.time()))
+        await client.set_time()
 
     with _bar(out, "upload") as bar:
         task = bar.add_task("upload", total=len(report.program))
@@ -325,14 +339,23 @@ def _clock_text(clock_s: int) -> str:
 
 
 async def _start(args: argparse.Namespace, client: DeviceClient, out: Console) -> int:
-    session_id = await client.start()
-    out.print(f"session {session_id} started")
+    if args.at is None:
+        session_id = await client.start()
+        out.print(f"session {session_id} started")
+        return 0
+    await client.set_time()  # the device waits on its own clock: set it from this one first
+    await client.start(args.at)
+    when = datetime.datetime.fromtimestamp(args.at / 1000).strftime("%H:%M:%S.%f")[:-3]
+    out.print(
+        f"start scheduled at {when} (in {args.at / 1000 - time.time():.1f} s) by the device's "
+        "clock; `repcue stop` cancels it"
+    )
     return 0
 
 
 async def _stop(args: argparse.Namespace, client: DeviceClient, out: Console) -> int:
     await client.stop()
-    out.print("session stopped and saved")
+    out.print("session stopped and saved (or a scheduled start cancelled)")
     return 0
 
 

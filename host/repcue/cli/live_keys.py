@@ -1,6 +1,7 @@
-"""Keys for `repcue live` when stdin is a terminal: s starts the installed program, x stops
-and saves the session. The protocol has START and STOP only: pause, lap and skip are the
-device's own buttons (or `repcue sim press`)."""
+"""Keys for `repcue live` when stdin is a terminal: s starts the installed program, p
+pauses or resumes, l laps, k skips to the next step, x stops and saves the session. START
+and STOP are their own requests; pause, lap and skip are PRESS requests, pressed as the
+device's own buttons would be."""
 
 from __future__ import annotations
 
@@ -14,8 +15,17 @@ from collections.abc import Callable, Iterator
 
 from repcue.errors import RepcueError
 from repcue.link.client import DeviceClient
+from repcue_fw.wire import events as ev
 
-HELP = "keys: s start, x stop and save, Ctrl-C leave it running"
+HELP = "keys: s start, p pause/resume, l lap, k skip, x stop and save, Ctrl-C leave it running"
+# key -> (what it is called, the button it presses: None for START and STOP's own requests)
+KEYS: dict[str, tuple[str, int | None]] = {
+    "s": ("start", None),
+    "p": ("pause", ev.BTN_PAUSE),
+    "l": ("lap", ev.BTN_LAP),
+    "k": ("skip", ev.BTN_SKIP),
+    "x": ("stop", None),
+}
 
 
 class Keys:
@@ -30,20 +40,26 @@ class Keys:
         self.client = client
 
     def on_key(self, key: str) -> None:
-        command = {"s": "start", "x": "stop"}.get(key.lower())
-        if command is None:
+        found = KEYS.get(key.lower())
+        if found is None:
             return
-        task = asyncio.get_running_loop().create_task(self._press(command))
+        task = asyncio.get_running_loop().create_task(self._press(*found))
         self._tasks.add(task)  # held until done: the loop keeps only weak references
         task.add_done_callback(self._tasks.discard)
 
-    async def _press(self, command: str) -> None:
+    async def _press(self, command: str, button: int | None) -> None:
         client = self.client
         if client is None:
             self.say(f"{command}: not connected right now")
             return
         try:
-            await (client.start() if command == "start" else client.stop())
+            if button is not None:
+                if not await client.press(button):
+                    self.say(f"{command}: nothing to do (no session running, or not now)")
+            elif command == "start":
+                await client.start()
+            else:
+                await client.stop()
         except RepcueError as err:  # e.g. stop with nothing running: said, not fatal
             self.say(f"{command}: {err}")
 

@@ -12,6 +12,7 @@ can restart at any offset.
 
 from __future__ import annotations
 
+import time
 import zlib
 from collections.abc import AsyncIterator, Callable, Sequence
 from types import TracebackType
@@ -137,17 +138,36 @@ class DeviceClient:
     async def echo(self, data: bytes) -> bytes:
         return await self._call(op.OP_ECHO, bytes(data))
 
-    async def set_time(self, epoch_s: int) -> int:
-        """Set the device's wall clock; returns its previous reading (0 = was unset)."""
-        payload = _wire(f"time {epoch_s}", op.u32, epoch_s, "epoch_s")
+    async def set_time(self, epoch_s: float | None = None) -> int:
+        """Set the device's wall clock to the millisecond: to epoch_s (Unix seconds), or by
+        default to this computer's clock read as the request goes out. Returns the device's
+        previous reading in whole seconds (0 = was unset)."""
+        await self._ensure_hello()  # the clock is read after the handshake, not before
+        unix_ms = round((time.time() if epoch_s is None else epoch_s) * 1000)
+        payload = _wire(f"time {unix_ms / 1000:.3f}", op.instant_req, unix_ms)
         return msg.decode_u32(await self._call(op.OP_SET_TIME, payload), "SET_TIME")
 
-    async def start(self) -> int:
-        """Remote START; returns the new session's id (0 if the device does not say)."""
-        return msg.decode_u32(await self._call(op.OP_START), "START")
+    async def start(self, at_unix_ms: int | None = None) -> int:
+        """Remote START; returns the new session's id (0 if the device does not say).
+        With at_unix_ms the device starts the installed program at that wall-clock instant
+        by its own clock (set it first: set_time()) and the answer is 0, the id not known
+        yet; it refuses an instant already past or more than 10 minutes ahead
+        (DeviceError, status ST_BAD_REQUEST). STOP or a button start cancels it."""
+        if at_unix_ms is None:
+            return msg.decode_u32(await self._call(op.OP_START), "START")
+        payload = _wire(f"start at {at_unix_ms}", op.instant_req, at_unix_ms)
+        return msg.decode_u32(await self._call(op.OP_START, payload), "START")
 
     async def stop(self) -> None:
+        """Stop and save the running session, or cancel a scheduled start."""
         await self._call(op.OP_STOP)
+
+    async def press(self, button: int) -> bool:
+        """Press a logical button as the device's own would: BTN_PAUSE (pause/resume),
+        BTN_LAP or BTN_SKIP (repcue_fw.wire.events). True if it did something (False: no
+        session running, or the press means nothing now)."""
+        body = await self._call(op.OP_PRESS, _wire("button", op.press_req, button))
+        return msg.decode_flag(body, "PRESS")
 
     async def enter_repl(self) -> None:
         """Ask the device to leave protocol mode; its REPL then owns the port."""
