@@ -207,11 +207,14 @@ class DocClient:
         self.ser.write(wf.encode(opcode, 0, seq, payload, version))
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline:
+            answer = None  # events read with the answer are kept too
             for fr in self.decoder.feed(self.ser.read(self.ser.in_waiting or 1)):
                 if fr.flags & wf.FLAG_EVENT:
                     self.events.append(struct.unpack("<Bii", fr.payload))
                 elif fr.seq == seq:
-                    return self._answer(fr.payload)
+                    answer = self._answer(fr.payload)
+            if answer is not None:
+                return answer
         raise TimeoutError(f"no answer to {op_name}")
 
     def call(self, op_name: str, **values: int) -> Answer:
