@@ -19,6 +19,10 @@
 # cancels the sleep, see _poke). Cues go to board.cue(cue_id, pattern) the moment the engine
 # announces them, before any listener and before the journal writes.
 #
+# A scheduled start (schedule(ticks, wall_s): a START carrying an instant) is one more
+# deadline: the loop wakes _PREPARE_MS ahead to collect and set the session up, then at its
+# tick starts the engine anchored at that tick, so the start cue waits only for the journal.
+#
 # A long wait is slept in two goes, the first ending ahead of the deadline by 1/128 of the
 # wait + 2 ms: an OS may stretch a sleep by a fraction of its length (Linux's poll() timer
 # slack is 0.1 % of the timeout, so 2 ms on a 2 s wait, up to 100 ms), and only the last,
@@ -46,6 +50,7 @@ from repcue_fw.wire import events as ev
 _REFUSED_NO_PROGRAM = const(1)  # EV_REFUSED a: no program installed (the engine sends a=0: journal)
 _REFUSED_SETUP = const(2)  # EV_REFUSED a: the session could not be set up (e.g. out of memory)
 _COARSE_MS = const(64)  # waits longer than this are slept in two goes (see the header)
+_PREPARE_MS = const(200)  # a scheduled start collects and decodes its program this early
 
 
 class Runner:
@@ -75,6 +80,7 @@ class Runner:
         self.last_error = None  # what the last button START could not do
         self.start_at = None  # the tick a scheduled start is due at (None: none pending)
         self._start_wall_s = 0
+        self._ready = None  # its engine, set up _PREPARE_MS ahead (the start cue waits less)
         self._listeners = []
         self._callback = self._on_event  # bound once, reused by every engine
         self._wake = asyncio.Event()
@@ -109,6 +115,7 @@ class Runner:
         start pending. Any other start, or a stop, cancels it."""
         self.start_at = ticks
         self._start_wall_s = wall_s
+        self._ready = None
         self._poke()
 
     def start(self, wall_s=None, uptime_ms=None, ticks=None):
@@ -119,7 +126,26 @@ class Runner:
         raises (MemoryError), after playing the refused cue."""
         if self.active:
             raise EngineError("a session is already running", "state")
+        engine = self._ready if ticks is not None else None  # set up ahead of its tick
         self.start_at = None
+        self._ready = None
+        if engine is None:
+            engine = self._prepare()
+        engine.add_listener(self._callback)
+        self.engine = engine  # before start(): the board's cue() reads engine.due
+        if wall_s is None:
+            wall_s = self.wall_clock() if self.wall_clock is not None else 0
+        try:
+            if ticks is None:
+                ticks = self.board.ticks_ms()
+            return engine.start(ticks, wall_s, uptime_ms)
+        except Exception:
+            self.engine = None  # refused: nothing runs, free the program
+            raise
+        finally:
+            self._poke()
+
+    def _prepare(self):
         # The session's objects live until it ends: collect first, so they are made in the
         # largest free blocks a fragmented heap has, not wedged between garbage.
         gc.collect()
@@ -134,19 +160,7 @@ class Runner:
         if got is None:
             self._refuse(_REFUSED_NO_PROGRAM)
             raise EngineError("no program installed", "program")
-        engine.add_listener(self._callback)
-        self.engine = engine  # before start(): the board's cue() reads engine.due
-        if wall_s is None:
-            wall_s = self.wall_clock() if self.wall_clock is not None else 0
-        try:
-            if ticks is None:
-                ticks = self.board.ticks_ms()
-            return engine.start(ticks, wall_s, uptime_ms)
-        except Exception:
-            self.engine = None  # refused: nothing runs, free the program
-            raise
-        finally:
-            self._poke()
+        return engine
 
     def _refuse(self, reason):
         self._on_event(ev.EV_CUE, ev.CUE_REFUSED, -1)
@@ -165,6 +179,7 @@ class Runner:
         if engine is None or not engine.running:
             if button == ev.BTN_STOP and self.start_at is not None:
                 self.start_at = None  # a stop cancels a pending start
+                self._ready = None
                 self._poke()
                 return True
             if button != ev.BTN_START:
@@ -182,11 +197,16 @@ class Runner:
         self._poke()
         return done
 
-    def _try_start(self, wall_s, ticks):
-        # a start nobody waits for (a button, a scheduled start): errors are kept, not raised
+    def _try_start(self, wall_s, ticks, prepare=False):
+        # a start nobody waits for (a button, a scheduled start, or setting one up ahead of
+        # its tick): errors are kept, not raised
         try:
-            self.start(wall_s, None, ticks)
+            if prepare:
+                self._ready = self._prepare()
+            else:
+                self.start(wall_s, None, ticks)
         except Exception as e:
+            self.start_at = None
             self.last_error = e
             log = getattr(self.board, "log", None)
             if log is not None and not isinstance(e, EngineError):
@@ -228,7 +248,12 @@ class Runner:
         try:
             while not self._closed:
                 engine = self.engine
-                deadline = engine.next_deadline() if engine is not None else self.start_at
+                if engine is not None:
+                    deadline = engine.next_deadline()
+                else:
+                    deadline = self.start_at
+                    if deadline is not None and self._ready is None:  # set up ahead
+                        deadline = board.ticks_add(deadline, -_PREPARE_MS)
                 if deadline is None:
                     wake.clear()
                     await wake.wait()
@@ -247,8 +272,8 @@ class Runner:
                         self._sleeping = False
                         self._poked = False
                     continue  # re-check: early wake-up, or a press moved the deadline
-                if engine is None:  # a scheduled start is due: anchored at its own tick
-                    self._try_start(self._start_wall_s, deadline)
+                if engine is None:  # a scheduled start: set up, then due at its own tick
+                    self._try_start(self._start_wall_s, self.start_at, self._ready is None)
                     continue
                 engine.poll(board.ticks_ms())
                 if not engine.running:

@@ -29,6 +29,7 @@ REQUESTS: dict[int, bytes] = {
     op.OP_PROGRAM_COMMIT: op.u32(wp.program_id(PROGRAM)),
     op.OP_START: b"",
     op.OP_STOP: b"",
+    op.OP_PRESS: op.press_req(3),
     op.OP_LIST_SESSIONS: op.list_sessions_req(0, 8),
     op.OP_READ_SESSION: op.read_session_req(1, 0, 64),
     op.OP_ACK_SESSIONS: op.ack_sessions_req([1]),

@@ -46,7 +46,7 @@ def test_the_dispatcher_itself_runs_nothing_but_hello_before_authentication() ->
     # once authenticated the very same frames run
     statuses = dict(got["after"])
     assert op.ST_AUTH not in statuses.values() and statuses[op.OP_REPL] == op.ST_OK
-    assert {"set_time", "start", "ack_sessions", "pair"} <= set(got["ran_after"])
+    assert {"set_time", "start", "press", "ack_sessions", "pair"} <= set(got["ran_after"])
 
 
 def test_a_new_central_never_gets_the_last_ones_cached_answer() -> None:

@@ -15,6 +15,7 @@ from repcue.link.ble.transport import BleTransport
 from repcue.link.client import DeviceClient
 from repcue.sim.ble.virtual import VirtualBleDevice
 from repcue_fw.app import FIRMWARE_VERSION
+from repcue_fw.wire import events
 from repcue_fw.wire.host import frame as wf
 from repcue_fw.wire.host import program as wire_program
 from repcue_fw.wire.host import records
@@ -109,3 +110,18 @@ async def test_live_events_arrive_sealed_over_the_air(
     assert codes[0] == events.EV_SESSION_START
     assert codes.count(events.EV_STEP_START) == 6
     assert transport.authenticated
+
+
+async def test_an_authenticated_central_presses_the_buttons(
+    paired: VirtualBleDevice, keys: KeyStore, transport_for: Callable[..., BleTransport]
+) -> None:
+    program = plan.program_bytes(plan.parse("name: Long\n600min\n"))
+    async with DeviceClient(transport_for(paired.name, keys=keys)) as dev:
+        async for _ in dev.upload_program(program):
+            pass
+        assert not await dev.press(events.BTN_PAUSE)  # nothing runs: nothing to pause
+        await dev.start()
+        assert await dev.press(events.BTN_PAUSE)  # PRESS is on the air allow-list
+        assert await dev.press(events.BTN_PAUSE)  # resumes
+        assert await dev.press(events.BTN_LAP)
+        await dev.stop()

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import os
 import threading
+import time
 import tty
 from collections.abc import AsyncIterator, Callable, Iterator
 
@@ -19,6 +20,7 @@ from repcue.errors import (
     VersionMismatchError,
 )
 from repcue.link import DeviceClient
+from repcue.link import client as client_module
 from repcue.link.serial import SerialTransport
 from repcue_fw.wire.host import frame as wf
 from repcue_fw.wire.host import opcodes as op
@@ -378,3 +380,35 @@ def test_an_idle_line_drops_a_partial_frame(device: MpyDevice) -> None:
         time.sleep(1.5)
         port.write(b"\r\x03")  # the break-in counts as a frame start after the gap
         assert b"LEFT PROTOCOL MODE 2" in port.read_until(b">>> ")
+
+
+async def test_set_time_to_now_sends_ms_and_tries_again_after_a_slow_round_trip(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    got: list[tuple[int, int]] = []
+
+    def respond(fr: wf.Frame) -> bytes:
+        if fr.type == op.OP_HELLO:
+            return wf.encode(fr.type, 1, fr.seq, hello_body())
+        got.append(op.get_instant(fr.payload, 0, len(fr.payload), False))
+        time.sleep(0.02)  # every answer slower than the client's 5 ms bound
+        return wf.encode(fr.type, 1, fr.seq, b"\x00" + len(got).to_bytes(4, "little"))
+
+    fake = FakeDevice(respond)
+    try:
+        async with DeviceClient(SerialTransport(fake.path), timeout_s=1.0) as dev:
+            before = time.time()
+            assert await dev.set_time() == 1  # what the clock read before the first set
+            after = time.time()
+            assert len(got) == client_module.SET_TIME_TRIES  # each with a fresh reading
+            assert len(set(got)) == len(got)
+            for unix_s, ms in got:
+                assert before - 0.001 <= unix_s + ms / 1000 <= after + 0.001
+            assert dev.clock_error_s is not None and dev.clock_error_s >= 0.02
+            monkeypatch.setattr(client_module, "SET_TIME_TIGHT_S", 60.0)
+            assert await dev.set_time() == 4  # a round trip within the bound: once
+            assert len(got) == client_module.SET_TIME_TRIES + 1
+            assert await dev.set_time(1_700_000_000.25) == 5  # a given time: once
+            assert got[-1] == (1_700_000_000, 250)
+    finally:
+        fake.close()

@@ -28,6 +28,8 @@ from repcue_fw.wire.host import frame as wf
 from repcue_fw.wire.host import opcodes as op
 
 DEFAULT_MAX_FRAME = 4096  # what this host accepts; HELLO settles on the smaller side
+SET_TIME_TRIES = 3  # set_time() to now: attempts at a round trip within SET_TIME_TIGHT_S
+SET_TIME_TIGHT_S = 0.005
 _CHUNK_HEADER = 4  # PROGRAM_CHUNK: u32 offset before the data
 _CRC_TRAILER = 4  # a program ends with the CRC-32 of the bytes before it (its id)
 
@@ -53,6 +55,8 @@ class DeviceClient:
         )
         self.info: DeviceInfo | None = None
         self._subscribed = False
+        # the last set_time()'s round trip: the device's clock is within this of the value
+        self.clock_error_s: float | None = None
 
     async def __aenter__(self) -> DeviceClient:
         await self.open()
@@ -141,11 +145,25 @@ class DeviceClient:
     async def set_time(self, epoch_s: float | None = None) -> int:
         """Set the device's wall clock to the millisecond: to epoch_s (Unix seconds), or by
         default to this computer's clock read as the request goes out. Returns the device's
-        previous reading in whole seconds (0 = was unset)."""
+        previous reading in whole seconds (0 = was unset).
+
+        The device takes the value somewhere within the request's round trip, so that bounds
+        its clock's error (kept in clock_error_s). Set to now, a slow round trip (above
+        SET_TIME_TIGHT_S: a busy line or computer) is tried again with a fresh reading, up
+        to SET_TIME_TRIES times in all."""
         await self._ensure_hello()  # the clock is read after the handshake, not before
-        unix_ms = round((time.time() if epoch_s is None else epoch_s) * 1000)
-        payload = _wire(f"time {unix_ms / 1000:.3f}", op.instant_req, unix_ms)
-        return msg.decode_u32(await self._call(op.OP_SET_TIME, payload), "SET_TIME")
+        previous = 0
+        for attempt in range(1 if epoch_s is not None else SET_TIME_TRIES):
+            sent_s = time.monotonic()
+            unix_ms = round((time.time() if epoch_s is None else epoch_s) * 1000)
+            payload = _wire(f"time {unix_ms / 1000:.3f}", op.instant_req, unix_ms)
+            body = await self._call(op.OP_SET_TIME, payload)
+            self.clock_error_s = time.monotonic() - sent_s
+            if attempt == 0:  # what the clock read before this computer set it
+                previous = msg.decode_u32(body, "SET_TIME")
+            if self.clock_error_s <= SET_TIME_TIGHT_S:
+                break
+        return previous
 
     async def start(self, at_unix_ms: int | None = None) -> int:
         """Remote START; returns the new session's id (0 if the device does not say).
