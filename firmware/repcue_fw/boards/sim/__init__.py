@@ -93,6 +93,9 @@ class Board(BoardBase):
                 "clock": self.clock.mode,
                 "speed": self.clock.speed,
                 "ticks_start": self.clock.start,
+                # real clock: virtual ms = (time.ticks_us() - t0_us) * speed // 1000, and the
+                # unix port's ticks_us is CLOCK_MONOTONIC in us: the host's time base
+                "t0_us": self.clock._t0_us,
             }
         )
 

@@ -2,7 +2,8 @@
 # launcher (repcue.sim) listens on. The board connects at boot.
 #
 # board -> host, one object per line, "k" says what it is:
-#   {"k": "boot", "t": ticks, "ms": elapsed, "board": "sim", "id": hex, "clock": mode, ...}
+#   {"k": "boot", "t": ticks, "ms": elapsed, "board": "sim", "id": hex, "clock": mode,
+#    "t0_us": the clock's origin on time.ticks_us() (CLOCK_MONOTONIC on the unix port), ...}
 #   {"k": "cue", "t", "ms", "c": cue id, "p": [on, off, ...], "due": ticks, "late": ms}
 #   {"k": "ev", "t", "ms", "c": EV_* code, "a", "b"}  (step starts add the step: "end",
 #        "value", "tt" target type, "tv" target value, "exp" expected ms)
