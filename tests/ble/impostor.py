@@ -58,7 +58,7 @@ class ForgingServices:
     def ack_sessions(self, ids: list[int]) -> None:
         self.acked.extend(ids)
 
-    def set_time(self, epoch_s: int) -> int:
+    def set_time(self, epoch_s: int, ms: int = 0) -> int:
         return 0
 
     def program_begin(self, total_len: int, crc: int) -> int:
