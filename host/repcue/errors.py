@@ -24,13 +24,15 @@ class says the command's exit code (the README's table):
      ├── StoreError                      7  the local SQLite store
      ├── KeyStoreError                  13  the pairing key store (file or OS keyring)
      ├── BuildError                     14  the firmware could not be built
-     └── PathError(path)                16  a path named on the command line: missing,
-                                            already there, or not readable/writable
+     ├── PathError(path)                16  a path named on the command line: missing,
+     │                                      already there, or not readable/writable
+     └── BrokerError(broker)            17  an MQTT broker: unreachable, TLS, refused
+          └── BrokerAuthError               ... the user name or password (or the ACL)
 
 Argparse's own usage errors exit with 2 as well; 0 is success, 130 Ctrl-C, and 1 a sync
 that left sessions it could not read on the device (or an error without a class here).
 
-Transport libraries' errors (pyserial, bleak) are translated at the boundary
+Transport libraries' errors (pyserial, bleak, aiomqtt) are translated at the boundary
 with ``raise ... from err``; data about the failure travels as fields, not only text.
 """
 
@@ -236,3 +238,19 @@ class PathError(RepcueError):
     def __init__(self, message: str, *, path: str = "") -> None:
         self.path = path
         super().__init__(message)
+
+
+class BrokerError(RepcueError):
+    """An MQTT broker could not be used: unreachable, a TLS handshake that failed (the
+    certificate is not the CA's), or a broker that refused the connection. ``broker`` is
+    "host:port". `repcue sync --mqtt` exits with it after the sessions are stored."""
+
+    exit_code = 17
+
+    def __init__(self, message: str, *, broker: str = "") -> None:
+        self.broker = broker
+        super().__init__(message)
+
+
+class BrokerAuthError(BrokerError):
+    """The broker refused the user name or password (CONNACK 4 or 5)."""

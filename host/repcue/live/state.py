@@ -114,6 +114,15 @@ class LiveState:
         return len(self._reps_done) + 1, total
 
     @property
+    def step_started_s(self) -> float | None:
+        """When the current step started, on the clock `apply` was given."""
+        return self._step_start_s
+
+    @property
+    def paused(self) -> bool:
+        return self._paused_at_s is not None
+
+    @property
     def reps_done(self) -> int:
         return len(self._reps_done)
 

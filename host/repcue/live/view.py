@@ -41,8 +41,8 @@ def _last_rep(state: LiveState) -> str:
     return f"{_clock(rep.actual_ms)}{target}{versus}"
 
 
-def render(state: LiveState, now_s: float) -> Table:
-    """The view at host monotonic time now_s."""
+def render(state: LiveState, now_s: float, mqtt: str | None = None) -> Table:
+    """The view at host monotonic time now_s; `mqtt` the publisher's row, if one runs."""
     table = Table(show_header=False, title=f"repcue live {state.device}".rstrip(), box=None)
     table.add_column(style="bold")
     table.add_column()
@@ -64,6 +64,8 @@ def render(state: LiveState, now_s: float) -> Table:
     table.add_row("elapsed", _clock(state.elapsed_ms(now_s)))
     table.add_row("last rep", _last_rep(state))
     table.add_row("next", _step_text(state.next_step))
+    if mqtt is not None:
+        table.add_row("mqtt", mqtt)
     return table
 
 
