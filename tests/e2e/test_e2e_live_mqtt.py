@@ -5,16 +5,16 @@ stops the live view."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import threading
 from collections.abc import Iterator
 from pathlib import Path
 
-import aiomqtt
 import pytest
 
 from repcue.cli import main
-from repcue.live.mqtt import BrokerUrl, check_athlete
+from repcue.live.broker import BrokerUrl, check_athlete, make_client
 from tests.broker import Broker, mosquitto
 from tests.e2e.conftest import StartDevice
 from tests.e2e.test_e2e_live import _drive, _install, _lines
@@ -27,29 +27,48 @@ def broker(tmp_path: Path) -> Iterator[Broker]:
 
 
 class Subscriber:
-    """A coach's client in a thread of its own: every message under repcue/v1/#."""
+    """A coach's client in a thread of its own: every message under `pattern`, until the
+    status `until` (or `count` messages on topics ending with `topic_end`) arrives."""
 
-    def __init__(self, broker: Broker, until: str) -> None:
+    def __init__(
+        self,
+        broker: Broker,
+        until: str = "offline",
+        *,
+        count: int | None = None,
+        topic_end: str = "",
+        user: str = "coach",
+        pattern: str = "repcue/v1/#",
+        timeout_s: float = 60,
+    ) -> None:
         self.messages: list[tuple[str, bytes, bool]] = []
         self.ready = threading.Event()
-        self.broker, self.until = broker, until
+        self.broker, self.until, self.user, self.pattern = broker, until, user, pattern
+        self.count, self.topic_end, self.timeout_s = count, topic_end, timeout_s
         self.thread = threading.Thread(target=lambda: asyncio.run(self._run()), daemon=True)
         self.thread.start()
         assert self.ready.wait(10)
 
+    def _done(self, topic: str, payload: bytes) -> bool:
+        if self.until and topic.endswith("/status") and payload == self.until.encode():
+            return True
+        if self.count is None:
+            return False
+        return sum(1 for t, _, _ in self.messages if t.endswith(self.topic_end)) >= self.count
+
     async def _run(self) -> None:
-        url = BrokerUrl.parse(self.broker.url("coach"))
-        async with aiomqtt.Client(
-            url.host, url.port, username=url.username, password=url.password
-        ) as client:
-            await client.subscribe("repcue/v1/#", qos=1)
+        url = BrokerUrl.parse(self.broker.url(self.user))
+        ca = str(self.broker.tls.ca_file) if self.broker.tls else None
+        async with make_client(url, f"coach-{id(self)}", ca_file=ca) as client:
+            await client.subscribe(self.pattern, qos=1)
             self.ready.set()
-            async with asyncio.timeout(60):
-                async for message in client.messages:
-                    payload = bytes(message.payload)  # type: ignore[arg-type]
-                    self.messages.append((str(message.topic), payload, message.retain))
-                    if str(message.topic).endswith("/status") and payload == self.until.encode():
-                        return
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(self.timeout_s):
+                    async for message in client.messages:
+                        payload = bytes(message.payload)  # type: ignore[arg-type]
+                        self.messages.append((str(message.topic), payload, message.retain))
+                        if self._done(str(message.topic), payload):
+                            return
 
 
 def test_live_publishes_every_object_in_order_and_the_status(
@@ -72,22 +91,21 @@ def test_live_publishes_every_object_in_order_and_the_status(
     assert events[-1]["event"] == "session_end"
     statuses = [p for t, p, _ in coach.messages if t == f"{base}/status"]
     assert statuses == [b"online", b"offline"]
+    states = [json.loads(p) for t, p, _ in coach.messages if t == f"{base}/state"]
+    assert states and all(s["athlete"] == "ana" and s["device_id"] == device_id for s in states)
+    last = states[-1]  # the session's end, with its plan from the session's own record
+    assert last["status"] == "finished" and last["seq"] == events[-1]["seq"]
+    assert last["reps_done"] == 10 and last["session_id"] == events[1]["session_id"]
+    assert last["step"] is None and last["elapsed_ms"] == events[-1]["total_ms"]
+    running = [s for s in states if s["status"] == "running" and s["step"]]
+    assert running and running[-1]["step"]["reps"] == 10  # the plan was known
 
-    async def retained() -> list[tuple[str, bytes, bool]]:
-        url = BrokerUrl.parse(broker.url("coach"))
-        got: list[tuple[str, bytes, bool]] = []
-        async with aiomqtt.Client(
-            url.host, url.port, username=url.username, password=url.password
-        ) as client:
-            await client.subscribe(f"{base}/status", qos=1)
-            async with asyncio.timeout(5):
-                async for message in client.messages:
-                    got.append((str(message.topic), bytes(message.payload), message.retain))  # type: ignore[arg-type]
-                    return got
-        return got
-
-    # a coach joining later sees at once who is offline
-    assert asyncio.run(retained()) == [(f"{base}/status", b"offline", True)]
+    # a coach joining later sees at once who is offline, and where the session ended
+    late = Subscriber(broker, until="", count=2, topic_end="", pattern=f"{base}/+")
+    late.thread.join(10)
+    retained = {t: (p, r) for t, p, r in late.messages}
+    assert retained[f"{base}/status"] == (b"offline", True)
+    assert retained[f"{base}/state"] == (json.dumps(last).encode(), True)
 
 
 def test_a_broker_that_refuses_the_publisher_never_stops_the_live_view(
@@ -106,7 +124,7 @@ def test_a_broker_that_refuses_the_publisher_never_stops_the_live_view(
     out, err = capsys.readouterr()
     printed = _lines(out)
     assert printed[-1]["event"] == "session_end"  # the whole session, broker or not
-    assert "MQTT: 127.0.0.1:" in err and "unreachable" in err
+    assert f"MQTT broker 127.0.0.1:{broker.port} refused user 'ana': wrong user" in err
     assert f"MQTT: {len(printed)} events not published (the broker was away)" in err
 
 
@@ -125,6 +143,6 @@ def test_bad_broker_urls_and_athletes_say_what_is_wrong(url: str, problem: str) 
     assert BrokerUrl.parse("mqtts://u%40x:p@b.example") == BrokerUrl(
         "b.example", 8883, True, "u@x", "p"
     )
-    for name in ("", "a/b", "a+", "#", "x" * 65):
+    for name in ("", "a/b", "a+", "#", "x" * 65, "_group"):
         with pytest.raises(ValueError, match="athlete"):
             check_athlete(name)

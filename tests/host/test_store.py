@@ -224,3 +224,23 @@ def test_a_locked_store_is_a_clear_error(tmp_path: Path, monkeypatch: pytest.Mon
         other.execute("ROLLBACK")
         other.close()
         assert store.upsert_device("ab12").device_id == "ab12"
+
+
+def test_v4_remembers_what_a_broker_acknowledged(tmp_path: Path) -> None:
+    """Sessions synced before v4 predate publishing (never sent); each later one waits
+    for a broker's acknowledgement, in sync order, per device."""
+    path = tmp_path / "old.db"
+    with Store(path, migrate_to=3) as old:
+        old.upsert_device("d1")
+        old.add_session("d1", session(1))
+    with Store(path) as store:
+        assert store.schema_version == LATEST_VERSION >= 4
+        assert store.unpublished_sessions("d1") == []
+        store.upsert_device("d2")
+        rows = [store.add_session("d1", session(2)), store.add_session("d1", session(3))]
+        store.add_session("d2", session(1))
+        assert [s.row_id for s in store.unpublished_sessions("d1")] == rows
+        assert rows[0] is not None
+        store.mark_published(rows[0])
+        assert [s.session_id for s in store.unpublished_sessions("d1")] == [3]
+        assert [s.session_id for s in store.unpublished_sessions("d2")] == [1]

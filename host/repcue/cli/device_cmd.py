@@ -1,4 +1,5 @@
-"""Commands that talk to a device: devices, info, time sync, upload, start, stop, sync."""
+"""Commands that talk to a device: devices, info, time sync, upload, start, stop (sync is
+in sync_cmd.py, its run here)."""
 
 from __future__ import annotations
 
@@ -14,7 +15,6 @@ from pathlib import Path
 from typing import Any
 
 from rich.console import Console
-from rich.markup import escape
 from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn
 from rich.table import Table
 
@@ -24,7 +24,6 @@ from repcue.cli.argtypes import (
     start_instant,
     whole_number,
 )
-from repcue.cli.history_cmd import session_line
 from repcue.cli.plan_cmd import read_plan, render_report
 from repcue.cli.spinner import spinner
 from repcue.config import resolve_device_spec
@@ -37,7 +36,6 @@ from repcue.link.serial import find_boards
 from repcue.plan import FORMATS, Format, check, load_profile
 from repcue.plan.report import PlanReport
 from repcue.store import check_store_path, open_store, store_for_writing
-from repcue.store.analysis import session_report
 from repcue.sync import SyncProgress, SyncResult
 from repcue.sync.resume import sync_resumable
 
@@ -76,7 +74,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     add_device_argument(upload)
     add_db_argument(upload)
     add_retries_argument(upload)
-    upload.set_defaults(func=lambda a: _run_resumable(a, _upload))
+    upload.set_defaults(func=lambda a: run_resumable(a, _upload))
 
     start = sub.add_parser("start", help="press start on the device, now or at an instant")
     add_device_argument(start)
@@ -91,13 +89,6 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     stop = sub.add_parser("stop", help="stop and save (or cancel a scheduled start)")
     add_device_argument(stop)
     stop.set_defaults(func=lambda a: _run(a, _stop))
-
-    sync_p = sub.add_parser("sync", help="pull finished sessions into the local store")
-    add_device_argument(sync_p)
-    add_db_argument(sync_p)
-    add_retries_argument(sync_p)
-    sync_p.add_argument("--json", action="store_true", help="print one JSON object")
-    sync_p.set_defaults(func=lambda a: _run_resumable(a, _sync))
 
 
 def add_retries_argument(parser: argparse.ArgumentParser) -> None:
@@ -146,7 +137,7 @@ def device_for(args: argparse.Namespace, spec: str) -> DeviceClient:
     )
 
 
-def _run_resumable(args: argparse.Namespace, action: ResumableAction) -> int:
+def run_resumable(args: argparse.Namespace, action: ResumableAction) -> int:
     """Run an action that opens the device itself, again after each link loss; each
     reconnect is one line on stderr."""
     spec = resolve_device_spec(args.device)
@@ -293,7 +284,7 @@ async def upload_plan(
             render_report(out, report)
         await client.set_time()
 
-    with _bar(out, "upload") as bar:
+    with progress_bar(out, "upload") as bar:
         task = bar.add_task("upload", total=len(report.program))
         info = await upload_resumable(
             device,
@@ -364,7 +355,7 @@ async def run_sync(
 ) -> SyncResult:
     """Sync with a progress bar; the store is opened and closed here. Given a client
     factory, a dropped link is reconnected and the sync run again as the policy allows."""
-    with store_for_writing(db) as store, _bar(out, "sync") as bar:
+    with store_for_writing(db) as store, progress_bar(out, "sync") as bar:
         task = bar.add_task("sync", total=None)
 
         def progress(p: SyncProgress) -> None:
@@ -374,46 +365,7 @@ async def run_sync(
         return await sync_resumable(device, store, policy=policy, on_progress=progress)
 
 
-async def _sync(
-    args: argparse.Namespace, device: ClientSource, policy: ReconnectPolicy, out: Console
-) -> int:
-    result = await run_sync(device, args.db, out, policy)
-    with open_store(args.db, read_only=True) as store:
-        added = [store.session(row) for row in result.added_rows]
-        reports = [session_report(store, s) for s in added if s is not None]
-    if args.json:
-        _print_json(
-            {
-                "device_id": result.device_id,
-                "added": list(result.added),
-                "acked": list(result.acked),
-                "incomplete": list(result.incomplete),
-                "already_stored": list(result.already_stored),
-                "failed": [
-                    {"session_id": f.session_id, "message": f.message} for f in result.failed
-                ],
-                "bytes_read": result.bytes_read,
-                "sessions": reports,
-            }
-        )
-        return 1 if result.failed else 0
-    for report in reports:
-        out.print(session_line(report), markup=False, highlight=False, soft_wrap=True)
-    count = len(result.added)
-    out.print(
-        f"{count} new session{'' if count == 1 else 's'}, {result.bytes_read} bytes read"
-        + (" (`repcue show ROW` for a session's steps)" if count else "")
-        + (f", {len(result.incomplete)} still recording" if result.incomplete else "")
-    )
-    for failure in result.failed:
-        out.print(
-            "[yellow]left on the device for the next sync:[/yellow] "
-            f"session {failure.session_id}: {escape(failure.message)}"
-        )
-    return 1 if result.failed else 0
-
-
-def _bar(out: Console, what: str) -> Progress:
+def progress_bar(out: Console, what: str) -> Progress:
     return Progress(
         TextColumn(what),
         BarColumn(),

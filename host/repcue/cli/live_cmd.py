@@ -10,6 +10,7 @@ import os
 import sys
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
+from pathlib import Path
 from typing import Any
 
 from rich.console import Console
@@ -19,10 +20,13 @@ from repcue.cli.argtypes import add_db_argument, add_device_argument
 from repcue.cli.device_cmd import add_retries_argument, device_for
 from repcue.cli.live_keys import HELP, Keys, reading_keys
 from repcue.config import resolve_device_spec
+from repcue.errors import PathError
 from repcue.link.resume import ReconnectPolicy
 from repcue.live import LiveState, follow_resumable
+from repcue.live.group import OnGroupStart
 from repcue.live.mqtt import BrokerUrl, LivePublisher, check_athlete
 from repcue.live.view import render, summary
+from repcue.paths import existing_file
 from repcue.store import open_store
 from repcue.store.analysis import PlannedStep, planned_steps
 
@@ -48,44 +52,65 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     live.add_argument("--json", action="store_true", help="print one JSON event per line")
     live.add_argument(
         "--mqtt",
-        type=_broker_url,
+        type=broker_url,
         default=os.environ.get(MQTT_ENV) or None,
         metavar="URL",
         help="also publish the events to this MQTT broker: mqtt://[USER[:PASSWORD]@]HOST[:PORT] "
         f"or mqtts://... (default: ${MQTT_ENV}; topics in docs/live.md)",
     )
     live.add_argument(
-        "--athlete", type=_athlete, metavar="NAME", help="whose events (needed with --mqtt)"
+        "--athlete", type=athlete_name, metavar="NAME", help="whose events (needed with --mqtt)"
     )
-    live.add_argument("--mqtt-ca", metavar="FILE", help="the CA certificate of an mqtts:// broker")
+    add_mqtt_ca_argument(live)
     live.add_argument(
         "--start", action="store_true", help="start the installed program once attached"
     )
     live.set_defaults(func=cmd_live)
 
 
-def _broker_url(text: str) -> BrokerUrl:
+def add_mqtt_ca_argument(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--mqtt-ca",
+        type=_ca_file,
+        metavar="FILE",
+        help="the CA certificate (PEM) of an mqtts:// broker (default: this system's CAs)",
+    )
+
+
+def _ca_file(text: str) -> str:
+    try:
+        return str(existing_file(Path(text), "--mqtt-ca"))
+    except PathError as err:
+        raise argparse.ArgumentTypeError(str(err)) from None
+
+
+def broker_url(text: str) -> BrokerUrl:
     try:
         return BrokerUrl.parse(text)
     except ValueError as err:
         raise argparse.ArgumentTypeError(str(err)) from None
 
 
-def _athlete(text: str) -> str:
+def athlete_name(text: str) -> str:
     try:
         return check_athlete(text)
     except ValueError as err:
         raise argparse.ArgumentTypeError(str(err)) from None
 
 
-def _plan(db: str | None, program_id: int) -> list[PlannedStep]:
-    """The installed program's steps, if this computer's store has the program (until the
-    session's own record hands the view its program)."""
+def _program(db: str | None, program_id: int) -> bytes:
+    """The installed program, if this computer's store has it (until the session's own
+    record hands the view its program); b"" when not."""
     if not program_id:
-        return []
+        return b""
     with open_store(db, read_only=True) as store:
         record = store.program(program_id)
-    return planned_steps(record.program_bytes, _MAX_STEPS) if record else []
+    return record.program_bytes if record else b""
+
+
+def _plan(db: str | None, program_id: int) -> list[PlannedStep]:
+    data = _program(db, program_id)
+    return planned_steps(data, _MAX_STEPS) if data else []
 
 
 def cmd_live(args: argparse.Namespace) -> int:
@@ -117,13 +142,22 @@ def cmd_live(args: argparse.Namespace) -> int:
         publisher = None
         follow: Follow = from_device
         if args.mqtt:
-            publisher = LivePublisher(args.mqtt, args.athlete, ca_file=args.mqtt_ca, notice=say)
-            follow = _also_publishing(from_device, publisher)
+            publisher = LivePublisher(
+                args.mqtt,
+                args.athlete,
+                ca_file=args.mqtt_ca,
+                notice=say,
+                on_group_start=group_start_hook(keys, say),
+            )
+            follow = _also_publishing(from_device, publisher, args.db)
         async with _publishing(publisher, say):
             with reading_keys(keys) as reading:
                 if reading:
                     err.print(HELP)
-                await (follow(_print_line, None) if args.json else _view(args, follow, out))
+                if args.json:
+                    await follow(_print_line, None)
+                else:
+                    await _view(args, follow, out, publisher)
 
     try:
         asyncio.run(main())
@@ -133,13 +167,39 @@ def cmd_live(args: argparse.Namespace) -> int:
     return 0
 
 
-def _also_publishing(follow: Follow, publisher: LivePublisher) -> Follow:
+def group_start_hook(keys: Keys, say: Callable[[str], None]) -> OnGroupStart:
+    """What a bridge does with the coach's group start (valid, new, ahead: live/group.py).
+
+    HOOK for the integrator (issue 12, group start): schedule START on the device for the
+    instant, on the connection live holds now (`keys.client`, None while reconnecting),
+    with `await client.start(at_unix_ms=at_ms)` once DeviceClient.start takes it (its
+    refusals said through `say`, as Keys._press does). Until then it is only said."""
+
+    def on_group_start(at_ms: int, start_id: str) -> None:
+        say(f"group start {start_id[:8]}: not sent to the device (not wired yet)")
+
+    return on_group_start
+
+
+def _also_publishing(follow: Follow, publisher: LivePublisher, db: str | None) -> Follow:
+    """follow, handing every object and the session's program to the publisher as well
+    (the state snapshot needs the plan also when nothing is drawn, as with --json)."""
+
     def both(on_object: OnObject, on_program: OnProgram | None) -> Awaitable[None]:
         def each(obj: dict[str, Any]) -> None:
+            if obj["event"] == "attached" and obj["program_id"] and not publisher.snapshot.has_plan:
+                record = _program(db, int(obj["program_id"], 16))
+                if record:
+                    publisher.set_program(record)
             publisher.put(obj)
             on_object(obj)
 
-        return follow(each, on_program)
+        def program(data: bytes) -> None:
+            publisher.set_program(data)
+            if on_program is not None:
+                on_program(data)
+
+        return follow(each, program)
 
     return both
 
@@ -170,10 +230,22 @@ def _print_line(obj: dict[str, Any]) -> None:
     sys.stdout.flush()  # a reader of the pipe sees each event as it happens
 
 
-async def _view(args: argparse.Namespace, follow: Follow, out: Console) -> None:
+def _mqtt_line(publisher: LivePublisher | None) -> str | None:
+    """The view's MQTT row: connected or not, and what waits for the broker."""
+    if publisher is None:
+        return None
+    queued = f"{publisher.queued}" + (f", {publisher.dropped} dropped" if publisher.dropped else "")
+    if publisher.connected:
+        return f"{publisher.broker.where}: {publisher.published} sent, {queued} queued"
+    return f"{publisher.broker.where} away: {queued} queued"
+
+
+async def _view(
+    args: argparse.Namespace, follow: Follow, out: Console, publisher: LivePublisher | None
+) -> None:
     state = LiveState()
     with Live(
-        get_renderable=lambda: render(state, time.monotonic()),
+        get_renderable=lambda: render(state, time.monotonic(), _mqtt_line(publisher)),
         console=out,
         refresh_per_second=4,
         transient=True,
@@ -190,5 +262,5 @@ async def _view(args: argparse.Namespace, follow: Follow, out: Console) -> None:
             live.refresh()
 
         await follow(show, program)
-    out.print(render(state, time.monotonic()))
+    out.print(render(state, time.monotonic(), _mqtt_line(publisher)))
     out.print(summary(state), markup=False)

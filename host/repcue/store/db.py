@@ -297,6 +297,20 @@ class Store:
         )
         return [int(r["session_id"]) for r in rows]
 
+    def unpublished_sessions(self, device_id: str) -> list[SessionSummary]:
+        """A device's sessions no MQTT broker has acknowledged yet, in sync order."""
+        rows = self._all(
+            queries.SELECT_SUMMARY + " WHERE s.device_id = ? AND s.published_s IS NULL"
+            " ORDER BY s.id",
+            (device_id,),
+        )
+        return [queries.summary_from_row(r) for r in rows]
+
+    def mark_published(self, row_id: int) -> None:
+        """The broker acknowledged the session (its PUBACK came): never published again."""
+        with self.transaction() as conn:
+            conn.execute("UPDATE sessions SET published_s = ? WHERE id = ?", (_now_s(), row_id))
+
     def sessions(
         self, *, device_id: str | None = None, limit: int | None = None
     ) -> list[SessionSummary]:

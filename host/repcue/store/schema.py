@@ -93,6 +93,13 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         """UPDATE sessions SET plan_name =
             (SELECT p.plan_name FROM programs p WHERE p.program_id = sessions.program_id)""",
     ),
+    # v4: when an MQTT broker acknowledged the session (`repcue sync --mqtt`; NULL: not yet,
+    # the next `sync --mqtt` publishes it). Sessions synced before are marked 0: they
+    # predate publishing and are never sent.
+    (
+        "ALTER TABLE sessions ADD COLUMN published_s INTEGER",
+        "UPDATE sessions SET published_s = 0",
+    ),
 )
 
 LATEST_VERSION = len(MIGRATIONS)
