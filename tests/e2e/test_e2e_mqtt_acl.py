@@ -1,0 +1,125 @@
+"""The Mosquitto ACL that docs/live.md ships (docs/mosquitto/acl.conf), in a real broker:
+an athlete's credentials publish under its own name only, and only the coach starts the
+group; a bridge (LivePublisher) hands the coach's start to its callback once.
+
+MQTT 3.1.1 (what repcue speaks): Mosquitto acknowledges a publish the ACL denies (PUBACK,
+QoS 1) and drops it silently, so what is tested is what the coach's subscriber receives."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from repcue.live.broker import GROUP_START_TOPIC, BrokerUrl, make_client
+from repcue.live.group import group_start_message
+from repcue.live.mqtt import LivePublisher
+from tests.broker import Broker, mosquitto
+from tests.e2e.test_e2e_live_mqtt import Subscriber
+
+ACL = Path(__file__).resolve().parents[2] / "docs" / "mosquitto" / "acl.conf"
+USERS = {"ana": "ana-pw", "ben": "ben-pw", "coach": "coach-pw"}
+
+
+@pytest.fixture
+def broker(tmp_path: Path) -> Iterator[Broker]:
+    with mosquitto(tmp_path / "broker", USERS, acl_file=ACL) as b:
+        yield b
+
+
+async def _publish(broker: Broker, user: str, messages: list[tuple[str, bytes]]) -> None:
+    async with make_client(BrokerUrl.parse(broker.url(user)), f"{user}-test") as client:
+        for where, payload in messages:
+            await client.publish(where, payload, qos=1)  # acknowledged, denied or not
+
+
+def test_an_athlete_cannot_publish_as_another(broker: Broker) -> None:
+    coach = Subscriber(broker, until="", count=1, topic_end="/event")
+    asyncio.run(
+        _publish(
+            broker,
+            "ana",
+            [
+                ("repcue/v1/ben/51fd58aca55e/event", b'{"forged": true}'),  # denied: dropped
+                ("repcue/v1/ben/51fd58aca55e/state", b'{"forged": true}'),
+                ("repcue/v1/_group/start", b'{"forged": true}'),
+                ("repcue/v1/ana/51fd58aca55e/event", b'{"own": true}'),  # delivered
+            ],
+        )
+    )
+    coach.thread.join(10)
+    # in order on one connection: had the forged ones passed, they would be here first
+    assert coach.messages == [("repcue/v1/ana/51fd58aca55e/event", b'{"own": true}', False)]
+
+
+def test_athletes_cannot_read_each_other(broker: Broker) -> None:
+    spy = Subscriber(broker, until="", count=1, user="ben", timeout_s=3)
+    asyncio.run(_publish(broker, "ana", [("repcue/v1/ana/51fd58aca55e/event", b"{}")]))
+    spy.thread.join(10)
+    assert spy.messages == []  # ben's subscription to repcue/v1/# delivers nothing of ana's
+
+
+def _attached(device_id: str) -> dict[str, Any]:
+    wall = time.strftime("%Y-%m-%dT%H:%M:%S.000+00:00", time.gmtime())
+    return {
+        "v": 1,
+        "event": "attached",
+        "seq": None,
+        "wall": wall,
+        "device_ms": None,
+        "device_id": device_id,
+        "name": "repcue-a55e",
+        "program_id": None,
+        "running": False,
+        "session_id": None,
+        "index": None,
+    }
+
+
+def test_a_bridge_gets_the_coachs_group_start_once(broker: Broker) -> None:
+    async def run() -> tuple[list[tuple[int, str]], list[str], dict[str, Any]]:
+        got: list[tuple[int, str]] = []
+        said: list[str] = []
+        publisher = LivePublisher(
+            BrokerUrl.parse(broker.url("ana")),
+            "ana",
+            notice=said.append,
+            on_group_start=lambda at_ms, start_id: got.append((at_ms, start_id)),
+        )
+        task = asyncio.create_task(publisher.run())
+        publisher.put(_attached("51fd58aca55e"))
+        while publisher.published < 1:  # connected and subscribed by then
+            await asyncio.sleep(0.02)
+        start = group_start_message(5)
+        past = {**group_start_message(0), "at_ms": start["at_ms"] - 60_000}
+        payload = json.dumps(start).encode()
+        await _publish(
+            broker,
+            "ben",  # an athlete cannot start the group: dropped
+            [(GROUP_START_TOPIC, json.dumps(group_start_message(3)).encode())],
+        )
+        await _publish(
+            broker,
+            "coach",
+            [
+                (GROUP_START_TOPIC, payload),
+                (GROUP_START_TOPIC, payload),  # twice: handed on once
+                (GROUP_START_TOPIC, json.dumps(past).encode()),
+            ],
+        )
+        async with asyncio.timeout(10):
+            while not any("refused" in line for line in said):
+                await asyncio.sleep(0.02)
+        publisher.close()
+        await task
+        return got, said, start
+
+    got, said, start = asyncio.run(run())
+    assert got == [(start["at_ms"], start["id"])]  # not ben's, not the duplicate, not the past
+    refused = [line for line in said if "refused" in line]
+    assert len(refused) == 1 and "passed" in refused[0] and "not run late" in refused[0]
