@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -20,7 +19,7 @@ from repcue.live.broker import GROUP_START_TOPIC, BrokerUrl, make_client
 from repcue.live.group import group_start_message
 from repcue.live.mqtt import LivePublisher
 from tests.broker import Broker, mosquitto
-from tests.e2e.test_e2e_live_mqtt import Subscriber
+from tests.e2e.test_e2e_live_mqtt import Subscriber, _attached
 
 ACL = Path(__file__).resolve().parents[2] / "docs" / "mosquitto" / "acl.conf"
 USERS = {"ana": "ana-pw", "ben": "ben-pw", "coach": "coach-pw"}
@@ -62,23 +61,6 @@ def test_athletes_cannot_read_each_other(broker: Broker) -> None:
     asyncio.run(_publish(broker, "ana", [("repcue/v1/ana/51fd58aca55e/event", b"{}")]))
     spy.thread.join(10)
     assert spy.messages == []  # ben's subscription to repcue/v1/# delivers nothing of ana's
-
-
-def _attached(device_id: str) -> dict[str, Any]:
-    wall = time.strftime("%Y-%m-%dT%H:%M:%S.000+00:00", time.gmtime())
-    return {
-        "v": 1,
-        "event": "attached",
-        "seq": None,
-        "wall": wall,
-        "device_ms": None,
-        "device_id": device_id,
-        "name": "repcue-a55e",
-        "program_id": None,
-        "running": False,
-        "session_id": None,
-        "index": None,
-    }
 
 
 def test_a_bridge_gets_the_coachs_group_start_once(broker: Broker) -> None:

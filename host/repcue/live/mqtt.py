@@ -127,10 +127,8 @@ class LivePublisher:
             except aiomqtt.MqttError as err:
                 self.connected = False
                 if not lost:
-                    self.notice(
-                        f"MQTT: {broker_error(err, self.broker, self.ca_file)}; "
-                        "queueing events until it is back"
-                    )
+                    error = broker_error(err, self.broker, self.ca_file)
+                    self.notice(f"{error}; queueing events until it is back")
                     lost = True
                 if self._closing and not self.queue:
                     return
