@@ -190,3 +190,24 @@ def test_bad_past_and_far_starts_are_refused_and_said(message: bytes, why: str) 
     g, got, said = gate()
     assert g.feed(message) is False
     assert got == [] and len(said) == 1 and why in said[0], said
+
+
+def test_the_view_shows_what_waits_for_the_broker() -> None:
+    from rich.console import Console
+
+    from repcue.cli.live_cmd import _mqtt_line
+    from repcue.live.broker import BrokerUrl
+    from repcue.live.mqtt import LivePublisher
+    from repcue.live.view import render
+
+    publisher = LivePublisher(BrokerUrl.parse("mqtt://ana:pw@track.local"), "ana")
+    for o in (ATTACHED, obj("session_start", 1, 1, session_id=3, steps=12)):
+        publisher.put(o)  # no run(): the broker is away
+    assert _mqtt_line(publisher) == "track.local:1883 away: 2 queued"
+    publisher.connected, publisher.published = True, 40
+    assert _mqtt_line(publisher) == "track.local:1883: 40 sent, 2 queued"
+    console = Console(record=True, width=80)
+    console.print(render(publisher.snapshot.state, 0.0, _mqtt_line(publisher)))
+    assert ["mqtt", "track.local:1883:", "40", "sent,", "2", "queued"] in [
+        line.split() for line in console.export_text().splitlines()
+    ]
