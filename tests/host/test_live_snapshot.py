@@ -211,3 +211,23 @@ def test_the_view_shows_what_waits_for_the_broker() -> None:
     assert ["mqtt", "track.local:1883:", "40", "sent,", "2", "queued"] in [
         line.split() for line in console.export_text().splitlines()
     ]
+
+
+def test_the_documented_state_example_has_the_schemas_fields() -> None:
+    import re
+    from pathlib import Path
+
+    text = (Path(__file__).resolve().parents[2] / "docs" / "live.md").read_text()
+    blocks = [json.loads(b) for b in re.findall(r"```json\n(.*?)```", text, flags=re.DOTALL)[1:]]
+    documented = next(b for b in blocks if "reps_done" in b)
+    snap = Snapshot("ana")
+    snap.apply(ATTACHED)
+    snap.set_program(PROGRAM)
+    snap.apply(obj("session_start", 1, 1, session_id=3, steps=12))
+    snap.apply(obj("step_start", 1, 2, index=0, kind="work"))
+    snap.apply(obj("step_end", 172.2, 3, index=0, kind="work", reason="distance", actual_ms=1))
+    snap.apply(obj("step_start", 172.2, 4, index=1, kind="recovery"))
+    built = snap.build()
+    assert set(documented) == set(built)
+    for part in ("step", "next", "last_rep"):
+        assert set(documented[part]) == set(built[part]), part

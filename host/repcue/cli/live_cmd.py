@@ -150,6 +150,7 @@ def cmd_live(args: argparse.Namespace) -> int:
                 on_group_start=group_start_hook(keys, say),
             )
             follow = _also_publishing(from_device, publisher, args.db)
+        state = None
         async with _publishing(publisher, say):
             with reading_keys(keys) as reading:
                 if reading:
@@ -157,7 +158,10 @@ def cmd_live(args: argparse.Namespace) -> int:
                 if args.json:
                     await follow(_print_line, None)
                 else:
-                    await _view(args, follow, out, publisher)
+                    state = await _view(args, follow, out, publisher)
+        if state is not None:  # after the publisher's last flush, so its row is final
+            out.print(render(state, time.monotonic(), _mqtt_line(publisher)))
+            out.print(summary(state), markup=False)
 
     try:
         asyncio.run(main())
@@ -242,7 +246,8 @@ def _mqtt_line(publisher: LivePublisher | None) -> str | None:
 
 async def _view(
     args: argparse.Namespace, follow: Follow, out: Console, publisher: LivePublisher | None
-) -> None:
+) -> LiveState:
+    """The live view until the session ends; the state it ended with."""
     state = LiveState()
     with Live(
         get_renderable=lambda: render(state, time.monotonic(), _mqtt_line(publisher)),
@@ -262,5 +267,4 @@ async def _view(
             live.refresh()
 
         await follow(show, program)
-    out.print(render(state, time.monotonic(), _mqtt_line(publisher)))
-    out.print(summary(state), markup=False)
+    return state

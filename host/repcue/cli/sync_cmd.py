@@ -94,7 +94,9 @@ async def _sync(
 def _say_published(args: argparse.Namespace, published: PublishResult, out: Console) -> None:
     where = f"{args.mqtt.where} as {args.athlete}"
     n = len(published.published)
-    if n or published.error is None:
+    if not n and published.error is None:  # the broker was not even asked
+        out.print(f"nothing to publish to {where}: a broker has every session", markup=False)
+    elif n:
         out.print(f"published {n} session{'' if n == 1 else 's'} to {where}", markup=False)
     if published.error is not None:
         pending = len(published.pending)

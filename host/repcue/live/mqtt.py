@@ -133,8 +133,6 @@ class LivePublisher:
                 if self._closing and not self.queue:
                     return
                 await asyncio.sleep(_RETRY_S)
-            finally:
-                self.connected = False
 
     async def _connected(self, client: aiomqtt.Client, device_id: str) -> None:
         """One connection's life: until close() (then returns) or its loss (MqttError)."""
