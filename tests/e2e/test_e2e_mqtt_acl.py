@@ -8,7 +8,10 @@ QoS 1) and drops it silently, so what is tested is what the coach's subscriber r
 from __future__ import annotations
 
 import asyncio
+import getpass
 import json
+import re
+import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -18,7 +21,7 @@ import pytest
 from repcue.live.broker import GROUP_START_TOPIC, BrokerUrl, make_client
 from repcue.live.group import group_start_message
 from repcue.live.mqtt import LivePublisher
-from tests.broker import Broker, mosquitto
+from tests.broker import Broker, Process, _free_port, make_tls, mosquitto
 from tests.e2e.test_e2e_live_mqtt import Subscriber, _attached
 
 ACL = Path(__file__).resolve().parents[2] / "docs" / "mosquitto" / "acl.conf"
@@ -32,7 +35,9 @@ def broker(tmp_path: Path) -> Iterator[Broker]:
 
 
 async def _publish(broker: Broker, user: str, messages: list[tuple[str, bytes]]) -> None:
-    async with make_client(BrokerUrl.parse(broker.url(user)), f"{user}-test") as client:
+    ca = str(broker.tls.ca_file) if broker.tls else None
+    url = BrokerUrl.parse(broker.url(user))
+    async with make_client(url, f"{user}-test", ca_file=ca) as client:
         for where, payload in messages:
             await client.publish(where, payload, qos=1)  # acknowledged, denied or not
 
@@ -105,3 +110,39 @@ def test_a_bridge_gets_the_coachs_group_start_once(broker: Broker) -> None:
     assert got == [(start["at_ms"], start["id"])]  # not ben's, not the duplicate, not the past
     refused = [line for line in said if "refused" in line]
     assert len(refused) == 1 and "passed" in refused[0] and "not run late" in refused[0]
+
+
+def test_the_documented_broker_config_runs(tmp_path: Path) -> None:
+    """docs/mosquitto/mosquitto.conf, its paths pointed at a test's files, starts a real
+    Mosquitto that speaks TLS, checks passwords and applies the ACL."""
+    tls = make_tls(tmp_path / "tls")
+    passwd = tmp_path / "repcue.passwd"
+    for i, (user, password) in enumerate(USERS.items()):
+        create = ["-c"] if i == 0 else []
+        subprocess.run(["mosquitto_passwd", *create, "-b", str(passwd), user, password], check=True)
+    port = _free_port()
+    text = (ACL.parent / "mosquitto.conf").read_text()
+    for old, new in (
+        ("/etc/mosquitto/repcue.passwd", str(passwd)),
+        ("/etc/mosquitto/repcue-acl.conf", str(ACL)),
+        ("/etc/mosquitto/certs/ca.pem", str(tls.ca_file)),
+        ("/etc/mosquitto/certs/server.pem", str(tls.cert_file)),
+        ("/etc/mosquitto/certs/server.key", str(tls.key_file)),
+        ("/var/lib/mosquitto/", f"{tmp_path}/"),
+    ):
+        assert old in text, old
+        text = text.replace(old, new)
+    text = re.sub(r"^listener 8883$", f"listener {port} 127.0.0.1", text, flags=re.MULTILINE)
+    config = tmp_path / "mosquitto.conf"
+    config.write_text(text + f"user {getpass.getuser()}\n")
+    process = Process(config, port)
+    process.start()
+    try:
+        broker = Broker(port, USERS, tls, process)
+        coach = Subscriber(broker, until="", count=1, topic_end="/event")
+        asyncio.run(_publish(broker, "ana", [("repcue/v1/ben/d/event", b"forged"),
+                                             ("repcue/v1/ana/d/event", b"own")]))  # fmt: skip
+        coach.thread.join(10)
+        assert [p for _, p, _ in coach.messages] == [b"own"]
+    finally:
+        process.stop()

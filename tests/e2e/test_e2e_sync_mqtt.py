@@ -97,20 +97,23 @@ def test_a_broker_that_is_down_loses_nothing(
     assert [s["uid"] for s in _sessions(coach)] == again["mqtt"]["published"]
 
 
-def test_a_wrong_password_says_so(
+def test_a_wrong_password_from_the_environment_says_so(
     start_device: StartDevice,
     copy_image: CopyImage,
     broker: Broker,
     tmp_path: Path,
     capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     device = start_device(copy_image("flash.img"))
     db = str(tmp_path / "s.db")
-    wrong = broker.url("ana", password="wrong")
-    code = main(["sync", "--device", f"serial:{device.pty_path}", "--db", db, "--mqtt", wrong,
-                 "--athlete", "ana"])  # fmt: skip
-    err = capsys.readouterr().err
+    monkeypatch.setenv("REPCUE_MQTT", broker.url("ana", password="wrong"))
+    assert main(["sync", "--device", f"serial:{device.pty_path}", "--db", db]) == 2
+    assert "--mqtt needs --athlete NAME" in capsys.readouterr().err  # before the device
+    code = main(["sync", "--device", f"serial:{device.pty_path}", "--db", db, "--athlete", "ana"])
+    out, err = capsys.readouterr()
     assert code == 17
+    assert f"{TEMPLATE_SESSIONS} new sessions" in out
     assert f"MQTT broker 127.0.0.1:{broker.port} refused user 'ana': wrong user name or " in err
 
 

@@ -184,7 +184,11 @@ async def _unless_lost(step: Awaitable[Any], reader: asyncio.Task[None]) -> Any:
     """Await step, unless the connection (its reader) ends first: then MqttError, at once
     rather than after a PUBACK's timeout."""
     task = asyncio.ensure_future(step)
-    done, _ = await asyncio.wait({task, reader}, return_when=asyncio.FIRST_COMPLETED)
+    try:
+        done, _ = await asyncio.wait({task, reader}, return_when=asyncio.FIRST_COMPLETED)
+    except asyncio.CancelledError:  # the publisher given up on: nothing left pending
+        task.cancel()
+        raise
     if task in done:
         return task.result()
     task.cancel()
