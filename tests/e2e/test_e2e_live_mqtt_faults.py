@@ -7,6 +7,7 @@ tells subscribers to), and the retained state ends "finished"."""
 from __future__ import annotations
 
 import asyncio
+import json
 import threading
 import time
 from collections.abc import Iterator
@@ -33,11 +34,11 @@ def broker(tmp_path: Path) -> Iterator[Broker]:
 
 def deduplicated(objs: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """What a subscriber keeps: the first copy of each object (device events by seq; the
-    host's own objects, seq null, by kind and wall time)."""
+    host's own objects, seq null, by the whole object: a copy sent again is the same)."""
     seen: set[object] = set()
     out = []
     for obj in objs:
-        key = obj["seq"] if obj["seq"] is not None else (obj["event"], obj["wall"])
+        key = obj["seq"] if obj["seq"] is not None else json.dumps(obj, sort_keys=True)
         if key not in seen:
             seen.add(key)
             out.append(obj)

@@ -231,3 +231,25 @@ def test_the_documented_state_example_has_the_schemas_fields() -> None:
     assert set(documented) == set(built)
     for part in ("step", "next", "last_rep"):
         assert set(documented[part]) == set(built[part]), part
+
+
+def test_objects_filled_in_after_a_gap_are_dated_by_their_wall() -> None:
+    """refill.py's objects (after a link gap, from the session's record) happened earlier:
+    the step they start began then, and the snapshot's clock does not go back."""
+    snap = Snapshot("ana")
+    snap.apply(ATTACHED)
+    snap.set_program(PROGRAM)
+    snap.apply(obj("session_start", 1, 1, session_id=3, steps=12))
+    snap.apply(obj("step_start", 1, 2, index=0, kind="work"))
+    snap.apply(obj("gap", 200, None, missed=None, why="link"))
+    for o in (
+        obj("step_end", 181, None, index=0, kind="work", reason="distance", actual_ms=180_000),
+        obj("step_start", 181, None, index=1, kind="recovery"),
+    ):
+        snap.apply({**o, "filled": True})
+    state = snap.build()
+    assert state["wall"] == "2026-12-05T13:20:42.382+00:00"  # the gap's: T0 + 200 s
+    assert state["step"]["kind"] == "recovery"
+    assert state["step"]["started_wall"] == "2026-12-05T13:20:23.382+00:00"  # T0 + 181 s
+    assert state["step"]["ends_wall"] == "2026-12-05T13:21:53.382+00:00"  # + 90 s
+    assert state["last_rep"]["diff_ms"] == 0 and state["reps_done"] == 1

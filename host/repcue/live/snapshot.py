@@ -2,9 +2,10 @@
 docs/live.md "The state snapshot"), rebuilt after every live object so a dashboard that
 joins late sees everyone at once.
 
-Its clock is the objects' own `wall` (the host's wall clock at each event's arrival): a
-snapshot says where the session was at its last event, and `ends_wall` lets a dashboard
-count down to the next change without more messages.
+Its clock is the objects' own `wall` (the host's wall clock at each event's arrival; an
+object filled in from the session's record after a gap is dated by its `wall` in the past,
+and leaves the clock where it is): a snapshot says where the session was at its last
+event, and `ends_wall` lets a dashboard count down to the next change without more messages.
 """
 
 from __future__ import annotations
@@ -46,7 +47,8 @@ class Snapshot:
 
     def __init__(self, athlete: str) -> None:
         self.athlete = athlete
-        self.state = LiveState()
+        # a filled object (refill.py) is dated by its own wall against this "now"
+        self.state = LiveState(wall_now_s=lambda: self._now_s)
         self.device_id = ""
         self.name = ""
         self.plan_name: str | None = None
@@ -63,7 +65,8 @@ class Snapshot:
             self.state.plan, self.plan_name = steps, name
 
     def apply(self, obj: dict[str, Any]) -> None:
-        self._now_s = _wall_s(obj)
+        if not obj.get("filled"):  # a filled object happened earlier: the clock stays
+            self._now_s = max(self._now_s, _wall_s(obj))
         if obj["event"] == "attached":
             self.device_id, self.name = str(obj["device_id"]), str(obj["name"])
         if obj["seq"] is not None:
