@@ -12,6 +12,8 @@ Topics (docs/live.md, "MQTT"), root `repcue/v1`:
 from __future__ import annotations
 
 import ssl
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from urllib.parse import unquote, urlsplit
 
@@ -100,6 +102,23 @@ def make_client(
         tls_params=tls,
         timeout=timeout_s,
     )
+
+
+@asynccontextmanager
+async def connection(
+    broker: BrokerUrl,
+    identifier: str,
+    *,
+    ca_file: str | None = None,
+    will: aiomqtt.Will | None = None,
+) -> AsyncIterator[aiomqtt.Client]:
+    """A connected client for the block; aiomqtt's errors, connecting or in the block,
+    come out as BrokerError (raise ... from err: the boundary of the error tree)."""
+    try:
+        async with make_client(broker, identifier, ca_file=ca_file, will=will) as client:
+            yield client
+    except aiomqtt.MqttError as err:
+        raise broker_error(err, broker, ca_file) from err
 
 
 def broker_error(err: aiomqtt.MqttError, broker: BrokerUrl, ca_file: str | None) -> BrokerError:

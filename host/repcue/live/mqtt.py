@@ -19,13 +19,13 @@ from typing import Any
 
 import aiomqtt
 
+from repcue.errors import BrokerError
 from repcue.live.broker import (
     GROUP_START_TOPIC,
     TOPIC_ROOT,
     BrokerUrl,
-    broker_error,
     check_athlete,
-    make_client,
+    connection,
     topic,
 )
 from repcue.live.group import GroupStartGate, OnGroupStart
@@ -96,15 +96,6 @@ class LivePublisher:
         self._closing = True
         self._wake.set()
 
-    def _client(self, device_id: str) -> aiomqtt.Client:
-        status = topic(self.athlete, device_id, "status")
-        return make_client(
-            self.broker,
-            f"repcue-{self.athlete}-{device_id}",
-            ca_file=self.ca_file,
-            will=aiomqtt.Will(status, b"offline", qos=1, retain=True),
-        )
-
     async def run(self) -> None:
         """Until close(): connect (again after every loss, once a second), publish the
         queue in order, each object removed only once the broker has it (QoS 1), then
@@ -115,20 +106,25 @@ class LivePublisher:
                 return
             self._wake.clear()
             await self._wake.wait()
+        status = topic(self.athlete, self.device_id, "status")
         while True:
             try:
-                async with self._client(self.device_id) as client:
+                async with connection(
+                    self.broker,
+                    f"repcue-{self.athlete}-{self.device_id}",
+                    ca_file=self.ca_file,
+                    will=aiomqtt.Will(status, b"offline", qos=1, retain=True),
+                ) as client:
                     self.connected = True
                     if lost:
                         self.notice(f"MQTT: back at {self.broker.where}")
                         lost = False
                     await self._connected(client, self.device_id)
                     return
-            except aiomqtt.MqttError as err:
+            except BrokerError as err:
                 self.connected = False
                 if not lost:
-                    error = broker_error(err, self.broker, self.ca_file)
-                    self.notice(f"{error}; queueing events until it is back")
+                    self.notice(f"{err}; queueing events until it is back")
                     lost = True
                 if self._closing and not self.queue:
                     return

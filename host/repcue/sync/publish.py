@@ -15,10 +15,8 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-import aiomqtt
-
 from repcue.errors import BrokerError
-from repcue.live.broker import BrokerUrl, broker_error, make_client, topic
+from repcue.live.broker import BrokerUrl, connection, topic
 from repcue.store import Store
 from repcue.store.analysis import session_report
 from repcue.store.models import SessionSummary
@@ -60,15 +58,14 @@ async def publish_sessions(
         return result
     where = topic(athlete, device_id, "session")
     try:
-        async with make_client(broker, f"repcue-sync-{athlete}-{device_id}", ca_file=ca_file) as c:
+        async with connection(broker, f"repcue-sync-{athlete}-{device_id}", ca_file=ca_file) as c:
             for summary in list(todo):
                 payload = json.dumps(session_message(store, summary, athlete)).encode()
                 await c.publish(where, payload, qos=1)  # returns once the PUBACK is in
                 store.mark_published(summary.row_id)
                 result.published.append(session_uid(device_id, summary.session_id))
                 todo.pop(0)
-    except aiomqtt.MqttError as err:
-        result.error = broker_error(err, broker, ca_file)
-        result.error.__cause__ = err
+    except BrokerError as err:  # said by the caller, after the sessions are stored
+        result.error = err
     result.pending = [session_uid(device_id, s.session_id) for s in todo]
     return result
