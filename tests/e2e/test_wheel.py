@@ -1,6 +1,7 @@
 """What a user installs is what runs: the wheel built from this checkout carries every file
 the README's commands need (the firmware, the stand-ins the virtual device runs it with,
-the plan templates), and `repcue demo --ble` runs from it with the checkout out of reach."""
+the plan templates, the coach's page), and `repcue demo --ble` runs from it with the
+checkout out of reach."""
 
 from __future__ import annotations
 
@@ -26,7 +27,9 @@ def installed(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return site
 
 
-def test_the_wheel_carries_the_firmware_the_stand_ins_and_the_templates(installed: Path) -> None:
+def test_the_wheel_carries_the_firmware_the_stand_ins_the_templates_and_the_page(
+    installed: Path,
+) -> None:
     files = {p.relative_to(installed).as_posix() for p in installed.rglob("*") if p.is_file()}
     firmware = {p.relative_to(FIRMWARE).as_posix() for p in FIRMWARE.rglob("repcue_fw/**/*.py")}
     assert firmware and firmware <= files
@@ -35,6 +38,8 @@ def test_the_wheel_carries_the_firmware_the_stand_ins_and_the_templates(installe
         f"repcue/plan/templates/{p.name}" for p in ROOT.glob("host/repcue/plan/templates/*")
     }
     assert templates and templates <= files
+    page = {f"repcue/coach/static/{p.name}" for p in ROOT.glob("host/repcue/coach/static/*")}
+    assert {"repcue/coach/static/index.html", "repcue/coach/static/coach.js"} <= page <= files
 
 
 def test_demo_over_ble_runs_from_the_installed_wheel(installed: Path, tmp_path: Path) -> None:
