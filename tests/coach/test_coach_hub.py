@@ -21,6 +21,9 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
 from repcue.cli import main
+from repcue.coach import hub as hub_module
+from repcue.coach.acl import allowed
+from repcue.coach.feed import CoachError
 from repcue.live.mqtt import BrokerUrl
 from tests.coach.helpers import free_port, run_coach, snapshot, topic
 
@@ -56,8 +59,12 @@ async def _athletes(base: str, want: int, **http: Any) -> list[dict[str, Any]]:
     raise AssertionError(f"{want} tiles never came: {tiles}")
 
 
-async def test_the_hub_lets_each_athlete_write_only_under_its_own_name() -> None:
-    args = ["--broker-port", str(free_port()), "--athlete", "ana", "--athlete", "ben"]
+HUBS = pytest.mark.parametrize("hub", ["mosquitto", "amqtt"])
+
+
+@HUBS
+async def test_the_hub_lets_each_athlete_write_only_under_its_own_name(hub: str) -> None:
+    args = ["--hub", hub, "--broker-port", str(free_port()), "--athlete", "ana", "--athlete", "ben"]
     with run_coach(*args) as coach:
         urls = _bridge_urls(coach.printed)
         assert sorted(urls) == ["ana", "ben"]
@@ -94,8 +101,10 @@ async def test_the_hub_lets_each_athlete_write_only_under_its_own_name() -> None
             assert set(start) == {"v", "id", "at_ms"}  # the coach's, not ana's forgery
 
 
-def test_a_wrong_password_is_refused_by_the_hub() -> None:
-    with run_coach("--broker-port", str(free_port()), "--athlete", "ana") as coach:
+@HUBS
+def test_a_wrong_password_is_refused_by_the_hub(hub: str) -> None:
+    with run_coach("--hub", hub, "--broker-port", str(free_port()), "--athlete", "ana") as coach:
+        assert f"private broker ({hub}" in "\n".join(coach.printed)
         url = _bridge_urls(coach.printed)["ana"]
         wrong = url.replace(url.split(":")[2].split("@")[0], "wrong")
         assert wrong != url
@@ -155,9 +164,12 @@ def _self_signed(folder: Path) -> tuple[Path, Path]:
     return cert_path, key_path
 
 
-async def test_with_a_certificate_the_page_and_the_broker_speak_tls(tmp_path: Path) -> None:
+@HUBS
+async def test_with_a_certificate_the_page_and_the_broker_speak_tls(
+    hub: str, tmp_path: Path
+) -> None:
     cert, key = _self_signed(tmp_path)
-    args = ["--broker-port", str(free_port()), "--athlete", "ana"]
+    args = ["--hub", hub, "--broker-port", str(free_port()), "--athlete", "ana"]
     with run_coach(*args, "--cert", str(cert), "--key", str(key)) as coach:
         assert coach.printed[0].startswith("coach's page: https://")
         (bridge,) = [line for line in coach.printed if "repcue live" in line]
@@ -178,3 +190,41 @@ async def test_with_a_certificate_the_page_and_the_broker_speak_tls(tmp_path: Pa
         async with httpx.AsyncClient(timeout=5) as http:
             with pytest.raises(httpx.HTTPError):
                 await http.get(f"http://127.0.0.1:{coach.port}/api/athletes")
+
+
+def test_with_neither_broker_it_says_what_to_install(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(hub_module, "mosquitto_binary", lambda: None)
+    monkeypatch.setattr(hub_module, "_amqtt_installed", lambda: False)
+    with (
+        pytest.raises(CoachError, match=r"apt-get install mosquitto.*pip install 'repcue\[hub\]'"),
+        hub_module.private_hub("auto", "127.0.0.1", free_port(), {"coach": "pw"}),
+    ):
+        pass
+    with (
+        pytest.raises(CoachError, match="no mosquitto here"),
+        hub_module.private_hub("mosquitto", "127.0.0.1", free_port(), {"coach": "pw"}),
+    ):
+        pass
+
+
+@pytest.mark.parametrize(
+    ("user", "name", "action", "ok"),
+    [
+        ("ana", "repcue/v1/ana/a1/state", "publish", True),
+        ("ana", "repcue/v1/ben/a1/state", "publish", False),
+        ("ana", "repcue/v1/_group/start", "publish", False),
+        ("ana", "repcue/v1/_group/start", "subscribe", True),
+        ("ana", "repcue/v1/_group/start", "receive", True),
+        ("ana", "repcue/v1/#", "subscribe", False),
+        ("ana", "repcue/v1/ben/b1/state", "receive", False),
+        ("coach", "repcue/v1/_group/start", "publish", True),
+        ("coach", "repcue/v1/ana/a1/state", "publish", False),
+        ("coach", "repcue/v1/+/+/state", "subscribe", True),
+        ("coach", "repcue/v1/ana/a1/state", "receive", True),
+        ("coach", "other/topic", "subscribe", False),
+        (None, "repcue/v1/ana/a1/state", "publish", False),
+        ("_group", "repcue/v1/_group/start", "publish", False),
+    ],
+)
+def test_the_acl(user: str | None, name: str, action: str, ok: bool) -> None:
+    assert allowed(user, name, action) is ok

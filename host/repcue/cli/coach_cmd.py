@@ -13,10 +13,11 @@ from pathlib import Path
 
 from repcue.cli.argtypes import seconds, whole_number
 from repcue.cli.live_cmd import MQTT_ENV, _athlete, _broker_url
+from repcue.coach.acl import COACH_USER
 from repcue.coach.app import Listeners, create_app
 from repcue.coach.board import Board
 from repcue.coach.feed import CoachError, Feed, publish_start
-from repcue.coach.hub import COACH_USER, Hub, private_mosquitto, reachable_host
+from repcue.coach.hub import KINDS, Hub, private_hub, reachable_host
 from repcue.errors import PathError
 from repcue.live.mqtt import BrokerUrl
 
@@ -51,6 +52,12 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         type=whole_number(1),
         default=DEFAULT_BROKER_PORT,
         help=f"the private broker's port, without --mqtt ({DEFAULT_BROKER_PORT})",
+    )
+    coach.add_argument(
+        "--hub",
+        choices=KINDS,
+        default="auto",
+        help="the private broker, without --mqtt: Mosquitto if installed, else amqtt (auto)",
     )
     coach.add_argument(
         "--password", metavar="P", help="the page's (and the coach's broker) password"
@@ -135,8 +142,8 @@ def _broker(
         return
     users = {name: secrets.token_urlsafe(9) for name in args.athletes}
     users[COACH_USER] = password or secrets.token_urlsafe(12)
-    with private_mosquitto(
-        args.listen, args.broker_port, users, cert=args.cert, key=args.key
+    with private_hub(
+        args.hub, args.listen, args.broker_port, users, cert=args.cert, key=args.key
     ) as hub:
         # the dashboard itself connects over loopback (the broker's certificate names the host)
         local = "127.0.0.1" if args.listen in ("0.0.0.0", "") else args.listen
@@ -157,7 +164,8 @@ def _print_welcome(
         )
     if hub is not None:
         ca = f" --mqtt-ca {args.cert}" if hub.tls else ""
-        lines.append(f"private broker (mosquitto): {hub.host}:{hub.port}; the athletes' bridges:")
+        what = "mosquitto" if hub.kind == "mosquitto" else "amqtt, in this process"
+        lines.append(f"private broker ({what}): {hub.host}:{hub.port}; the athletes' bridges:")
         athletes = [u for u in hub.users if u != COACH_USER]
         for name in athletes:
             lines.append(f"  repcue live --mqtt {hub.url(name)}{ca} --athlete {name}")

@@ -1,7 +1,8 @@
-"""The coach's laptop as the hub: a private Mosquitto broker in a temporary folder, with a
-password for each athlete and the coach, and the ACL of docs/live.md (an athlete writes only
-under its own name and reads the group start; the coach reads everything and writes the
-group start). It lives as long as `repcue coach`."""
+"""The coach's laptop as the hub: a private broker with a password for each athlete and the
+coach, and the ACL of docs/live.md (an athlete writes only under its own name and reads the
+group start; the coach reads everything and writes the group start). Mosquitto (a config in
+a temporary folder) where it is installed, else amqtt inside the process (the `[hub]`
+extra). It lives as long as `repcue coach`."""
 
 from __future__ import annotations
 
@@ -18,13 +19,12 @@ from pathlib import Path
 
 from repcue.coach.feed import CoachError
 
-COACH_USER = "coach"
 _START_TIMEOUT_S = 10.0
-INSTALL = (
-    "no mosquitto here for the coach's private broker: install it "
-    "(sudo apt-get install mosquitto, brew install mosquitto), "
-    "or run against a broker you have with --mqtt URL"
+KINDS = ("auto", "mosquitto", "amqtt")
+NO_MOSQUITTO = (
+    "no mosquitto here: install it (sudo apt-get install mosquitto; brew install mosquitto)"
 )
+NO_AMQTT = "no amqtt here: pip install 'repcue[hub]' (the broker inside repcue)"
 
 ACL = """\
 # the coach reads everything and writes the group start
@@ -44,11 +44,53 @@ class Hub:
     port: int
     tls: bool
     users: dict[str, str]  # name -> password (the athletes and "coach")
-    binary: str
+    kind: str  # "mosquitto" or "amqtt"
 
     def url(self, user: str) -> str:
         scheme = "mqtts" if self.tls else "mqtt"
         return f"{scheme}://{user}:{self.users[user]}@{self.host}:{self.port}"
+
+
+def _amqtt_installed() -> bool:
+    import importlib.util
+
+    return importlib.util.find_spec("amqtt") is not None
+
+
+@contextmanager
+def private_hub(
+    kind: str,
+    listen: str,
+    port: int,
+    users: dict[str, str],
+    *,
+    cert: str | None = None,
+    key: str | None = None,
+) -> Iterator[Hub]:
+    """The private broker: kind "mosquitto", "amqtt", or "auto" (Mosquitto if installed,
+    else amqtt). Raises CoachError saying what to install when neither is there."""
+    if kind == "auto":
+        if mosquitto_binary():
+            kind = "mosquitto"
+        elif _amqtt_installed():
+            kind = "amqtt"
+        else:
+            raise CoachError(
+                "the coach's private broker needs Mosquitto or amqtt: "
+                "sudo apt-get install mosquitto (or brew install mosquitto), "
+                "or pip install 'repcue[hub]'; or read a broker you have with --mqtt URL"
+            )
+    tls = bool(cert and key)
+    if kind == "mosquitto":
+        with private_mosquitto(listen, port, users, cert=cert, key=key):
+            yield Hub(reachable_host(listen), port, tls, dict(users), kind)
+        return
+    if not _amqtt_installed():
+        raise CoachError(NO_AMQTT)
+    from repcue.coach.embedded import embedded_broker
+
+    with embedded_broker(listen, port, users, cert=cert, key=key):
+        yield Hub(reachable_host(listen), port, tls, dict(users), kind)
 
 
 def mosquitto_binary() -> str | None:
@@ -88,11 +130,11 @@ def private_mosquitto(
     *,
     cert: str | None = None,
     key: str | None = None,
-) -> Iterator[Hub]:
+) -> Iterator[None]:
     """Mosquitto on listen:port until the block ends. Raises CoachError saying why not."""
     binary = mosquitto_binary()
     if binary is None:
-        raise CoachError(INSTALL)
+        raise CoachError(NO_MOSQUITTO)
     with tempfile.TemporaryDirectory(prefix="repcue-coach-") as tmp:
         folder = Path(tmp)
         _password_file(binary, folder / "passwd", users)
@@ -116,7 +158,7 @@ def private_mosquitto(
         )
         try:
             _wait_listening(proc, "127.0.0.1" if listen in ("0.0.0.0", "") else listen, port)
-            yield Hub(reachable_host(listen), port, bool(cert and key), dict(users), binary)
+            yield
         finally:
             proc.terminate()
             try:
