@@ -8,6 +8,7 @@ import asyncio
 import datetime
 import ipaddress
 import json
+import socket
 import ssl
 from pathlib import Path
 from typing import Any
@@ -228,3 +229,19 @@ def test_with_neither_broker_it_says_what_to_install(monkeypatch: pytest.MonkeyP
 )
 def test_the_acl(user: str | None, name: str, action: str, ok: bool) -> None:
     assert allowed(user, name, action) is ok
+
+
+@pytest.mark.parametrize("which", ["--port", "--broker-port"])
+def test_a_port_in_use_is_said_before_anything_starts(
+    which: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        other = "--broker-port" if which == "--port" else "--port"
+        code = main(["coach", which, str(port), other, str(free_port()), "--athlete", "ana"])
+    out, err = capsys.readouterr()
+    assert code == 1 and out == ""  # no URL printed for a page or broker that is not there
+    what = "the page" if which == "--port" else "the private broker"
+    assert f"error: {what} cannot listen on 127.0.0.1:{port}" in err and f"({which} N)" in err

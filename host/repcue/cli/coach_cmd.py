@@ -7,6 +7,7 @@ import asyncio
 import contextlib
 import os
 import secrets
+import socket
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -127,10 +128,30 @@ def cmd_coach(args: argparse.Namespace) -> int:
     if password is None and args.listen not in LOCAL:
         # beyond localhost anyone on the track's Wi-Fi could press the group start
         password, generated = secrets.token_urlsafe(12), True
-    with _broker(args, password) as (feed_url, hub):
+    # the page's socket first: a port in use is said before anything starts
+    with _page_socket(args.listen, args.port) as sock, _broker(args, password) as (feed_url, hub):
         _print_welcome(args, password, generated, hub)
-        asyncio.run(_serve(args, feed_url, password))
+        asyncio.run(_serve(args, sock, feed_url, password))
     return 0
+
+
+@contextlib.contextmanager
+def _page_socket(listen: str, port: int) -> Iterator[socket.socket]:
+    family = socket.AF_INET6 if ":" in listen else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind((listen, port))
+        except OSError as err:
+            raise CoachError(
+                f"the page cannot listen on {listen}:{port}: {err.strerror or err} (--port N)"
+            ) from None
+        sock.listen(128)
+        sock.setblocking(False)
+        yield sock
+    finally:
+        sock.close()
 
 
 @contextlib.contextmanager
@@ -180,7 +201,9 @@ def _print_welcome(
     print("\n".join(lines), flush=True)
 
 
-async def _serve(args: argparse.Namespace, broker: BrokerUrl, password: str | None) -> None:
+async def _serve(
+    args: argparse.Namespace, sock: socket.socket, broker: BrokerUrl, password: str | None
+) -> None:
     import uvicorn
 
     board = Board()
@@ -205,10 +228,8 @@ async def _serve(args: argparse.Namespace, broker: BrokerUrl, password: str | No
     server = uvicorn.Server(config)
     task = asyncio.create_task(feed.run())
     try:
-        await server.serve()
+        await server.serve(sockets=[sock])
     finally:
         task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await task
-    if not server.started:
-        raise CoachError(f"the page could not listen on {args.listen}:{args.port}")

@@ -81,6 +81,7 @@ def private_hub(
                 "or pip install 'repcue[hub]'; or read a broker you have with --mqtt URL"
             )
     tls = bool(cert and key)
+    check_port_free(listen, port)
     if kind == "mosquitto":
         with private_mosquitto(listen, port, users, cert=cert, key=key):
             yield Hub(reachable_host(listen), port, tls, dict(users), kind)
@@ -91,6 +92,21 @@ def private_hub(
 
     with embedded_broker(listen, port, users, cert=cert, key=key):
         yield Hub(reachable_host(listen), port, tls, dict(users), kind)
+
+
+def check_port_free(listen: str, port: int) -> None:
+    """Raises CoachError when listen:port is taken (else a broker could fail to bind while
+    another program's listener there looks like it)."""
+    family = socket.AF_INET6 if ":" in listen else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            s.bind((listen, port))
+        except OSError as err:
+            raise CoachError(
+                f"the private broker cannot listen on {listen}:{port}: "
+                f"{err.strerror or err} (--broker-port N)"
+            ) from None
 
 
 def mosquitto_binary() -> str | None:
