@@ -5,6 +5,7 @@ are read with httpx; the group start goes to the broker."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import time
 from collections.abc import AsyncIterator, Iterator
@@ -215,3 +216,32 @@ def test_a_chosen_password_guards_even_localhost(broker: Broker) -> None:
         with httpx.Client(base_url=coach.base, timeout=10) as http:
             assert http.get("/").status_code == 401
             assert http.get("/", auth=("coach", "track-day")).status_code == 200
+
+
+async def test_the_page_goes_on_after_the_broker_restarts(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    users = {"ana": "ana-pw", "coach": "coach-pw"}
+    with contextlib.ExitStack() as first_broker:
+        first = first_broker.enter_context(mosquitto(tmp_path / "first", users))
+        await publish(
+            first.url("ana"), (topic("ana", "a1", "state"), snapshot("ana", "a1", rep=1), True)
+        )
+        with run_coach("--mqtt", first.url("coach")) as coach:
+            async with (
+                httpx.AsyncClient(base_url=coach.base, timeout=10) as http,
+                http.stream("GET", "/api/stream") as response,
+            ):
+                stream = Stream(response)
+                tile = await stream.until("state", lambda d: d["athlete"] == "ana")
+                assert tile["step"]["rep"] == 1
+                # the broker dies (its retained states with it) and comes back on its port
+                first_broker.close()
+                monkeypatch.setattr("tests.broker._free_port", lambda: first.port)
+                with mosquitto(tmp_path / "again", users) as again:
+                    assert again.port == first.port
+                    # the bridge publishes its next state; the page reconnected by itself
+                    second = snapshot("ana", "a1", rep=2)
+                    await publish(again.url("ana"), (topic("ana", "a1", "state"), second, True))
+                    tile = await stream.until("state", lambda d: d["step"]["rep"] == 2)
+                    assert tile["athlete"] == "ana" and tile["online"] is True
