@@ -13,14 +13,14 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from repcue.cli.argtypes import seconds, whole_number
-from repcue.cli.live_cmd import MQTT_ENV, _athlete, _broker_url
+from repcue.cli.live_cmd import MQTT_ENV
 from repcue.coach.acl import COACH_USER
 from repcue.coach.app import Listeners, create_app
 from repcue.coach.board import Board
 from repcue.coach.feed import CoachError, Feed, publish_start
 from repcue.coach.hub import KINDS, Hub, private_hub, reachable_host
 from repcue.errors import PathError
-from repcue.live.mqtt import BrokerUrl
+from repcue.live.mqtt import BrokerUrl, check_athlete
 
 DEFAULT_PORT = 8080
 DEFAULT_BROKER_PORT = 1883
@@ -98,8 +98,18 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     start.set_defaults(func=cmd_start)
 
 
+def _broker_url(text: str) -> BrokerUrl:
+    try:
+        return BrokerUrl.parse(text)
+    except ValueError as err:
+        raise argparse.ArgumentTypeError(str(err)) from None
+
+
 def _hub_athlete(text: str) -> str:
-    name = _athlete(text)
+    try:
+        name = check_athlete(text)
+    except ValueError as err:
+        raise argparse.ArgumentTypeError(str(err)) from None
     if name.startswith("_"):  # "_group" is the coach's own topic level
         raise argparse.ArgumentTypeError(f"athlete {name!r}: a name may not start with '_'")
     return name
