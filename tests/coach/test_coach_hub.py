@@ -246,3 +246,19 @@ def test_a_port_in_use_is_said_before_anything_starts(
     assert code == 1 and out == ""  # no URL printed for a page or broker that is not there
     what = "the page" if which == "--port" else "the private broker"
     assert f"error: {what} cannot listen on 127.0.0.1:{port}" in err and f"({which} N)" in err
+
+
+async def test_a_chosen_password_with_url_characters_still_makes_working_urls() -> None:
+    password = "track@day:1/2?&"
+    args = ["--broker-port", str(free_port()), "--password", password, "--athlete", "ana"]
+    with run_coach(*args) as coach:
+        page = coach.printed[0].split()[-1]
+        async with httpx.AsyncClient(timeout=10) as http:
+            opened = await http.get(page)  # the printed URL, as a phone opens it
+            assert opened.status_code == 303
+            assert (await http.get(f"{coach.base}/api/athletes")).status_code == 200
+        assert BrokerUrl.parse(_coach_url(coach.printed)).password == password
+        code = await asyncio.to_thread(
+            main, ["coach", "start", "--mqtt", _coach_url(coach.printed)]
+        )
+        assert code == 0

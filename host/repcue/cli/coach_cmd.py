@@ -11,6 +11,7 @@ import socket
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from urllib.parse import quote
 
 from repcue.cli.argtypes import seconds, whole_number
 from repcue.cli.live_cmd import MQTT_ENV
@@ -187,7 +188,7 @@ def _print_welcome(
     scheme = "https" if args.cert else "http"
     host = reachable_host(args.listen)
     page = f"{scheme}://{host}:{args.port}/"
-    lines = [f"coach's page: {page}" + (f"?token={password}" if password else "")]
+    lines = [f"coach's page: {page}" + (f"?token={quote(password, safe='')}" if password else "")]
     if password:
         lines.append(
             f"  password: {password}"

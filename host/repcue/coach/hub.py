@@ -16,6 +16,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import quote
 
 from repcue.coach.feed import CoachError
 
@@ -48,7 +49,8 @@ class Hub:
 
     def url(self, user: str) -> str:
         scheme = "mqtts" if self.tls else "mqtt"
-        return f"{scheme}://{user}:{self.users[user]}@{self.host}:{self.port}"
+        secret = quote(self.users[user], safe="")  # a chosen --password may hold '@' or ':'
+        return f"{scheme}://{quote(user, safe='')}:{secret}@{self.host}:{self.port}"
 
 
 def _amqtt_installed() -> bool:
