@@ -20,7 +20,7 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 
-# Debian packages the tests start (Mosquitto): apt-get as root or with sudo, else it says
+# Debian packages the tests start (Mosquitto, chromium): apt-get as root or with sudo, else it says
 # what to install and fails
 system-packages:
 	.ci/system-packages
