@@ -8,7 +8,6 @@ import contextlib
 import os
 import secrets
 import socket
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import quote
@@ -16,9 +15,7 @@ from urllib.parse import quote
 from repcue.cli.argtypes import seconds, whole_number
 from repcue.cli.live_cmd import MQTT_ENV
 from repcue.coach.acl import COACH_USER
-from repcue.coach.app import Listeners, create_app
-from repcue.coach.board import Board
-from repcue.coach.feed import CoachError, Feed, publish_start
+from repcue.coach.feed import CoachError, publish_start
 from repcue.coach.hub import KINDS, Hub, private_hub, reachable_host
 from repcue.errors import PathError
 from repcue.live.mqtt import BrokerUrl, check_athlete
@@ -148,21 +145,16 @@ def cmd_coach(args: argparse.Namespace) -> int:
 
 @contextlib.contextmanager
 def _page_socket(listen: str, port: int) -> Iterator[socket.socket]:
-    family = socket.AF_INET6 if ":" in listen else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_STREAM)
+    from repcue.coach.server import bind  # uvicorn and Starlette: only when serving
+
     try:
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            sock.bind((listen, port))
-        except OSError as err:
-            raise CoachError(
-                f"the page cannot listen on {listen}:{port}: {err.strerror or err} (--port N)"
-            ) from None
-        sock.listen(128)
-        sock.setblocking(False)
+        sock = bind(listen, port)
+    except OSError as err:
+        raise CoachError(
+            f"the page cannot listen on {listen}:{port}: {err.strerror or err} (--port N)"
+        ) from None
+    with sock:
         yield sock
-    finally:
-        sock.close()
 
 
 @contextlib.contextmanager
@@ -215,32 +207,10 @@ def _print_welcome(
 async def _serve(
     args: argparse.Namespace, sock: socket.socket, broker: BrokerUrl, password: str | None
 ) -> None:
-    import uvicorn
-
-    board = Board()
-    listeners = Listeners()
-
-    def notice(line: str) -> None:
-        print(line, file=sys.stderr, flush=True)
+    # the private broker's certificate is the page's: the feed trusts it
+    from repcue.coach.server import serve_dashboard
 
     ca_file = args.mqtt_ca or (args.cert if args.mqtt is None and args.cert else None)
-    feed = Feed(broker, board, ca_file=ca_file, on_change=listeners.publish, notice=notice)
-    app = create_app(board, listeners, feed.start, password=password)
-    config = uvicorn.Config(
-        app,
-        host=args.listen,
-        port=args.port,
-        log_level="warning",
-        lifespan="off",
-        ssl_certfile=args.cert,
-        ssl_keyfile=args.key,
-        timeout_graceful_shutdown=1,
+    await serve_dashboard(
+        sock, broker, password=password, ca_file=ca_file, cert=args.cert, key=args.key
     )
-    server = uvicorn.Server(config)
-    task = asyncio.create_task(feed.run())
-    try:
-        await server.serve(sockets=[sock])
-    finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
