@@ -147,7 +147,7 @@ def cmd_live(args: argparse.Namespace) -> int:
                 args.athlete,
                 ca_file=args.mqtt_ca,
                 notice=say,
-                on_group_start=group_start_hook(keys, say),
+                on_group_start=group_start_hook(keys),
             )
             follow = _also_publishing(from_device, publisher, args.db)
         state = None
@@ -171,16 +171,13 @@ def cmd_live(args: argparse.Namespace) -> int:
     return 0
 
 
-def group_start_hook(keys: Keys, say: Callable[[str], None]) -> OnGroupStart:
-    """What a bridge does with the coach's group start (valid, new, ahead: live/group.py).
-
-    HOOK for the integrator (issue 12, group start): schedule START on the device for the
-    instant, on the connection live holds now (`keys.client`, None while reconnecting),
-    with `await client.start(at_unix_ms=at_ms)` once DeviceClient.start takes it (its
-    refusals said through `say`, as Keys._press does). Until then it is only said."""
+def group_start_hook(keys: Keys) -> OnGroupStart:
+    """What a bridge does with the coach's group start (valid, new, ahead: live/group.py):
+    START on the device for that instant, by the device's own clock, on the connection
+    live holds now."""
 
     def on_group_start(at_ms: int, start_id: str) -> None:
-        say(f"group start {start_id[:8]}: not sent to the device (not wired yet)")
+        keys.start_at(at_ms, f"group start {start_id[:8]}")
 
     return on_group_start
 

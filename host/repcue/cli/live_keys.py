@@ -11,7 +11,9 @@ import os
 import sys
 import termios
 import tty
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Coroutine, Iterator
+from datetime import datetime
+from typing import Any
 
 from repcue.errors import RepcueError
 from repcue.link.client import DeviceClient
@@ -41,11 +43,33 @@ class Keys:
 
     def on_key(self, key: str) -> None:
         found = KEYS.get(key.lower())
-        if found is None:
-            return
-        task = asyncio.get_running_loop().create_task(self._press(*found))
+        if found is not None:
+            self._spawn(self._press(*found))
+
+    def start_at(self, at_unix_ms: int, what: str) -> None:
+        """Schedule START for a wall-clock instant on the device's own clock: its clock is
+        set first (to the ms), so the instant means the same on every device of a group."""
+        self._spawn(self._start_at(at_unix_ms, what))
+
+    def _spawn(self, job: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.get_running_loop().create_task(job)
         self._tasks.add(task)  # held until done: the loop keeps only weak references
         task.add_done_callback(self._tasks.discard)
+
+    async def _start_at(self, at_unix_ms: int, what: str) -> None:
+        client = self.client
+        if client is None:
+            self.say(f"{what}: not connected right now, not started")
+            return
+        try:
+            await client.set_time()
+            await client.start(at_unix_ms=at_unix_ms)
+        except RepcueError as err:  # past by now, a session running, no program...
+            self.say(f"{what}: {err}")
+            return
+        when = datetime.fromtimestamp(at_unix_ms / 1000).strftime("%H:%M:%S.%f")[:-3]
+        error_ms = (client.clock_error_s or 0.0) * 1000
+        self.say(f"{what}: the device starts at {when} by its clock (set to +-{error_ms:.0f} ms)")
 
     async def _press(self, command: str, button: int | None) -> None:
         client = self.client
