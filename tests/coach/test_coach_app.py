@@ -9,6 +9,7 @@ import contextlib
 import json
 import time
 from collections.abc import AsyncIterator, Iterator
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -171,7 +172,8 @@ async def test_coach_start_publishes_from_the_command_line(
     assert code == 0
     ((message, _),) = await listener
     out = capsys.readouterr().out
-    assert f"group start {message['id']} at {message['at_ms']} (in 3 s)" in out
+    at = datetime.fromtimestamp(message["at_ms"] / 1000).strftime("%H:%M:%S.%f")[:-3]
+    assert f"group start {message['id'][:8]}: every device starts at {at} (in 3 s)" in out
 
 
 def test_coach_start_says_what_is_wrong(

@@ -5,10 +5,12 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import json
 import os
 import secrets
 import socket
 from collections.abc import Iterator
+from datetime import datetime
 from pathlib import Path
 from urllib.parse import quote
 
@@ -93,6 +95,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     start.add_argument(
         "--in-s", type=seconds, default=5.0, metavar="S", help="seconds from now (5)"
     )
+    start.add_argument("--json", action="store_true", help="print the message sent, as JSON")
     start.set_defaults(func=cmd_start)
 
 
@@ -117,7 +120,14 @@ def cmd_start(args: argparse.Namespace) -> int:
     if args.mqtt is None:
         raise CoachError(f"repcue coach start needs --mqtt URL (or ${MQTT_ENV})")
     message = asyncio.run(publish_start(args.mqtt, args.in_s, ca_file=args.mqtt_ca))
-    print(f"group start {message['id']} at {message['at_ms']} (in {args.in_s:g} s)", flush=True)
+    if args.json:
+        print(json.dumps(message), flush=True)
+        return 0
+    at = datetime.fromtimestamp(message["at_ms"] / 1000).strftime("%H:%M:%S.%f")[:-3]
+    print(
+        f"group start {message['id'][:8]}: every device starts at {at} (in {args.in_s:g} s)",
+        flush=True,
+    )
     return 0
 
 

@@ -145,9 +145,9 @@ class LivePublisher:
                 )
                 await _unless_lost(publish, reader)
 
-            await send("status", b"online", retain=True)
-            if self.gate is not None:
+            if self.gate is not None:  # first: "online" means ready for a group start
                 await _unless_lost(client.subscribe(GROUP_START_TOPIC, qos=1), reader)
+            await send("status", b"online", retain=True)
             while True:
                 while self.queue:
                     await send("event", json.dumps(self.queue[0]).encode())
