@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import signal
 import time
 from collections.abc import AsyncIterator, Iterator
 from datetime import datetime
@@ -247,3 +248,20 @@ async def test_the_page_goes_on_after_the_broker_restarts(
                     await publish(again.url("ana"), (topic("ana", "a1", "state"), second, True))
                     tile = await stream.until("state", lambda d: d["step"]["rep"] == 2)
                     assert tile["athlete"] == "ana" and tile["online"] is True
+
+
+async def test_ctrl_c_ends_the_open_pages_streams_and_says_nothing_of_it(broker: Broker) -> None:
+    with run_coach("--mqtt", broker.url("coach")) as coach:
+        async with (
+            httpx.AsyncClient(timeout=10) as http,
+            http.stream("GET", f"{coach.base}/api/stream") as response,
+        ):
+            stream = Stream(response)
+            assert (await stream.next())[0] == "hello"
+            coach.proc.send_signal(signal.SIGINT)
+            with pytest.raises(AssertionError, match="the stream ended"):
+                await stream.next()  # the server ended it, not a timeout
+        assert await asyncio.to_thread(coach.proc.wait, 10) == 0
+        assert coach.proc.stdout is not None
+        rest = await asyncio.to_thread(coach.proc.stdout.read)
+    assert "ERROR" not in rest and "Cancel" not in rest, rest

@@ -58,6 +58,12 @@ class Listeners:
             else:
                 queue.put_nowait(change)
 
+    def close(self) -> None:
+        """End every open stream (the server is stopping: a page reconnects by itself)."""
+        for queue in self.queues:
+            queue.put_nowait(None)
+        self.queues.clear()
+
 
 def _sse(event: str, data: dict[str, Any]) -> bytes:
     return f"event: {event}\ndata: {json.dumps(data, separators=(',', ':'))}\n\n".encode()

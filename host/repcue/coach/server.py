@@ -8,6 +8,7 @@ import asyncio
 import contextlib
 import socket
 import sys
+from collections.abc import Callable
 
 import uvicorn
 
@@ -30,6 +31,19 @@ def bind(listen: str, port: int) -> socket.socket:
         sock.close()
         raise
     return sock
+
+
+class _Server(uvicorn.Server):
+    """uvicorn's server, which first ends the pages' streams when it stops: they never end
+    by themselves, and uvicorn would wait for them and then say it cancelled them."""
+
+    def __init__(self, config: uvicorn.Config, end_streams: Callable[[], None]) -> None:
+        super().__init__(config)
+        self.end_streams = end_streams
+
+    async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
+        self.end_streams()
+        await super().shutdown(sockets)
 
 
 def _notice(line: str) -> None:
@@ -60,7 +74,7 @@ async def serve_dashboard(
         ssl_keyfile=key,
         timeout_graceful_shutdown=1,
     )
-    server = uvicorn.Server(config)
+    server = _Server(config, listeners.close)
     task = asyncio.create_task(feed.run())
     try:
         await server.serve(sockets=[sock])
