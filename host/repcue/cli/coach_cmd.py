@@ -15,7 +15,7 @@ from pathlib import Path
 from urllib.parse import quote
 
 from repcue.cli.argtypes import seconds, whole_number
-from repcue.cli.live_cmd import MQTT_ENV
+from repcue.cli.live_cmd import MQTT_ENV, broker_url
 from repcue.coach.acl import COACH_USER
 from repcue.coach.feed import CoachError, publish_start
 from repcue.coach.hub import KINDS, Hub, private_hub, reachable_host
@@ -37,7 +37,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         "athletes' bridges connect with. Listens on 127.0.0.1 unless --listen; beyond "
         "localhost the page and the broker need a password (generated if not given).",
     )
-    coach.add_argument("--mqtt", type=_broker_url, metavar="URL", help="read this broker")
+    coach.add_argument("--mqtt", type=broker_url, metavar="URL", help="read this broker")
     coach.add_argument("--mqtt-ca", metavar="FILE", help="the CA certificate of an mqtts:// broker")
     coach.add_argument(
         "--listen", default="127.0.0.1", metavar="ADDR", help="address to serve on (127.0.0.1)"
@@ -86,7 +86,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     )
     start.add_argument(
         "--mqtt",
-        type=_broker_url,
+        type=broker_url,
         default=os.environ.get(MQTT_ENV) or None,
         metavar="URL",
         help=f"the broker, as the coach user (default: ${MQTT_ENV})",
@@ -97,13 +97,6 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     )
     start.add_argument("--json", action="store_true", help="print the message sent, as JSON")
     start.set_defaults(func=cmd_start)
-
-
-def _broker_url(text: str) -> BrokerUrl:
-    try:
-        return BrokerUrl.parse(text)
-    except ValueError as err:
-        raise argparse.ArgumentTypeError(str(err)) from None
 
 
 def _hub_athlete(text: str) -> str:

@@ -5,7 +5,7 @@ reads only the group start."""
 
 from __future__ import annotations
 
-from repcue.coach.board import GROUP_START_TOPIC
+from repcue.live.broker import GROUP_START_TOPIC
 from repcue.live.mqtt import TOPIC_ROOT
 
 COACH_USER = "coach"

@@ -15,7 +15,6 @@ from repcue.live.mqtt import TOPIC_ROOT
 
 # the topics the coach follows (a `+` for the athlete and one for the device)
 SUBSCRIPTIONS = tuple(f"{TOPIC_ROOT}/+/+/{leaf}" for leaf in ("state", "status", "session"))
-GROUP_START_TOPIC = f"{TOPIC_ROOT}/_group/start"
 SESSIONS_KEPT = 500  # a long day at the track; the oldest go first
 
 Key = tuple[str, str]  # (athlete, device_id)

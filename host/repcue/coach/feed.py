@@ -5,17 +5,16 @@ from __future__ import annotations
 
 import asyncio
 import json
-import ssl
-import time
 import uuid
 from collections.abc import Callable
 from typing import Any
 
 import aiomqtt
 
-from repcue.coach.board import GROUP_START_TOPIC, SUBSCRIPTIONS, Board, Change
+from repcue.coach.board import SUBSCRIPTIONS, Board, Change
 from repcue.errors import RepcueError
-from repcue.live.mqtt import BrokerUrl
+from repcue.live.broker import GROUP_START_TOPIC, BrokerUrl, make_client
+from repcue.live.group import group_start_message
 
 _RETRY_S = 1.0
 MAX_IN_S = 60.0  # a group start further ahead than this is a typo
@@ -25,26 +24,11 @@ class CoachError(RepcueError):
     """The coach's dashboard could not do what was asked (broker away, bad start time)."""
 
 
-def client_for(broker: BrokerUrl, *, ca_file: str | None, identifier: str) -> aiomqtt.Client:
-    tls = None
-    if broker.tls:
-        tls = aiomqtt.TLSParameters(ca_certs=ca_file, cert_reqs=ssl.CERT_REQUIRED, tls_version=None)
-    return aiomqtt.Client(
-        broker.host,
-        broker.port,
-        username=broker.username,
-        password=broker.password,
-        identifier=identifier,
-        tls_params=tls,
-    )
-
-
 def group_start(in_s: float, *, now_ms: int | None = None) -> dict[str, Any]:
     """The group start message for an instant in_s seconds ahead (wall clock, unix ms)."""
     if not 0 < in_s <= MAX_IN_S:
         raise CoachError(f"a group start {in_s} s ahead: give 1-{MAX_IN_S:.0f} seconds")
-    now = time.time_ns() // 1_000_000 if now_ms is None else now_ms
-    return {"v": 1, "id": uuid.uuid4().hex, "at_ms": now + round(in_s * 1000)}
+    return group_start_message(in_s, now_ms)
 
 
 async def publish_start(
@@ -54,8 +38,8 @@ async def publish_start(
     message = group_start(in_s)
     try:
         async with asyncio.timeout(timeout_s):
-            async with client_for(
-                broker, ca_file=ca_file, identifier=f"repcue-coach-start-{message['id'][:8]}"
+            async with make_client(
+                broker, f"repcue-coach-start-{message['id'][:8]}", ca_file=ca_file
             ) as client:
                 await client.publish(GROUP_START_TOPIC, json.dumps(message), qos=1)
     except (aiomqtt.MqttError, OSError, TimeoutError) as err:
@@ -89,8 +73,8 @@ class Feed:
         where = f"MQTT {self.broker.host}:{self.broker.port}"
         lost = False
         while True:
-            client = client_for(
-                self.broker, ca_file=self.ca_file, identifier=f"repcue-coach-{uuid.uuid4().hex[:8]}"
+            client = make_client(
+                self.broker, f"repcue-coach-{uuid.uuid4().hex[:8]}", ca_file=self.ca_file
             )
             try:
                 async with client:
