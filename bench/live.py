@@ -46,7 +46,7 @@ sys.path.insert(0, str(ROOT / "bench"))
 import httpx  # noqa: E402
 from tests.broker import Broker, mosquitto  # noqa: E402
 
-from live_fleet import Recording, run_fleet  # noqa: E402
+from _live_fleet import Recording, run_fleet  # noqa: E402
 from repcue.link.client import DeviceClient  # noqa: E402
 from repcue.link.serial import SerialTransport  # noqa: E402
 from repcue.live.events import EventMapper  # noqa: E402

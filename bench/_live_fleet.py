@@ -1,6 +1,7 @@
-"""The fleet part of bench/live.py: many athletes' bridges into one broker and one dashboard.
+"""The fleet part of bench/live.py (a module, not a bench of its own): many athletes'
+bridges into one broker and one dashboard.
 
-A real session is recorded once (a virtual device at x60 with the autopilot runner, followed
+A real session is recorded once (a virtual device at x120 with the autopilot runner, followed
 as `repcue live` follows it), then every simulated athlete replays it at running pace from its
 own point in the session, publishing what a bridge publishes (each object on `event`, then
 the retained `state` snapshot) through aiomqtt. The publishers run in a few processes of
