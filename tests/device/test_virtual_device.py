@@ -206,6 +206,28 @@ def test_autopilot_runs_like_a_runner_surging_tiring_and_drifting(start_device: 
     assert [round(ms / 100) for ms in jogs] == [600, 660, 720, 780]
 
 
+@pytest.mark.parametrize(("pace_factor", "rep_ms"), [(1.1, 79_200), (0.9, 64_800)])
+def test_autopilot_pace_factor_runs_every_rep_slower_or_faster_than_target(
+    start_device: Start, pace_factor: float, rep_ms: int
+) -> None:
+    dev = start_device(clock="stepped", autopilot=AutopilotOptions(pace_factor=pace_factor))
+    client = RawClient(dev.pty_path)
+    try:
+        client.upload(intervals_program())
+    finally:
+        client.close()
+    pilot.run_to_finish(dev, start=True)
+    starts = [e.ms for e in dev.require_control().events(EV_STEP_START)]
+    reps = [starts[i + 1] - starts[i] for i in (1, 3, 5)]
+    # 72 s on pace: every rep this factor of it (the recoveries, timed, are not the runner's)
+    assert reps == [rep_ms] * 3
+
+
+def test_autopilot_pace_factor_out_of_range_is_refused() -> None:
+    with pytest.raises(SimError, match=r"pace factor must be 0\.5\.\.2"):
+        AutopilotOptions(pace_factor=3.0).to_config()
+
+
 def test_bad_control_requests_get_errors_not_a_dead_channel(start_device: Start) -> None:
     dev = start_device()  # real clock: advance is refused
     ctl = dev.require_control()

@@ -25,6 +25,8 @@ class AutopilotOptions:
     without an estimate. A runner rather than a metronome: surge_frac (work steps this much
     fast), tire_frac (each work step this much slower than the one before), drift_frac (each
     recovery or rest this much longer than the one before); all 0: exactly on plan.
+    pace_factor: every work step takes this many times its time (1.05: a runner 5 %
+    slower than the target, 0.95: 5 % faster).
     """
 
     noise_frac: float = 0.0
@@ -34,6 +36,7 @@ class AutopilotOptions:
     surge_frac: float = 0.0
     tire_frac: float = 0.0
     drift_frac: float = 0.0
+    pace_factor: float = 1.0
 
     def to_config(self) -> dict[str, Any]:
         if not 0 <= self.noise_frac <= 0.5:
@@ -43,6 +46,8 @@ class AutopilotOptions:
         for name in ("surge_frac", "tire_frac", "drift_frac"):
             if not 0 <= getattr(self, name) <= 0.5:
                 raise SimError(f"autopilot {name} must be 0..0.5, got {getattr(self, name)}")
+        if not 0.5 <= self.pace_factor <= 2.0:
+            raise SimError(f"autopilot pace factor must be 0.5..2, got {self.pace_factor}")
         return {
             "noise": self.noise_frac,
             "seed": self.seed,
@@ -51,6 +56,7 @@ class AutopilotOptions:
             "surge": self.surge_frac,
             "tire": self.tire_frac,
             "drift": self.drift_frac,
+            "pace": self.pace_factor,
         }
 
 

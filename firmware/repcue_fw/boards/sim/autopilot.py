@@ -18,7 +18,8 @@ class Autopilot:
         # seed, pace_s_per_km (for distance steps without a known pace target),
         # open_s (for open steps without an estimate), surge (work this fraction fast),
         # tire (each work step this fraction slower than the one before), drift (each
-        # recovery or rest this fraction longer than the one before)
+        # recovery or rest this fraction longer than the one before), pace (every work step
+        # takes this many times its time: 1.05 a runner 5 % slower than target)
         self.board = board
         self.noise = float(options.get("noise", 0))
         self.pace_s_per_km = int(options.get("pace_s_per_km", 240))
@@ -26,6 +27,7 @@ class Autopilot:
         self.surge = float(options.get("surge", 0))
         self.tire = float(options.get("tire", 0))
         self.drift = float(options.get("drift", 0))
+        self.pace = float(options.get("pace", 1))
         self.works = 0  # work steps started so far (the runner's tiredness)
         self.rests = 0  # recovery and rest steps started so far
         random.seed(int(options.get("seed", 1)))
@@ -41,7 +43,7 @@ class Autopilot:
                 ms = self.open_s * 1000
         kind = step.kind
         if kind == wp.KIND_WORK:
-            ms = int(ms * (1 - self.surge + self.tire * (self.works - 1)))
+            ms = int(ms * self.pace * (1 - self.surge + self.tire * (self.works - 1)))
         elif kind == wp.KIND_RECOVERY or kind == wp.KIND_REST:
             ms = int(ms * (1 + self.drift * (self.rests - 1)))
         if self.noise:
