@@ -22,6 +22,7 @@ from pathlib import Path
 
 from rich.console import Console
 
+from repcue.cli import demo_group
 from repcue.cli.device_cmd import run_sync, upload_plan
 from repcue.cli.history_cmd import print_session
 from repcue.errors import RepcueError
@@ -59,7 +60,18 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     )
     demo.add_argument("--json", action="store_true", help="print the session as `show --json`")
     demo.add_argument(
-        "--speed", type=int, default=DEMO_SPEED, help=f"clock speed-up (default {DEMO_SPEED})"
+        "--speed",
+        type=int,
+        default=None,
+        help=f"clock speed-up (default {DEMO_SPEED}; with --group {demo_group.GROUP_SPEED})",
+    )
+    demo.add_argument(
+        "--group",
+        type=demo_group.group_size,
+        metavar="N",
+        default=None,
+        help=f"a coach's group of N athletes ({demo_group.MIN_GROUP}-{demo_group.MAX_GROUP}) "
+        "with a broker, their bridges, the dashboard and a group start",
     )
     demo.add_argument(
         "--ble",
@@ -81,6 +93,12 @@ def cmd_demo(args: argparse.Namespace) -> int:
     out = Console(stderr=args.json, highlight=False)
     if args.db:
         check_store_path(args.db)  # before a 20 s run, not after it
+    if args.group is not None:
+        if getattr(args, "ble", False):
+            out.print("error: --group runs over serial ports; leave out --ble")
+            return 2
+        return demo_group.cmd_group(args)
+    args.speed = args.speed or DEMO_SPEED
     with tempfile.TemporaryDirectory(prefix="repcue-demo-") as scratch:
         db = args.db or str(Path(scratch) / "demo.db")
         ble_scratch = Path(scratch) if getattr(args, "ble", False) else None

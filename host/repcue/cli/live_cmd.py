@@ -149,9 +149,9 @@ def cmd_live(args: argparse.Namespace) -> int:
                 notice=say,
                 on_group_start=group_start_hook(keys),
             )
-            follow = _also_publishing(from_device, publisher, args.db)
+            follow = also_publishing(from_device, publisher, args.db)
         state = None
-        async with _publishing(publisher, say):
+        async with publishing(publisher, say):
             with reading_keys(keys) as reading:
                 if reading:
                     err.print(HELP)
@@ -182,7 +182,7 @@ def group_start_hook(keys: Keys) -> OnGroupStart:
     return on_group_start
 
 
-def _also_publishing(follow: Follow, publisher: LivePublisher, db: str | None) -> Follow:
+def also_publishing(follow: Follow, publisher: LivePublisher, db: str | None) -> Follow:
     """follow, handing every object and the session's program to the publisher as well
     (the state snapshot needs the plan also when nothing is drawn, as with --json)."""
 
@@ -206,7 +206,7 @@ def _also_publishing(follow: Follow, publisher: LivePublisher, db: str | None) -
 
 
 @contextlib.asynccontextmanager
-async def _publishing(
+async def publishing(
     publisher: LivePublisher | None, notice: Callable[[str], None]
 ) -> AsyncIterator[None]:
     """The publisher's task while live runs; at the end what is queued goes out (for at
