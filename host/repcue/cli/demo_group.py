@@ -21,12 +21,14 @@ import asyncio
 import contextlib
 import json
 import secrets
+import signal
 import socket
 import sys
 import tempfile
+import threading
 import time
 import urllib.request
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -59,7 +61,8 @@ name: 5x400m group
 5x(400m @3:45/km, 60s jog)
 1min cd
 """
-GROUP_SPEED = 40  # the plan's 14 minutes in about 22 s
+GROUP_PLAN_S = 14 * 60 + 30  # on plan
+GROUP_SPEED = 40  # the plan's 14:30 in about 22 s
 # (name, pace factor: every rep this many times the target's time); the first two are the
 # slow and the fast runner, whatever the group's size
 RUNNERS = (
@@ -110,7 +113,10 @@ def cmd_group(args: argparse.Namespace) -> int:
     out = Console(stderr=args.json, highlight=False)
     speed = args.speed or GROUP_SPEED
     try:
-        with tempfile.TemporaryDirectory(prefix="repcue-demo-group-") as scratch:
+        with (
+            _signals_as_interrupt(),
+            tempfile.TemporaryDirectory(prefix="repcue-demo-group-") as scratch,
+        ):
             db = args.db or str(Path(scratch) / "group.db")
             result = _run(args.group, speed, db, out)
     except KeyboardInterrupt:
@@ -121,6 +127,28 @@ def cmd_group(args: argparse.Namespace) -> int:
     else:
         print_table(out, result)
     return 0
+
+
+@contextlib.contextmanager
+def _signals_as_interrupt() -> Iterator[None]:
+    """Ctrl-C and SIGTERM raise KeyboardInterrupt wherever the demo is, as Python's own
+    Ctrl-C does (asyncio.run handles SIGINT only where Python's handler is in place: not in
+    a job started with SIGINT ignored; SIGTERM it does not handle at all). The finally
+    blocks and asyncio.run's cancellation of what is left then stop every device, the
+    broker and the dashboard."""
+
+    def interrupt(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = {sig: signal.signal(sig, interrupt) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
 
 
 def _run(n: int, speed: int, db: str, out: Console) -> dict[str, Any]:
@@ -169,46 +197,68 @@ async def _group(
     coach = BrokerUrl.parse(hub.url("coach"))
     dashboard = asyncio.create_task(serve_dashboard(sock, coach))
     bridges = [asyncio.create_task(_bridge(a, hub, db, out)) for a in athletes]
+    body = asyncio.create_task(_conduct(athletes, bridges, base, speed, hub, db, out))
     try:
-        out.print(
-            f"the coach's dashboard: {base}/  (open it now: the run takes about 30 s)",
-            soft_wrap=True,
-        )
-        await _until(
-            lambda: _all_on_board(base, athletes),
-            READY_TIMEOUT_S,
-            "the athletes' bridges did not all reach the dashboard",
-            bridges,
-        )
-        in_s = start_in_s(speed)
-        start = await asyncio.to_thread(_http_json, f"{base}/api/start", {"in_s": in_s})
-        at_ms = int(start["at_ms"])
-        out.print(
-            f"group start {str(start['id'])[:8]} for {_clock(at_ms)} by the devices' clocks "
-            f"({in_s:.0f} s ahead on them, {START_LEAD_S} s here at x{speed})"
-        )
-        await _until(
-            lambda: all(a.started_s is not None for a in athletes),
-            START_LEAD_S + STARTED_TIMEOUT_S,
-            "not every device started at the group start",
-            bridges,
-            athletes,
-        )
-        starts = [a.started_s for a in athletes if a.started_s is not None]
-        spread_ms = round((max(starts) - min(starts)) * 1000)
-        out.print(
-            f"all {len(athletes)} started; their session_start events arrived here "
-            f"within {spread_ms} ms"
-        )
-        plan_s = 14 * 60 * max(a.pace_factor for a in athletes)
-        await _wait_bridges(bridges, athletes, 3 * plan_s / speed + 30)
-        reports = [await _sync(a, hub, db, out) for a in athletes]
-        listed = await _until_sessions(base, len(athletes), bridges)
-        out.print(f"the dashboard lists {listed} finished sessions")
+        await asyncio.wait({body, dashboard}, return_when=asyncio.FIRST_COMPLETED)
+        if not body.done():
+            failed = dashboard.exception() if not dashboard.cancelled() else None
+            if failed is not None:
+                raise RepcueError(f"the dashboard at {base}/ stopped: {failed}")
+            # uvicorn takes SIGINT and SIGTERM while it serves and ends serve() on them
+            # (then hands them on): the demo's Ctrl-C
+            raise KeyboardInterrupt
+        return body.result()
     finally:
-        for task in (*bridges, dashboard):
+        for task in (body, *bridges, dashboard):
             task.cancel()
-        await asyncio.gather(*bridges, dashboard, return_exceptions=True)
+        await asyncio.gather(body, *bridges, dashboard, return_exceptions=True)
+
+
+async def _conduct(
+    athletes: list[Athlete],
+    bridges: list[asyncio.Task[None]],
+    base: str,
+    speed: int,
+    hub: Hub,
+    db: str,
+    out: Console,
+) -> dict[str, Any]:
+    """The coach's part: wait for every bridge, press start, wait for the ends, sync."""
+    out.print(
+        f"the coach's dashboard: {base}/  (open it now: the run takes about 30 s)",
+        soft_wrap=True,
+    )
+    await _until(
+        lambda: _all_on_board(base, athletes),
+        READY_TIMEOUT_S,
+        "the athletes' bridges did not all reach the dashboard",
+        bridges,
+    )
+    in_s = start_in_s(speed)
+    start = await asyncio.to_thread(_http_json, f"{base}/api/start", {"in_s": in_s})
+    at_ms = int(start["at_ms"])
+    out.print(
+        f"group start {str(start['id'])[:8]} for {_clock(at_ms)} by the devices' clocks "
+        f"({in_s:.0f} s ahead on them, {START_LEAD_S} s here at x{speed})"
+    )
+    await _until(
+        lambda: all(a.started_s is not None for a in athletes),
+        START_LEAD_S + STARTED_TIMEOUT_S,
+        "not every device started at the group start",
+        bridges,
+        athletes,
+    )
+    starts = [a.started_s for a in athletes if a.started_s is not None]
+    spread_ms = round((max(starts) - min(starts)) * 1000)
+    out.print(
+        f"all {len(athletes)} started; their session_start events arrived here "
+        f"within {spread_ms} ms"
+    )
+    slowest_s = GROUP_PLAN_S * max(a.pace_factor for a in athletes) / speed
+    await _wait_bridges(bridges, athletes, 3 * slowest_s + 30)
+    reports = [await _sync(a, hub, db, out) for a in athletes]
+    listed = await _until_sessions(base, len(athletes))
+    out.print(f"the dashboard lists {listed} finished sessions")
     return {
         "sessions": reports,
         "group_start": {"id": start["id"], "at_ms": at_ms, "arrival_spread_ms": spread_ms},
@@ -321,7 +371,7 @@ async def _until(
         await asyncio.sleep(0.1)
 
 
-async def _until_sessions(base: str, n: int, bridges: list[asyncio.Task[None]]) -> int:
+async def _until_sessions(base: str, n: int) -> int:
     def listed() -> bool:
         return len(_http_json(f"{base}/api/sessions")) >= n
 
