@@ -98,7 +98,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
             out.print("error: --group runs over serial ports; leave out --ble")
             return 2
         return demo_group.cmd_group(args)
-    args.speed = args.speed or DEMO_SPEED
+    args.speed = DEMO_SPEED if args.speed is None else args.speed
     with tempfile.TemporaryDirectory(prefix="repcue-demo-") as scratch:
         db = args.db or str(Path(scratch) / "demo.db")
         ble_scratch = Path(scratch) if getattr(args, "ble", False) else None

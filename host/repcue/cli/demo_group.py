@@ -111,7 +111,8 @@ def start_in_s(speed: int) -> float:
 
 def cmd_group(args: argparse.Namespace) -> int:
     out = Console(stderr=args.json, highlight=False)
-    speed = args.speed or GROUP_SPEED
+    speed = GROUP_SPEED if args.speed is None else args.speed
+    SimOptions(speed=speed).validate()  # before a broker and devices are started
     try:
         with (
             _signals_as_interrupt(),
