@@ -58,7 +58,11 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     demo = sub.add_parser(
         "demo", help="upload, run and sync a fartlek on a virtual device (no hardware)"
     )
-    demo.add_argument("--json", action="store_true", help="print the session as `show --json`")
+    demo.add_argument(
+        "--json",
+        action="store_true",
+        help='print the session as `show --json` (with --group: {"sessions": [...]})',
+    )
     demo.add_argument(
         "--speed",
         type=int,
