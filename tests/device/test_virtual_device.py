@@ -74,8 +74,8 @@ def test_stepped_clock_with_autopilot_cues_every_change_on_its_exact_ms_across_t
 def test_accelerated_clock_runs_a_minute_long_program_in_well_under_a_minute(
     start_device: Start,
 ) -> None:
-    # x20, not faster: a countdown tick more than 500 device ms late is dropped by design,
-    # and at x100 that is a 5 ms stall of a busy laptop (x20: 25 ms)
+    # x20: a countdown tick more than 500 device ms late is dropped by design, which at x20
+    # is a 25 ms stall of a busy laptop (the stepped-clock tests count the ticks exactly)
     dev = start_device(speed=20)
     client = RawClient(dev.pty_path)
     try:
@@ -87,8 +87,8 @@ def test_accelerated_clock_runs_a_minute_long_program_in_well_under_a_minute(
     assert done["ms"] >= 60_000
     names = [cue_name(c.cue_id) for c in ctl.cues() if c.cue_id != ev.CUE_COUNTDOWN]
     assert names == ["work", "recovery", "last_rep", "recovery", "finish"]
-    # countdown: 2 ticks before each of the four changes
-    assert sum(1 for c in ctl.cues() if c.cue_id == ev.CUE_COUNTDOWN) == 8
+    # countdown: 2 ticks before each of the four changes, less any a stall made stale
+    assert 4 <= sum(1 for c in ctl.cues() if c.cue_id == ev.CUE_COUNTDOWN) <= 8
 
 
 def test_physical_button_gestures_start_lap_skip_and_stop(start_device: Start) -> None:
