@@ -26,7 +26,7 @@ system-packages:
 	.ci/system-packages
 
 test: lint system-packages
-	$(BIN)/pytest -q
+	$(BIN)/pytest -q -n 3 --dist loadfile
 
 bench: $(STAMP)
 	for b in bench/[!_]*.py; do $(BIN)/python $$b || exit 1; done
