@@ -3,7 +3,8 @@ class says the command's exit code (the README's table):
 
     RepcueError                          1
      ├── PlanError(line, col)            2  a plan that cannot be read or cannot run
-     │    └── ProgramLimitError             ... valid, but more than a device program holds
+     │    ├── ProgramLimitError             ... valid, but more than a device program holds
+     │    └── FitWorkoutError               ... a FIT workout file it cannot read or run
      ├── ProfileError                    2  the athlete profile
      ├── TransportError                  3  bytes could not be moved
      │    ├── DisconnectedError          4  the link went away while in use
@@ -77,6 +78,11 @@ class PlanError(RepcueError):
 
 class ProgramLimitError(PlanError):
     """A valid plan that exceeds what the device program format can hold."""
+
+
+class FitWorkoutError(PlanError):
+    """A FIT workout file that is not one, is damaged, or asks what the device cannot do
+    (a step that ends on a heart rate, a repeat until a time); the message names the step."""
 
 
 class ProfileError(RepcueError):

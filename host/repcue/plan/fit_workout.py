@@ -14,7 +14,7 @@ shows planned against actual.
 
 FIT has no place for what only repcue knows (named paces, efforts, RPE, an expected time of a
 lap-ended step, per-step cues, the plan's cues): it goes into the step's `notes` and the
-workout's `wkt_description` in plan-language words (`@5k, ~60s, countdown 5`), which a watch
+workout's `wkt_description` in plan-language words (`@5k pace, ~60s, countdown 5`), which a watch
 shows as they are and `fit_read` reads back, so a repcue plan survives plan -> FIT -> plan.
 
 garmin-fit-sdk's Encoder drops keys it does not know, sub-field names included, so the raw
@@ -95,8 +95,8 @@ def clock_words(seconds: float) -> str:
 
 
 def target_words(target: Target) -> str:
-    if isinstance(target, Pace):
-        return "@" + pace_words(target)
+    if isinstance(target, Pace):  # `@easy pace`: `@easy` is the effort
+        return "@" + pace_words(target) + ("" if not target.name else " pace")
     if isinstance(target, Effort):
         return "@" + target.word
     if isinstance(target, Rpe):

@@ -50,6 +50,7 @@ _KIND_TEXT = {
     "recover": StepKind.RECOVERY,
     "rec": StepKind.RECOVERY,
     "rest": StepKind.REST,
+    "work": StepKind.WORK,
 }
 # Upper bounds (exclusive) of zones 1-4 for each kind of percentage; above the last is zone 5.
 _ZONE_BOUNDS = {
