@@ -202,8 +202,11 @@ class _Reader:
         low = int(mesg.get("custom_target_value_low") or 0)
         high = int(mesg.get("custom_target_value_high") or 0)
         zone = int(mesg.get("target_value") or 0)
+        if kind in ("speed", "speed_lap") and zone:  # a zone number wins over custom values
+            return self.drop(index, f"speed zone {zone} (the device knows paces, not zones)")
         if kind in ("speed", "speed_lap") and low and high:
-            s_per_km = round(1_000_000 / ((low + high) / 2), 1)
+            # the middle of the two paces, as a runner reads `4:10-3:50/km`
+            s_per_km = round((1_000_000 / low + 1_000_000 / high) / 2, 1)
             if MIN_PACE_S_PER_KM <= s_per_km <= MAX_PACE_S_PER_KM:
                 return Pace("", s_per_km)
             return self.drop(index, f"a pace of {s_per_km:.0f} s/km (out of range)")
@@ -219,8 +222,6 @@ class _Reader:
                     f"a heart rate of {low - 100}-{high - 100} bpm "
                     "(the device knows heart-rate zones 1-5, not beats per minute)",
                 )
-        if kind in ("speed", "speed_lap") and zone:
-            return self.drop(index, f"speed zone {zone} (the device knows paces, not zones)")
         return self.drop(index, f"a {str(kind).replace('_', ' ')} target")
 
     def drop(self, index: int, what: str) -> Target | None:
