@@ -24,7 +24,13 @@ from repcue.cli.argtypes import (
     start_instant,
     whole_number,
 )
-from repcue.cli.plan_cmd import read_plan, render_report
+from repcue.cli.plan_cmd import (
+    PLAN_HELP,
+    fit_plan_text,
+    read_fit_plan,
+    read_plan,
+    render_report,
+)
 from repcue.cli.spinner import spinner
 from repcue.config import resolve_device_spec
 from repcue.devices import nearby, open_device
@@ -33,8 +39,8 @@ from repcue.link.client import DeviceClient
 from repcue.link.messages import SessionEntry
 from repcue.link.resume import DEFAULT_RETRIES, ClientSource, ReconnectPolicy, upload_resumable
 from repcue.link.serial import find_boards
-from repcue.plan import FORMATS, Format, check, load_profile
-from repcue.plan.report import PlanReport
+from repcue.plan import FORMATS, Format, Plan, check, load_profile
+from repcue.plan.report import PlanReport, build_report
 from repcue.store import check_store_path, open_store, store_for_writing
 from repcue.sync import SyncProgress, SyncResult
 from repcue.sync.resume import sync_resumable
@@ -68,7 +74,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     time_sync.set_defaults(func=lambda a: _run(a, _time_sync))
 
     upload = sub.add_parser("upload", help="compile a plan and install it on the device")
-    upload.add_argument("plan", metavar="PLAN", help="a plan file, '-' for stdin, or plan text")
+    upload.add_argument("plan", metavar="PLAN", help=PLAN_HELP)
     upload.add_argument("--profile", type=Path, metavar="FILE", help="athlete profile (TOML)")
     upload.add_argument("--format", choices=FORMATS, default="auto", help="plan format")
     add_device_argument(upload)
@@ -270,11 +276,18 @@ async def upload_plan(
     db: str | None,
     out: Console,
     policy: ReconnectPolicy | None = None,
+    plan: Plan | None = None,
 ) -> PlanReport:
     """Check, upload and remember one plan. A bad plan never leaves the host: check()
     raises PlanError before a byte is sent. Given a client factory, a dropped link is
-    reconnected and the upload resumed as the policy allows."""
-    report = check(text, fmt=fmt, profile=load_profile(profile_path), name=name)
+    reconnected and the upload resumed as the policy allows. A `plan` read already (a FIT
+    workout) is uploaded as it is and remembered with its intervals.icu text."""
+    profile = load_profile(profile_path)
+    if plan is None:
+        report = check(text, fmt=fmt, profile=profile, name=name)
+    else:
+        report = build_report(plan, profile)
+        text = fit_plan_text(plan, profile)
     connections = 0
 
     async def on_connect(client: DeviceClient) -> None:
@@ -306,11 +319,13 @@ async def upload_plan(
 async def _upload(
     args: argparse.Namespace, device: ClientSource, policy: ReconnectPolicy, out: Console
 ) -> int:
-    text, name = read_plan(args.plan)
+    fit_plan = read_fit_plan(args.plan)
+    text, name = ("", "") if fit_plan is not None else read_plan(args.plan)
     await upload_plan(
         device,
         text,
         name,
+        plan=fit_plan,
         profile_path=args.profile,
         fmt=args.format,
         db=args.db,

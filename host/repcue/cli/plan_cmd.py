@@ -11,15 +11,27 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from repcue.errors import PathError
+from repcue.cli import plan_export_cmd
+from repcue.errors import PathError, PlanError
 from repcue.paths import existing_file, new_file, path_error, write_text
-from repcue.plan import FORMATS, Format, check, default_profile_path, load_profile, parse
+from repcue.plan import (
+    FORMATS,
+    Format,
+    Plan,
+    Profile,
+    default_profile_path,
+    load_profile,
+    parse,
+)
 from repcue.plan.describe import end_text, target_text
-from repcue.plan.report import PlanReport, profile_hint
+from repcue.plan.fit_read import looks_like_fit, parse_fit_workout
+from repcue.plan.icu_write import icu_text
+from repcue.plan.report import PlanReport, build_report, profile_hint
 from repcue.plan.templates import get_template, load_templates
 from repcue.plan.units import fmt_clock, fmt_distance
 
 PLAN_SUFFIXES = (".txt", ".plan", ".icu", ".repcue", ".md")
+PLAN_HELP = "a plan file (text, or a FIT workout), '-' for stdin, or plan text"
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -29,11 +41,13 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     check_p = commands.add_parser(
         "check", help="show the timeline, totals and device program of a plan"
     )
-    check_p.add_argument("plan", metavar="PLAN", help="a plan file, '-' for stdin, or plan text")
+    check_p.add_argument("plan", metavar="PLAN", help=PLAN_HELP)
     check_p.add_argument("--json", action="store_true", help="print one JSON object")
     check_p.add_argument("--profile", type=Path, metavar="FILE", help="athlete profile (TOML)")
     check_p.add_argument("--format", choices=FORMATS, default="auto", help="plan format")
     check_p.set_defaults(func=cmd_check)
+
+    plan_export_cmd.register(commands)
 
     list_p = commands.add_parser("templates", help="list the plan templates and their parameters")
     list_p.set_defaults(func=cmd_templates)
@@ -82,11 +96,49 @@ def read_plan(arg: str) -> tuple[str, str]:
     return arg, ""
 
 
+def read_fit_plan(arg: str) -> Plan | None:
+    """The plan of the FIT workout file `arg` names (by its .fit suffix or its header), or
+    None when `arg` is no FIT file."""
+    path = Path(arg)
+    try:
+        is_file = arg != "-" and path.is_file()
+    except OSError:  # plan text too long to be a file name
+        is_file = False
+    if not is_file and path.suffix.lower() != ".fit":
+        return None
+    existing_file(path, "FIT workout file")
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise path_error(exc, arg, "plan file") from exc
+    if path.suffix.lower() != ".fit" and not looks_like_fit(data):
+        return None
+    return parse_fit_workout(data, path.stem, where=arg)
+
+
+def fit_plan_text(plan: Plan, profile: Profile | None) -> str:
+    """The intervals.icu text of a plan read from FIT, "" when that text cannot hold it."""
+    try:
+        return icu_text(plan, profile.named_paces() if profile else None).text
+    except PlanError:
+        return ""
+
+
+def load_plan(arg: str, fmt: Format, profile: Profile | None) -> tuple[Plan, str]:
+    """(plan, its text) from a plan file, a FIT workout file, stdin or the argument itself;
+    a FIT workout's text is its intervals.icu text ("" when that text cannot hold it)."""
+    plan = read_fit_plan(arg)
+    if plan is not None:
+        return plan, fit_plan_text(plan, profile)
+    text, name = read_plan(arg)
+    return parse(text, fmt, name), text
+
+
 def cmd_check(args: argparse.Namespace) -> int:
-    text, name = read_plan(args.plan)
     profile = load_profile(args.profile)
     fmt: Format = args.format
-    report = check(text, fmt=fmt, profile=profile, name=name)
+    plan, _ = load_plan(args.plan, fmt, profile)
+    report = build_report(plan, profile)
     hint = None
     if report.unknown_paces:
         hint = profile_hint(args.profile or default_profile_path(), report.unknown_paces)
