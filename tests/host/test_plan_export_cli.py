@@ -146,7 +146,7 @@ def test_check_refuses_a_fit_workout_the_device_cannot_run(
     path.write_bytes(connect_file([{**JOG_2MIN_Z2, "duration_type": "hr_less_than"}]))
     code, out, err = run(capsys, "check", str(path))
     assert (code, out) == (2, "")
-    assert f"{path}, step 1: ends on hr less than" in err
+    assert f"{path}, step 1: ends on heart rate less than" in err
 
 
 def test_a_fit_workout_exports_to_icu(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:

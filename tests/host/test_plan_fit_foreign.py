@@ -158,7 +158,7 @@ def test_targets_the_device_cannot_show_are_dropped(target: dict[str, Any], said
 @pytest.mark.parametrize(
     ("step", "said"),
     [
-        ({"duration_type": "hr_less_than", "duration_value": 230}, "ends on hr less than"),
+        ({"duration_type": "hr_less_than", "duration_value": 230}, "ends on heart rate less than"),
         ({"duration_type": "calories", "duration_value": 100}, "ends on calories"),
     ],
 )

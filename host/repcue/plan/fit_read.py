@@ -140,7 +140,7 @@ class _Reader:
         self, index: int, mesg: dict[str, Any], duration: str, built: list[tuple[int, Node]]
     ) -> tuple[int, Node]:
         if duration != "repeat_until_steps_cmplt":
-            what = duration.removeprefix("repeat_until_").replace("_", " ")
+            what = _words(duration.removeprefix("repeat_until_"))
             raise self.error(
                 index, f"repeats until {what}: the device repeats a number of times only"
             )
@@ -190,7 +190,7 @@ class _Reader:
             return Distance(metres, estimate)
         if duration in ("open", None):
             return Open(estimate)
-        what = str(duration).replace("_", " ")
+        what = _words(str(duration))
         raise self.error(
             index, f"ends on {what}: the device ends a step by time, distance or the lap button"
         )
@@ -228,6 +228,11 @@ class _Reader:
         """None (no target), and a warning that names the step and what was dropped."""
         self.warnings.append(f"step {index + 1}: {what} dropped; the step runs without a target")
         return None
+
+
+def _words(fit_name: str) -> str:
+    """`hr_less_than` -> `heart rate less than`."""
+    return re.sub(r"\bhr\b", "heart rate", fit_name.replace("_", " "))
 
 
 def _noted_target(part: str) -> Target | None:
