@@ -18,6 +18,8 @@ from pathlib import Path
 import fitdecode
 import pytest
 from garmin_fit_sdk import Decoder, Stream
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from repcue.errors import FitWorkoutError, PlanError
 from repcue.plan import Cues, Pace, Plan, Repeat, Step, parse, program_bytes
@@ -153,6 +155,14 @@ def test_an_unknown_named_pace_has_no_speed_target_and_says_so() -> None:
     ]
 
 
+def test_a_percent_of_threshold_pace_survives() -> None:
+    plan = parse("- 10m Z1\n5x\n- 3m 95% Pace\n- 2m Z1\n", "icu")
+    back = parse_fit_workout(workout_file(plan, created=CREATED)[0])
+    assert back.nodes == plan.nodes
+    repeat = back.nodes[1]
+    assert isinstance(repeat, Repeat) and repeat.body[0].target == Pace("threshold", None, 95)
+
+
 def test_plan_cues_travel_in_the_description() -> None:
     plan = parse("cues: countdown 5, halfway, no last rep\n4x1min hard [no countdown] / 1min")
     data, _ = workout_file(plan, created=CREATED)
@@ -220,3 +230,53 @@ def test_a_fit_file_that_is_not_a_workout_is_refused(tmp_path: Path) -> None:
     data[-5] ^= 0xFF
     with pytest.raises(FitWorkoutError, match="damaged"):
         parse_fit_workout(bytes(data), where="plan.fit")
+
+
+_FIT_STEPS = st.sampled_from(
+    [
+        "90s",
+        "400m @3k",
+        "1mi @6:05/mi",
+        "1min all out",
+        "200m jog ~70s",
+        "jog down ~90s",
+        "press lap",
+        "2min Z2",
+        "30s rpe 9",
+        "3:00 easy [countdown 5, halfway]",
+        "800m @easy pace [no countdown]",
+        "hills 45s hard",
+    ]
+)
+
+
+@st.composite
+def fit_plan_texts(draw: st.DrawFn, depth: int = 0) -> str:
+    """Random valid plans over steps with every kind of target, estimate and step cue."""
+    parts = []
+    for _ in range(draw(st.integers(1, 3))):
+        choice = draw(st.integers(0, 3 if depth < 2 else 1))
+        if choice <= 1:
+            parts.append(draw(_FIT_STEPS))
+        elif choice == 2:
+            parts.append(f"{draw(st.integers(1, 5))}x{draw(_FIT_STEPS)} w/ {draw(_FIT_STEPS)}")
+        else:
+            inner = draw(fit_plan_texts(depth + 1))
+            between = draw(st.sampled_from(["", " 2min between"]))
+            parts.append(f"{draw(st.integers(1, 4))}x({inner}){between}")
+    return ", ".join(parts)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.sampled_from(["", "cues: countdown 0, halfway, no last rep\n"]),
+    fit_plan_texts(),
+    st.booleans(),
+)
+def test_any_plan_survives_fit(cues: str, text: str, with_profile: bool) -> None:
+    plan = parse(cues + text)
+    profile = PROFILE if with_profile else None
+    data, _ = workout_file(plan, profile.named_paces() if profile else None, created=CREATED)
+    back = parse_fit_workout(data)
+    assert back.nodes == resolve(plan).nodes and back.cues == plan.cues
+    assert program_bytes(back, PROFILE) == program_bytes(plan, PROFILE)
