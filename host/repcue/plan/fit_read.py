@@ -13,6 +13,7 @@ other words (a coach's "relax the shoulders") are kept out of the plan and do no
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -39,7 +40,6 @@ from repcue.plan.model import (
     StepKind,
     Target,
 )
-from repcue.plan.parser import text_seed
 from repcue.plan.reader import MAX_REPEATS
 from repcue.plan.targets import MAX_PACE_S_PER_KM, MIN_PACE_S_PER_KM
 from repcue.plan.units import MAX_DISTANCE_M, MAX_DURATION_S
@@ -82,7 +82,6 @@ def parse_fit_workout(data: bytes, name: str = "", *, where: str = "FIT file") -
         name=str(workout.get("wkt_name") or name),
         nodes=nodes,
         cues=_cues(description),
-        text_seed=text_seed(description + str(len(data))),
         format="fit",
         warnings=tuple(reader.warnings),
     )
@@ -103,17 +102,20 @@ def _decode(data: bytes, where: str) -> dict[str, list[dict[str, Any]]]:
 
 
 def _cues(description: str) -> Cues:
-    default = Cues()
-    countdown_s, halfway, last_rep = default.countdown_s, default.halfway, default.last_rep
-    if description.startswith("cues: "):
-        for part in description.removeprefix("cues: ").split(", "):
-            if part.startswith("countdown ") and part[10:].isdigit():
-                countdown_s = int(part[10:])
-            elif part in ("no countdown", "halfway", "no halfway", "last rep", "no last rep"):
-                countdown_s = 0 if part == "no countdown" else countdown_s
-                halfway = part == "halfway" if "halfway" in part else halfway
-                last_rep = part == "last rep" if "last rep" in part else last_rep
-    return Cues(countdown_s, halfway, last_rep)
+    """The plan cues fit_workout writes as `cues: countdown 5, halfway, no last rep`."""
+    cues = Cues()
+    if not description.startswith("cues: "):
+        return cues
+    for part in description.removeprefix("cues: ").split(", "):
+        if part.startswith("countdown ") and part[10:].isdigit():
+            cues = replace(cues, countdown_s=min(int(part[10:]), 15))
+        elif part == "no countdown":
+            cues = replace(cues, countdown_s=0)
+        elif part in ("halfway", "no halfway"):
+            cues = replace(cues, halfway=part == "halfway")
+        elif part in ("last rep", "no last rep"):
+            cues = replace(cues, last_rep=part == "last rep")
+    return cues
 
 
 class _Reader:
