@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import re
 from dataclasses import replace
-from pathlib import Path
 from typing import Any
 
 from garmin_fit_sdk import Decoder, Stream
@@ -56,11 +55,9 @@ def looks_like_fit(data: bytes) -> bool:
     return len(data) >= 12 and data[8:12] == FIT_HEADER_TAG
 
 
-def read_fit_workout(path: Path) -> Plan:
-    return parse_fit_workout(path.read_bytes(), path.stem, where=str(path))
-
-
 def parse_fit_workout(data: bytes, name: str = "", *, where: str = "FIT file") -> Plan:
+    """The plan of a FIT workout file (`name` when it has no wkt_name); FitWorkoutError
+    for what is no workout or what the device cannot run, warnings for dropped targets."""
     mesgs = _decode(data, where)
     file_type = (mesgs.get("file_id_mesgs") or [{}])[0].get("type")
     if file_type != "workout":
