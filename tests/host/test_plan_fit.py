@@ -163,6 +163,14 @@ def test_a_percent_of_threshold_pace_survives() -> None:
     assert isinstance(repeat, Repeat) and repeat.body[0].target == Pace("threshold", None, 95)
 
 
+def test_names_are_cut_to_what_fit_holds() -> None:
+    name = "Dienstag Bahn 800s ü " * 20  # 440 bytes of UTF-8
+    data, _ = workout_file(parse(f"name: {name}\n6x800m @5k w/ 90s jog"), created=CREATED)
+    back = parse_fit_workout(data)
+    assert len(back.name.encode()) == 254 and name.startswith(back.name)
+    assert decode_fitdecode(data)[1].get_value("wkt_name") == back.name
+
+
 def test_plan_cues_travel_in_the_description() -> None:
     plan = parse("cues: countdown 5, halfway, no last rep\n4x1min hard [no countdown] / 1min")
     data, _ = workout_file(plan, created=CREATED)

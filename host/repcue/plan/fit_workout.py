@@ -65,6 +65,7 @@ SPEED_BAND = 0.02
 # A repeat block whose last round leaves out its trailing recovery (`3min between sets`);
 # a watch runs that recovery (FIT cannot say otherwise), repcue reads the words back.
 SKIP_LAST_RECOVERY = "no recovery after the last round"
+MAX_STRING_BYTES = 254
 DEVELOPMENT_MANUFACTURER = 255  # FIT's `development`: no manufacturer id of our own
 
 
@@ -75,6 +76,11 @@ class WorkoutMessages:
     workout: dict[str, Any]
     steps: list[dict[str, Any]] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)  # what a watch will not see
+
+
+def fit_string(text: str) -> str:
+    """`text` cut to what a FIT string field holds: 254 bytes of UTF-8 and its NUL."""
+    return text.encode()[:MAX_STRING_BYTES].decode(errors="ignore")
 
 
 # --- notes: the plan-language words of what FIT cannot hold ------------------------------
@@ -169,7 +175,7 @@ class _StepWriter:
         index = len(self.out.steps)
         mesg: dict[str, Any] = {"message_index": index}
         if step.label:
-            mesg["wkt_step_name"] = step.label
+            mesg["wkt_step_name"] = fit_string(step.label)
         end = step.end
         if isinstance(end, Duration):
             mesg["duration_type"], mesg["duration_value"] = "time", end.seconds * 1000
@@ -181,7 +187,7 @@ class _StepWriter:
         mesg["intensity"] = INTENSITY[step.kind]
         notes = step_notes(step)
         if notes:
-            mesg["notes"] = notes
+            mesg["notes"] = fit_string(notes)
         self.out.steps.append(mesg)
 
     def target(self, target: Target | None, index: int) -> dict[str, Any]:
@@ -213,7 +219,7 @@ def workout_messages(plan: Plan, paces: NamedPaces | None = None) -> WorkoutMess
         "sport": "running",
         "sub_sport": "generic",
         "num_valid_steps": len(out.steps),
-        "wkt_name": plan.name or "repcue plan",
+        "wkt_name": fit_string(plan.name or "repcue plan"),
     }
     description = cue_words(plan.cues)
     if description:
