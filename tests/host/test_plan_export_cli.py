@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -165,3 +168,27 @@ def test_a_fit_workout_exports_to_icu(capsys: pytest.CaptureFixture[str], tmp_pa
         Step(StepKind.WORK, Distance(1000), Pace("", 240.0)),
         Step(StepKind.RECOVERY, Duration(120), HrZone(2)),
     )
+
+
+def test_check_reads_a_fit_workout_from_stdin(tmp_path: Path) -> None:
+    data = connect_file([WARMUP_LAP, REP_1K, JOG_2MIN_Z2, REPEAT_5])
+    env = {**os.environ, "XDG_CONFIG_HOME": str(tmp_path)}
+    done = subprocess.run(
+        [sys.executable, "-m", "repcue", "plan", "check", "-", "--json"],
+        input=data,
+        capture_output=True,
+        env=env,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["name"] == "Connect 5x1k"
+    done = subprocess.run(
+        [sys.executable, "-m", "repcue", "plan", "check", "-"],
+        input=b"\xff\xfe not text",
+        capture_output=True,
+        env=env,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 16 and b"stdin is neither UTF-8 text nor a FIT file" in done.stderr

@@ -27,8 +27,7 @@ from repcue.cli.argtypes import (
 from repcue.cli.plan_cmd import (
     PLAN_HELP,
     fit_plan_text,
-    read_fit_plan,
-    read_plan,
+    read_source,
     render_report,
 )
 from repcue.cli.spinner import spinner
@@ -319,8 +318,7 @@ async def upload_plan(
 async def _upload(
     args: argparse.Namespace, device: ClientSource, policy: ReconnectPolicy, out: Console
 ) -> int:
-    fit_plan = read_fit_plan(args.plan)
-    text, name = ("", "") if fit_plan is not None else read_plan(args.plan)
+    text, name, fit_plan = read_source(args.plan)
     await upload_plan(
         device,
         text,

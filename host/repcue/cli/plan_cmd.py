@@ -124,13 +124,33 @@ def fit_plan_text(plan: Plan, profile: Profile | None) -> str:
         return ""
 
 
+def read_source(arg: str) -> tuple[str, str, Plan | None]:
+    """(text, default name, None) of plan text, or ("", "", plan) of a FIT workout: from a
+    file, stdin (`-`, text or FIT) or the argument itself."""
+    if arg == "-":
+        raw = getattr(sys.stdin, "buffer", None)
+        if raw is None:  # a text stream (tests, embedding)
+            return sys.stdin.read(), "", None
+        data = raw.read()
+        if looks_like_fit(data):
+            return "", "", parse_fit_workout(data, where="stdin")
+        try:
+            return data.decode("utf-8"), "", None
+        except UnicodeDecodeError as exc:
+            raise PathError(f"stdin is neither UTF-8 text nor a FIT file: {exc}", path="-") from exc
+    plan = read_fit_plan(arg)
+    if plan is not None:
+        return "", "", plan
+    text, name = read_plan(arg)
+    return text, name, None
+
+
 def load_plan(arg: str, fmt: Format, profile: Profile | None) -> tuple[Plan, str]:
     """(plan, its text) from a plan file, a FIT workout file, stdin or the argument itself;
     a FIT workout's text is its intervals.icu text ("" when that text cannot hold it)."""
-    plan = read_fit_plan(arg)
+    text, name, plan = read_source(arg)
     if plan is not None:
         return plan, fit_plan_text(plan, profile)
-    text, name = read_plan(arg)
     return parse(text, fmt, name), text
 
 
