@@ -285,6 +285,8 @@ def test_any_plan_survives_fit(cues: str, text: str, with_profile: bool) -> None
     plan = parse(cues + text)
     profile = PROFILE if with_profile else None
     data, _ = workout_file(plan, profile.named_paces() if profile else None, created=CREATED)
-    back = parse_fit_workout(data)
+    back = parse_fit_workout(data)  # garmin-fit-sdk, integrity checked
     assert back.nodes == resolve(plan).nodes and back.cues == plan.cues
     assert program_bytes(back, PROFILE) == program_bytes(plan, PROFILE)
+    frames = decode_fitdecode(data)
+    assert [f.name for f in frames].count("workout_step") == flat_count(back.nodes)
