@@ -23,6 +23,7 @@ class says the command's exit code (the README's table):
      │    ├── NoFirmwareError(sample)    9  something answers, not repcue firmware
      │    └── AuthError(code=ERR_*)     12  BLE authentication refused, failed or missing
      ├── StoreError                      7  the local SQLite store
+     │    └── UndatedSessionError           ... an export of a session with no date
      ├── KeyStoreError                  13  the pairing key store (file or OS keyring)
      ├── BuildError                     14  the firmware could not be built
      ├── PathError(path)                16  a path named on the command line: missing,
@@ -260,3 +261,12 @@ class BrokerError(RepcueError):
 
 class BrokerAuthError(BrokerError):
     """The broker refused the user name or password (CONNACK 4 or 5)."""
+
+
+class UndatedSessionError(StoreError):
+    """A stored session has no date (the device's clock was never set when it ran), and
+    an export needs one. ``row_id`` is the session's number in the store."""
+
+    def __init__(self, message: str, *, row_id: int = 0) -> None:
+        self.row_id = row_id
+        super().__init__(message)

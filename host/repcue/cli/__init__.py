@@ -15,7 +15,19 @@ from rich.console import Console
 from repcue import __version__
 from repcue.errors import PlanError, RepcueError
 
-GROUPS = ("plan", "history", "device", "sync", "live", "coach", "pair", "demo", "sim", "firmware")
+GROUPS = (
+    "plan",
+    "history",
+    "device",
+    "sync",
+    "live",
+    "coach",
+    "pair",
+    "demo",
+    "sim",
+    "firmware",
+    "export",
+)
 
 
 def build_parser() -> argparse.ArgumentParser:
