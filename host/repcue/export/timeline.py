@@ -114,13 +114,13 @@ def _pause_slots(pauses: int, paused_ms: int, steps: int) -> list[tuple[int, int
 
 
 def _is_track(report: dict[str, Any]) -> bool:
-    """Track: the plan says so, or every work rep is a distance of whole 100 m up to 3 km."""
+    """Track: the plan says so, or every work rep is a distance of whole 100 m up to 1600 m."""
     plan = report["session"]["plan"] or ""
     if "track" in plan.lower():
         return True
     work = [s for s in report["steps"] if s["kind"] == "work"]
     return bool(work) and all(
-        s["end_type"] == "distance" and s["planned"] % 100 == 0 and s["planned"] <= 3000
+        s["end_type"] == "distance" and s["planned"] % 100 == 0 and s["planned"] <= 1600
         for s in work
     )
 
