@@ -85,16 +85,18 @@ class Written:
 def _check_dates(sessions: list[SessionSummary], fmt: Format, assume: bool) -> None:
     """Refuse before any file is written when a session has no date and one is needed."""
     undated = [s for s in sessions if s.start_wall_s is None]
-    if undated and fmt != "json" and not assume:
-        names = ", ".join(str(s.row_id) for s in undated[:10])
-        more = f" and {len(undated) - 10} more" if len(undated) > 10 else ""
-        raise UndatedSessionError(
-            f"session{'s' if len(undated) > 1 else ''} {names}{more} "
-            f"{'have' if len(undated) > 1 else 'has'} no date: the device's clock was not "
-            "set when they ran. Run `repcue time sync` before the next session; to export "
-            "these dated by their sync time, pass --assume-date",
-            row_id=undated[0].row_id,
-        )
+    if not undated or fmt == "json" or assume:
+        return
+    many = len(undated) > 1
+    names = ", ".join(str(s.row_id) for s in undated[:10])
+    more = f" and {len(undated) - 10} more" if len(undated) > 10 else ""
+    raise UndatedSessionError(
+        f"session{'s' if many else ''} {names}{more} {'have' if many else 'has'} no date: the "
+        f"device's clock was not set when {'they' if many else 'it'} ran. Run `repcue time "
+        f"sync` before the next session; to export {'them' if many else 'it'} dated by the "
+        "sync time, pass --assume-date",
+        row_id=undated[0].row_id,
+    )
 
 
 def _targets(args: argparse.Namespace, sessions: list[SessionSummary]) -> list[Path]:
@@ -197,13 +199,13 @@ def cmd_export(args: argparse.Namespace) -> int:
         return 0
     for note in notes:
         out.print(note)
-    if len(written) == 1 or len(written) <= 5:
+    if len(written) <= 5 and not (args.output and len(sessions) > 1):  # bulk: the total
         for w in written:
             if w.path != STDOUT:
                 out.print(f"Session {w.session} -> {w.path} ({w.bytes:,} bytes)")
     total = sum(w.bytes for w in written)
-    if len(written) > 1 or len(sessions) > 1:
-        place = args.dir or args.output or "."
+    if len(sessions) > 1:
+        place = "stdout" if args.output == STDOUT else args.dir or args.output or "."
         out.print(
             f"Exported {len(sessions)} sessions as {args.format.upper()}: {len(written)} "
             f"file{'s' if len(written) > 1 else ''}, {total:,} bytes in {place}"
