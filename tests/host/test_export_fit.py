@@ -17,7 +17,7 @@ from garmin_fit_sdk import Decoder, Stream
 
 from repcue.export import build_timeline, export_session
 from repcue.export.fit import fit_activity, fit_crc
-from repcue.export.fit_workout import build_workout, workout_from_bytes
+from repcue.export.workout import plan_of_program, session_workout
 from repcue.store import Store
 from repcue.store.analysis import planned_steps, session_report
 from repcue_fw.wire.host import records as wr
@@ -30,6 +30,7 @@ from tests.host.export_sessions import (
     TRACK,
     Made,
     new_store,
+    program_of,
     store_session,
 )
 
@@ -159,7 +160,8 @@ def test_the_workout_in_the_file_is_the_program_that_ran(store: Store, case: str
     plan = planned_steps(made.program, len(made.steps))
     for lap, planned in zip(m["lap_mesgs"], plan, strict=True):
         wstep = wsteps[lap["wkt_step_index"]]
-        assert wstep["wkt_step_name"] == planned.kind
+        kinds = {"warmup": "warmup", "work": "active", "cooldown": "cooldown"}
+        assert wstep["intensity"] == kinds.get(planned.kind, planned.kind)
         if planned.end_type == "time":
             assert (wstep["duration_type"], wstep["duration_time"]) == ("time", planned.value)
         elif planned.end_type == "distance":
@@ -173,28 +175,43 @@ def test_the_workout_in_the_file_is_the_program_that_ran(store: Store, case: str
     repeats = [w for w in wsteps if w["duration_type"] == "repeat_until_steps_cmplt"]
     if case == "reps_999":
         assert [(w["duration_step"], w["repeat_steps"]) for w in repeats] == [(0, 999)]
-        assert len(wsteps) == 3
+        assert len(wsteps) == 3 and len(m["lap_mesgs"]) == 1998
     if case == "normal":  # wu, 6 x (800 m, jog), cd
         assert [(w["duration_step"], w["repeat_steps"]) for w in repeats] == [(1, 6)]
 
 
-def test_a_repeat_that_drops_its_last_recovery_runs_the_same_on_a_watch() -> None:
-    """4 x (400 m, 60 s jog) without the last jog: 3 rounds, then 400 m once more."""
-    from tests.host.test_sync_fakes import PROGRAM, PROGRAM_BYTES
+def test_a_repeat_that_drops_its_last_recovery_maps_every_run_step() -> None:
+    """4 x (400 m, 60 s jog) without the last jog: a watch runs that jog (FIT cannot leave it
+    out); the device did not, so the laps after it point past it."""
+    from tests.host.test_sync_fakes import PROGRAM_BYTES
 
-    workout = build_workout(PROGRAM, "4x400")
-    names = [(s.get("wkt_step_name"), s["duration_type"]) for s in workout.steps]
-    assert names == [
-        ("warmup", 0),
-        ("work", 1),
-        ("recovery", 0),
-        (None, 6),
-        ("work", 1),
-        ("cooldown", 0),
+    workout = session_workout(PROGRAM_BYTES, "4x400")
+    assert workout is not None
+    steps = workout.messages.steps
+    assert [s["duration_type"] for s in steps] == [
+        "time",
+        "distance",
+        "time",
+        "repeat_until_steps_cmplt",
+        "time",
     ]
-    assert (workout.steps[3]["duration_value"], workout.steps[3]["target_value"]) == (1, 3)
-    assert workout.step_of_run == [0, 1, 2, 1, 2, 1, 2, 4, 5]
+    assert (steps[3]["duration_value"], steps[3]["target_value"]) == (1, 4)
+    assert workout.step_of_run == [0, 1, 2, 1, 2, 1, 2, 1, 4]
     assert len(workout.step_of_run) == len(planned_steps(PROGRAM_BYTES, 100))
+    assert workout.messages.workout["wkt_name"] == "4x400"
+
+
+def test_the_plan_of_a_program_compiles_back_to_the_same_bytes() -> None:
+    """The reverse of compiling holds what the device ran: compiled again, the same bytes."""
+    from repcue.plan import compile as compiler
+    from repcue.plan.profile import NamedPaces
+    from repcue_fw.wire.host import program as wp
+
+    for text in (TRACK, PAUSED, HILLS, REPS_999, "10min wu, 8x(1min hard, 1min easy), 10min cd"):
+        data = program_of(text)
+        plan = plan_of_program(wp.decode(data))
+        again = compiler.to_program(plan.nodes, plan.cues, NamedPaces(), plan.name)
+        assert compiler.encode(again) == data, text
 
 
 def test_the_fast_path_writes_the_bytes_of_the_sdk_alone(store: Store) -> None:
@@ -257,5 +274,5 @@ def test_a_session_without_its_program_has_laps_but_no_workout(tmp_path: Path) -
     assert all("wkt_step_index" not in lap for lap in m["lap_mesgs"])
 
 
-def test_workout_from_bytes_refuses_garbage() -> None:
-    assert workout_from_bytes(b"\x00\x01garbage") is None
+def test_session_workout_of_garbage_is_none() -> None:
+    assert session_workout(b"\x00\x01garbage") is None

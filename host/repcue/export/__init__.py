@@ -1,7 +1,7 @@
 """Stored sessions out to other programs: FIT activities, TCX, CSV rows and JSON.
 
 `export_session` turns one stored session into the bytes of one file; each format has its own
-module (fit.py with fit_workout.py, tcx.py, csv_rows.py) over one model of the session in time
+module (fit.py with workout.py, tcx.py, csv_rows.py) over one model of the session in time
 (timeline.py), built from the same `session_report` that `repcue show --json` prints.
 """
 

@@ -20,8 +20,9 @@ from typing import Any, cast
 
 from garmin_fit_sdk import Encoder
 
-from repcue.export.fit_workout import workout_from_bytes
 from repcue.export.timeline import Timeline
+from repcue.export.workout import session_workout
+from repcue.plan.fit_workout import write_workout
 
 # global message numbers (Profile['mesg_num'])
 FILE_ID, SESSION, LAP, RECORD, EVENT, DEVICE_INFO, ACTIVITY = 0, 18, 19, 20, 21, 23, 34
@@ -234,11 +235,10 @@ class _Writer:
         """The workout's messages; returns the workout step index of each run step."""
         if not self.t.program_bytes:
             return []
-        workout = workout_from_bytes(self.t.program_bytes, self.t.session["plan"] or "")
+        workout = session_workout(self.t.program_bytes, self.t.session["plan"] or "")
         if workout is None:
             return []
-        for mesg in workout.messages:
-            self.write(mesg)
+        write_workout(self.encoder, workout.messages)  # the one workout encoder (plan export's)
         return workout.step_of_run
 
     def event(self, offset_ms: int, kind: int, event: int = EVENT_TIMER) -> None:
