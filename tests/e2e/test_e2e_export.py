@@ -19,6 +19,7 @@ from repcue.sim import autopilot as pilot
 from repcue.sim.autopilot import run_to_finish
 from tests.e2e.conftest import StartDevice
 from tests.e2e.rig import client
+from tests.host.export_sessions import program_of as plan_program
 from tests.host.test_export_fit import fitdecode_read, sdk_read
 
 TRACK = "name: Tuesday track\n5min wu\n4x400m @3:30/km w/ 60s jog\n3min cd"
@@ -33,14 +34,23 @@ def repcue(capsys: pytest.CaptureFixture[str], *argv: str, code: int = 0) -> str
     return out if code == 0 else err
 
 
-def record(device: Any, spec: str, db: str, plan: Path, capsys: Any, *, set_clock: bool) -> None:
+def record(device: Any, spec: str, db: str, plan: Path, capsys: Any) -> None:
+    """upload, start (both set the device's clock first), run, sync: through the CLI."""
     repcue(capsys, "upload", str(plan), "--device", spec, "--db", db)
-    if set_clock:
-        repcue(capsys, "time", "sync", "--device", spec)
     pilot.enable(device, AutopilotOptions(noise_frac=0.05, seed=5))
     repcue(capsys, "start", "--device", spec)
     run_to_finish(device)
     repcue(capsys, "sync", "--device", spec, "--db", db, "--json")
+
+
+async def install_and_start_without_the_clock(path: str, text: str) -> None:
+    """What a host that never sets the clock does: the device's clock stays unset."""
+    async with client(path) as dev:
+        info = await dev.hello()
+        assert info.clock_s == 0  # so the test means it
+        async for _ in dev.upload_program(plan_program(text)):
+            pass
+        await dev.start()
 
 
 def test_a_recorded_session_exports_as_the_store_shows_it(
@@ -50,10 +60,10 @@ def test_a_recorded_session_exports_as_the_store_shows_it(
     spec, db = f"serial:{device.pty_path}", str(tmp_path / "store.db")
     plan = tmp_path / "track.txt"
     plan.write_text(TRACK)
-    record(device, spec, db, plan, capsys, set_clock=True)
+    record(device, spec, db, plan, capsys)
     shown = json.loads(repcue(capsys, "show", "last", "--db", db, "--json"))
     steps = shown["steps"]
-    assert len(steps) == 9 and shown["session"]["start"] is not None
+    assert len(steps) == 10 and shown["session"]["start"] is not None
 
     out = tmp_path / "out"
     for fmt in ("fit", "tcx"):
@@ -93,10 +103,10 @@ def test_an_undated_recorded_session_is_refused_then_dated_by_its_sync(
 ) -> None:
     device = start_device()
     spec, db = f"serial:{device.pty_path}", str(tmp_path / "store.db")
-    plan = tmp_path / "track.txt"
-    plan.write_text(TRACK)
-    asyncio.run(_clock_unset(device.pty_path))
-    record(device, spec, db, plan, capsys, set_clock=False)
+    pilot.enable(device, AutopilotOptions(noise_frac=0.05, seed=5))
+    asyncio.run(install_and_start_without_the_clock(device.pty_path, TRACK))
+    run_to_finish(device)
+    repcue(capsys, "sync", "--device", spec, "--db", db, "--json")
     shown = json.loads(repcue(capsys, "show", "last", "--db", db, "--json"))
     assert shown["session"]["start"] is None
     target = tmp_path / "u.fit"
@@ -105,10 +115,3 @@ def test_an_undated_recorded_session_is_refused_then_dated_by_its_sync(
     out = repcue(capsys, "export", "last", "-o", str(target), "--db", db, "--assume-date")
     assert "dated by its sync time" in out
     assert len(sdk_read(target.read_bytes())["lap_mesgs"]) == len(shown["steps"])
-
-
-async def _clock_unset(path: str) -> None:
-    """The virtual device starts with its clock unset: check that, so the test means it."""
-    async with client(path) as dev:
-        info = await dev.hello()
-    assert info.clock_s == 0
