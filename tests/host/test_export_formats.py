@@ -220,3 +220,37 @@ def test_the_json_summary_says_what_assume_date_did(
     summary = json.loads(out)
     assert code == 0 and [f["assumed_date"] for f in summary["files"]] == [True, False]
     assert len(summary["notes"]) == 1 and "Session 1 has no date" in summary["notes"][0]
+
+
+def test_a_bulk_export_shows_a_progress_bar_on_a_terminal_only(
+    store: Store, tmp_path: Path
+) -> None:
+    """stderr on a pseudo-terminal: the bar is drawn there; stdout (a pipe) gets the total."""
+    import os
+    import subprocess
+    import sys
+
+    for sid in range(1, 4):
+        store_session(store, sid, HILLS)
+    master, slave = os.openpty()
+    argv = [sys.executable, "-m", "repcue", "export", "--all", "--dir", str(tmp_path / "o")]
+    env = {**os.environ, "COLUMNS": "100", "TERM": "xterm"}
+    done = subprocess.run(
+        [*argv, "--db", str(store.path)], stdout=subprocess.PIPE, stderr=slave, env=env,
+        timeout=60, check=False,
+    )  # fmt: skip
+    os.close(slave)
+    drawn = b""
+    while True:
+        try:
+            chunk = os.read(master, 65536)
+        except OSError:  # EIO: the other side is closed and drained
+            break
+        if not chunk:
+            break
+        drawn += chunk
+    os.close(master)
+    assert done.returncode == 0
+    assert b"exporting" in drawn and b"/3" in drawn
+    assert "Exported 3 sessions as FIT: 3 files" in done.stdout.decode()
+    assert b"exporting" not in done.stdout

@@ -18,7 +18,7 @@ from repcue.errors import UndatedSessionError
 from repcue.store.db import Store
 from repcue.store.models import SessionSummary
 
-# step kind -> (FIT intensity, TCX Intensity)
+# step kind -> lap intensity (FIT names; TCX has Active and Resting)
 INTENSITY = {
     "warmup": "warmup",
     "work": "active",
