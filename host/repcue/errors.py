@@ -28,8 +28,9 @@ class says the command's exit code (the README's table):
      ├── BuildError                     14  the firmware could not be built
      ├── PathError(path)                16  a path named on the command line: missing,
      │                                      already there, or not readable/writable
-     └── BrokerError(broker)            17  an MQTT broker: unreachable, TLS, refused
-          └── BrokerAuthError               ... the user name or password (or the ACL)
+     ├── BrokerError(broker)            17  an MQTT broker: unreachable, TLS, refused
+     │    └── BrokerAuthError               ... the user name or password (or the ACL)
+     └── ExtraMissingError(extra)       18  an optional extra is not installed (charts)
 
 Argparse's own usage errors exit with 2 as well; 0 is success, 130 Ctrl-C, and 1 a sync
 that left sessions it could not read on the device (or an error without a class here).
@@ -269,4 +270,15 @@ class UndatedSessionError(StoreError):
 
     def __init__(self, message: str, *, row_id: int = 0) -> None:
         self.row_id = row_id
+        super().__init__(message)
+
+
+class ExtraMissingError(RepcueError):
+    """A command option needs an optional extra that is not installed (matplotlib for
+    charts). ``extra`` is its name: the message says the pip command that installs it."""
+
+    exit_code = 18
+
+    def __init__(self, message: str, *, extra: str = "") -> None:
+        self.extra = extra
         super().__init__(message)

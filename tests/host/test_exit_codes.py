@@ -39,6 +39,7 @@ ELSEWHERE = {
     14: "tests/host firmware build tests (mpy-cross failing)",
     15: "repcue stop on an idle virtual device: tests/e2e/test_e2e_cli.py",
     17: "sync --mqtt: a broker down, a wrong password or CA: tests/e2e/test_e2e_sync_mqtt.py",
+    18: "charts with matplotlib hidden: tests/host/test_reports_charts.py",
     130: "Ctrl-C",
 }
 

@@ -18,6 +18,7 @@ from repcue.errors import PlanError, RepcueError
 GROUPS = (
     "plan",
     "history",
+    "report",
     "device",
     "sync",
     "live",
