@@ -97,6 +97,13 @@ def _check_output(path: Path, force: bool) -> None:
         raise PathError(f"{path}: no folder {path.parent}", path=str(path))
 
 
+def _write(path: Path, data: bytes) -> None:
+    try:
+        path.write_bytes(data)
+    except OSError as err:
+        raise PathError(f"cannot write {path}: {err.strerror or err}", path=str(path)) from err
+
+
 def _print_json(value: object) -> None:
     sys.stdout.write(json.dumps(value, indent=2) + "\n")
 
@@ -115,11 +122,10 @@ def cmd_report(args: argparse.Namespace) -> int:
     title = f"Session {head['row_id']} · {head['plan'] or 'program ' + head['program_id']}"
     series = session_series(report)
     data = charts.save(charts.session_figure(series, title), None, fmt)
-    if html:
-        path.write_text(session_html(report, data), encoding="utf-8")
-    else:
-        path.write_bytes(data)
-    Console(highlight=False).print(f"wrote {path} ({len(series.actual)} reps, {series.basis})")
+    _write(path, session_html(report, data).encode("utf-8") if html else data)
+    Console(highlight=False).print(
+        f"wrote {path} (work reps charted: {len(series.actual)}, by {series.basis})"
+    )
     return 0
 
 
@@ -139,7 +145,7 @@ def cmd_week(args: argparse.Namespace) -> int:
     undated = sum(1 for s in loads if s.day is None)
     if args.output is not None:
         title = f"Anaerobic dose, {rows[0].label} to {rows[-1].label}"
-        charts.save(charts.week_figure(week_series(rows), title), args.output, fmt)
+        _write(args.output, charts.save(charts.week_figure(week_series(rows), title), None, fmt))
     if args.json:
         _print_json(week_json(rows, undated))
         return 0
@@ -195,7 +201,9 @@ def cmd_trend(args: argparse.Namespace) -> int:
     with open_store(args.db, read_only=True) as store:
         rows = trend(store, args.name)
     if args.output is not None:
-        charts.save(charts.trend_figure(trend_series(rows), args.name), args.output, fmt)
+        _write(
+            args.output, charts.save(charts.trend_figure(trend_series(rows), args.name), None, fmt)
+        )
     if args.json:
         _print_json({"plan": args.name, "sessions": [asdict(r) for r in rows]})
         return 0
