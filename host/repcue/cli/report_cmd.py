@@ -161,34 +161,33 @@ def cmd_week(args: argparse.Namespace) -> int:
 def _print_weeks(console: Console, rows: list[WeekRow]) -> None:
     levels = sorted({lv for r in rows for lv in r.work_s_by_level()}, reverse=True)
     table = Table(
-        title="Anaerobic sessions per week (guidance: one or two), work minutes by intensity",
+        title="Anaerobic sessions a week (guidance: 1-2) and work minutes by intensity",
         title_justify="left",
         box=box.SIMPLE_HEAD,
+        pad_edge=False,
     )
     table.add_column("week", no_wrap=True)
-    table.add_column("runs", justify="right")
-    table.add_column("anaerobic", justify="right")
+    table.add_column("runs", justify="right", no_wrap=True)
+    table.add_column("anaerobic", justify="right", no_wrap=True)
     table.add_column("hard days", no_wrap=True)
     for lv in levels:
-        table.add_column(LEVEL_NAMES[lv], justify="right")
-    table.add_column("", no_wrap=True)
+        table.add_column(LEVEL_NAMES[lv], justify="right", no_wrap=True)
+    table.add_column("warnings", justify="right", no_wrap=True)
     for r in rows:
-        mark = {"none": "", "ok": "ok", "too many": "[red]too many[/red]"}[r.status]
-        if r.warnings:
-            mark = f"{mark} [yellow]{len(r.warnings)} warning(s)[/yellow]".strip()
+        count = len(r.anaerobic)
         minutes = r.work_s_by_level()
         table.add_row(
             r.label,
             str(len(r.sessions)),
-            str(len(r.anaerobic)),
+            f"[red]{count}[/red]" if r.status == "too many" else str(count),
             ",".join(f"{d:%a}" for d in r.hard_days),
             *(f"{minutes[lv] / 60:.1f}" if lv in minutes else "" for lv in levels),
-            mark,
+            f"[yellow]{len(r.warnings)}[/yellow]" if r.warnings else "",
         )
     console.print(table)
     for r in rows:
         for w in r.warnings:
-            console.print(f"[yellow]warning[/yellow] {r.label}: {w.message}")
+            console.print(f"[yellow]warning[/yellow] {r.label}: {w.message}", soft_wrap=True)
 
 
 # -- trend ---------------------------------------------------------------------------------
@@ -209,7 +208,10 @@ def cmd_trend(args: argparse.Namespace) -> int:
         return 0
     console = Console(highlight=False)
     table = Table(
-        title=f"{args.name}: {len(rows)} session(s)", title_justify="left", box=box.SIMPLE_HEAD
+        title=f"{args.name}: {len(rows)} session(s)",
+        title_justify="left",
+        box=box.SIMPLE_HEAD,
+        pad_edge=False,
     )
     for name in ("#", "date", "reps", "mean", "fastest", "slowest", "fade", "/rep", "end"):
         table.add_column(name, justify="left" if name in ("date", "end") else "right", no_wrap=True)

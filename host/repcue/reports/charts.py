@@ -93,6 +93,7 @@ def session_figure(series: SessionSeries, title: str) -> Figure:
     top.legend(loc="best", fontsize="small", markerscale=0.5)
     top.grid(axis="y", alpha=0.3)
     low.bar(xs, series.recovery_s, color="#bababa", label="recovery after the rep")
+    low.set_ylim(0, max([*series.recovery_s, 1.0]) * 1.5)  # room for the legend above the bars
     low.set_ylabel("recovery (s)")
     low.set_xlabel("rep")
     low.set_xticks(xs, [str(x) for x in xs])
@@ -114,7 +115,7 @@ def week_figure(series: WeekSeries, title: str) -> Figure:
     top.set_ylabel("work (min)")
     top.set_title(title)
     if series.minutes:
-        top.legend(loc="upper left", fontsize="small", title="intensity")
+        top.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), fontsize="small", title="intensity")
     top.grid(axis="y", alpha=0.3)
     colours = ["#d6604d" if n > series.most_per_week else "#4393c3" for n in series.anaerobic]
     low.axhspan(
@@ -124,7 +125,7 @@ def week_figure(series: WeekSeries, title: str) -> Figure:
     low.set_ylim(0, max([*series.anaerobic, series.most_per_week + 1]) + 0.5)
     low.set_ylabel("anaerobic")
     low.set_xticks(xs, [w[5:] for w in series.weeks])
-    low.legend(loc="best", fontsize="small", markerscale=0.5)
+    low.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), fontsize="small")
     fig.tight_layout()
     return cast("Figure", fig)
 
