@@ -17,7 +17,7 @@ import asyncio
 import io
 import sys
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -55,7 +55,9 @@ def noon(day: str) -> int:
     return int(datetime.fromisoformat(day).replace(hour=12, tzinfo=UTC).timestamp())
 
 
-async def _one(flash: Path, folder: Path, db: Path, day: str, plan: str, pace: float) -> None:
+async def _one(
+    flash: Path, folder: Path, db: Path, day: str, plan: str, pace: float, stop_ms: int | None
+) -> None:
     runner = AutopilotOptions(tire_frac=0.01, pace_factor=pace, noise_frac=0.01, seed=len(day))
     options = SimOptions(flash=flash, clock="stepped", autopilot=runner, device_id="5e55105e")
     device = VirtualDevice(options)
@@ -74,19 +76,29 @@ async def _one(flash: Path, folder: Path, db: Path, day: str, plan: str, pace: f
             )
             await dev.set_time(noon(day))  # the session's day, not today
             await dev.start()
-            await asyncio.to_thread(run_to_finish, device, chunk_ms=3_600_000)
+            if stop_ms is None:
+                await asyncio.to_thread(run_to_finish, device, chunk_ms=3_600_000)
+            else:  # the runner stops it this far in (the session is saved, as `stopped`)
+                await asyncio.to_thread(device.require_control().advance, stop_ms)
+                await dev.stop()
             await run_sync(dev, str(db), quiet)
     finally:
         device.stop()
 
 
-def record(db: Path, schedule: Sequence[tuple[str, str, float]] = SCHEDULE) -> None:
-    """Run and sync each scheduled session into the store at `db` (rows in schedule order)."""
+def record(
+    db: Path,
+    schedule: Sequence[tuple[str, str, float]] = SCHEDULE,
+    stop_ms: Mapping[str, int] | None = None,
+) -> None:
+    """Run and sync each scheduled session into the store at `db` (rows in schedule order);
+    a day in `stop_ms` has its session stopped that many ms after the start."""
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         (folder / "profile.toml").write_text(PROFILE)
         for day, plan, pace in schedule:
-            asyncio.run(_one(folder / "flash.img", folder, db, day, plan, pace))
+            stop = (stop_ms or {}).get(day)
+            asyncio.run(_one(folder / "flash.img", folder, db, day, plan, pace, stop))
 
 
 if __name__ == "__main__":

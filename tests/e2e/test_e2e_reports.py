@@ -90,3 +90,31 @@ def test_report_and_trend_of_real_sessions(
     chart = tmp_path / "trend.png"
     assert main(["trend", "track 6x400", "--db", str(db), "-o", str(chart)]) == 0
     assert png_size(chart.read_bytes()) == (800, 500)
+
+
+def test_a_stopped_session_is_charted_as_far_as_it_ran(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    db = tmp_path / "stopped.db"
+    # 10 min warm-up, then about 190 s a rep and its jog: stopped 31 s into the fourth rep
+    record(db, (("2026-11-02", "track 6x400", 1.03),), stop_ms={"2026-11-02": 1_200_000})
+    with open_store(db, read_only=True) as store:
+        (summary,) = store.sessions()
+        steps = store.session_steps(summary.row_id)
+    assert summary.end_reason == "stopped"
+    work = [s for s in steps if s.kind == "work"]
+    assert [s.end_reason for s in work] == ["lap"] * 3 + ["stop"]
+    out = tmp_path / "stopped.html"
+    assert main(["report", "last", "--db", str(db), "-o", str(out)]) == 0
+    assert "work reps charted: 3, by pace" in capsys.readouterr().out  # not the cut one
+    page = _Page()
+    page.feed(out.read_text(encoding="utf-8"))
+    assert [(r[1], r[3], r[8]) for r in page.rows[1:]] == [
+        (s.kind, fmt_ms(s.elapsed_ms), s.end_reason) for s in steps
+    ]
+    args = ["week", "--db", str(db), "--weeks", "1", "--until", "2026-11-02", "--json"]
+    assert main(args) == 0
+    (week,) = json.loads(capsys.readouterr().out)["weeks"]
+    # it got to its reps: an anaerobic session, with the minutes the runner ran
+    assert [s["row_id"] for s in week["anaerobic_sessions"]] == [summary.row_id]
+    assert week["work_min"] == {"hard": round(sum(s.elapsed_ms for s in work) / 60_000, 1)}
