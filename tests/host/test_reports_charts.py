@@ -158,7 +158,7 @@ def test_output_is_checked_before_anything_is_drawn(
     assert main(["report", "last", "--db", db, "-o", str(kept), "--force"]) == 0
     assert png_size(kept.read_bytes()) == (800, 500)
     assert main(["report", "last", "--db", db, "-o", str(tmp_path / "s.pdf")]) == 16
-    assert "written as .png or .svg" in capsys.readouterr().err
+    assert "written as .png, .svg or .html, not .pdf" in capsys.readouterr().err
     assert main(["week", "--db", db, "-o", str(tmp_path / "no" / "w.png")]) == 16
 
 

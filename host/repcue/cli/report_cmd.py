@@ -113,15 +113,16 @@ def _print_json(value: object) -> None:
 
 def cmd_report(args: argparse.Namespace) -> int:
     path: Path = args.output
-    html = path.suffix.lower() in (".html", ".htm")
-    fmt = "png" if html else charts.chart_format(path)
+    fmt = charts.chart_format(path, html=True)
+    html = fmt == "html"
     _check_output(path, args.force)
+    charts.require()
     with open_store(args.db, read_only=True) as store:
         report = session_report(store, store.find_session(args.session))
     head = report["session"]
     title = f"Session {head['row_id']} · {head['plan'] or 'program ' + head['program_id']}"
     series = session_series(report)
-    data = charts.save(charts.session_figure(series, title), None, fmt)
+    data = charts.save(charts.session_figure(series, title), None, "png" if html else fmt)
     _write(path, session_html(report, data).encode("utf-8") if html else data)
     Console(highlight=False).print(
         f"wrote {path} (work reps charted: {len(series.actual)}, by {series.basis})"
@@ -136,6 +137,7 @@ def cmd_week(args: argparse.Namespace) -> int:
     if args.output is not None:
         fmt = charts.chart_format(args.output)
         _check_output(args.output, args.force)
+        charts.require()
     profile = load_profile(args.profile)
     paces = profile.named_paces() if profile else NamedPaces()
     with open_store(args.db, read_only=True) as store:
@@ -197,6 +199,7 @@ def cmd_trend(args: argparse.Namespace) -> int:
     if args.output is not None:
         fmt = charts.chart_format(args.output)
         _check_output(args.output, args.force)
+        charts.require()
     with open_store(args.db, read_only=True) as store:
         rows = trend(store, args.name)
     if args.output is not None:

@@ -157,13 +157,20 @@ def trend_figure(series: TrendSeries, title: str) -> Figure:
     return cast("Figure", fig)
 
 
-def chart_format(path: Path) -> str:
+def require() -> None:
+    """Fail now, before any work, when matplotlib is missing (ExtraMissingError)."""
+    _pyplot()
+
+
+def chart_format(path: Path, *, html: bool = False) -> str:
+    """png or svg, from the file name (html too when the command writes a page)."""
     fmt = path.suffix.lower().lstrip(".")
-    if fmt not in FORMATS:
+    if fmt not in (*FORMATS, *(("html",) if html else ())):
         from repcue.errors import PathError
 
+        kinds = ".png, .svg or .html" if html else ".png or .svg"
         raise PathError(
-            f"{path}: a chart is written as .png or .svg, not {path.suffix or 'no extension'}",
+            f"{path}: a chart is written as {kinds}, not {path.suffix or 'no extension'}",
             path=str(path),
         )
     return fmt
