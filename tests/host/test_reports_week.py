@@ -151,3 +151,20 @@ def test_week_json_and_table(build: Builder, db: Path, capsys: pytest.CaptureFix
     assert "2026-W45" in table and "Mon,Tue" in table and "25.0" in table
     assert "warning 2026-W45: hard days in a row: Mon 2026-11-02 and Tue 2026-11-03" in table
     assert "1 session(s) left out: the device clock was not set" in table
+
+
+@pytest.mark.parametrize(
+    ("option", "value", "said"),
+    [
+        ("--weeks", "0", "1 or more"),
+        ("--weeks", "521", "at most 520 weeks"),
+        ("--until", "0001-01-01", "from 1980 to 9000"),
+        ("--until", "tuesday", "YYYY-MM-DD"),
+    ],
+)
+def test_week_refuses_what_would_leave_the_calendar(
+    db: Path, option: str, value: str, said: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as usage:
+        main(["week", "--db", str(db), option, value])
+    assert usage.value.code == 2 and said in capsys.readouterr().err

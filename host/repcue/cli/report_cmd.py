@@ -54,11 +54,11 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         "week", help="anaerobic sessions per week against the guidance (one or two a week)"
     )
     week.add_argument(
-        "--weeks", type=whole_number(1), default=8, metavar="N", help="the last N ISO weeks (8)"
+        "--weeks", type=_weeks, default=8, metavar="N", help="the last N ISO weeks (8; 1-520)"
     )
     week.add_argument(
         "--until",
-        type=date.fromisoformat,
+        type=_day,
         default=None,
         metavar="YYYY-MM-DD",
         help="the last week is the one holding this day (default: today)",
@@ -76,6 +76,26 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     trend_p.add_argument("name", metavar="NAME", help="the plan's name (see `repcue history`)")
     _chart_options(trend_p)
     trend_p.set_defaults(func=cmd_trend)
+
+
+MAX_WEEKS = 520  # ten years: more is a typo, and would overflow the calendar
+
+
+def _weeks(text: str) -> int:
+    value = whole_number(1)(text)
+    if value > MAX_WEEKS:
+        raise argparse.ArgumentTypeError(f"at most {MAX_WEEKS} weeks, not {text!r}")
+    return value
+
+
+def _day(text: str) -> date:
+    try:
+        day = date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a day as YYYY-MM-DD, not {text!r}") from None
+    if not 1980 <= day.year <= 9000:  # the weeks before it must stay on the calendar
+        raise argparse.ArgumentTypeError(f"expected a day from 1980 to 9000, not {text!r}")
+    return day
 
 
 def _chart_options(parser: argparse.ArgumentParser) -> None:
