@@ -163,6 +163,15 @@ class _Writer:
                 enc._create_mesg_definition(RECORD, mesg)
             )
 
+    def _current_record_local(self, speed: float | None) -> int:
+        """The local number of the Encoder's definition for records of this shape while it
+        still holds it (a lap after the first of its kind needs no new one), else -1."""
+        known = self._record_defs.get(1 if speed is None else 3)
+        if known is None:
+            return -1
+        local: int = known.local_mesg_num
+        return local if self.encoder._local_mesg_definitions[local] is known else -1
+
     def lap_records(
         self, seconds: range, base_m: float, speed: float | None, start_ms: int
     ) -> None:
@@ -181,12 +190,14 @@ class _Writer:
                 return None
             return base_m + speed * (second * 1000 - start_ms) / 1000
 
-        self.record(stamp0 + seconds[0], at_m(seconds[0]), speed)
-        rest = seconds[1:]
         enc = self.encoder
-        known = self._record_defs.get(1 if speed is None else 3)
-        local = -1 if known is None else known.local_mesg_num
-        if not self.fast_records or local < 0 or enc._local_mesg_definitions[local] is not known:
+        rest = seconds
+        local = self._current_record_local(speed)
+        if local < 0:  # the Encoder defines it with this lap's first record
+            self.record(stamp0 + seconds[0], at_m(seconds[0]), speed)
+            rest = seconds[1:]
+            local = self._current_record_local(speed)
+        if not self.fast_records or local < 0:
             for second in rest:
                 self.record(stamp0 + second, at_m(second), speed)
             return
