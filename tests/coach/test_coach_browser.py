@@ -58,7 +58,7 @@ async def test_the_page_follows_the_athletes_in_chromium(broker: Broker, tmp_pat
     await publish(
         broker.url("ana"),
         (topic("ana", "a1", "status"), b"online", True),
-        (topic("ana", "a1", "state"), snapshot("ana", "a1", rep=1, ends_in_s=40), True),
+        (topic("ana", "a1", "state"), snapshot("ana", "a1", rep=1, ends_in_s=300), True),
     )
     await publish(
         broker.url("ben"),
@@ -96,8 +96,10 @@ async def _follow(page: Page, base: str, broker: Broker, tmp_path: Path) -> None
     assert await text(page, "#link") == "live"
 
     # the countdown ticks in the page with no message from anyone
+    # (5 minutes from the publish: however long chromium took to start on a busy machine)
     before = await text(page, tile("ana/a1") + " .left")
-    assert before.startswith("0:") and 30 <= int(before[2:]) <= 40, before
+    minutes, seconds = before.split(":")
+    assert 0 < int(minutes) * 60 + int(seconds) <= 300, before
     await page.wait_for_function(
         f"document.querySelector('{tile('ana/a1')} .left').textContent !== '{before}'",
         timeout=5000,
