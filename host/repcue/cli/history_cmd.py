@@ -112,21 +112,11 @@ def print_session(console: Console, report: dict[str, Any]) -> None:
     )
     steps = report["steps"]
     table = Table(show_edge=False)
-    for name in ("#", "step", "planned", "actual", "±s", "pace/km", "target", "fade", "end"):
+    for name in STEP_COLUMNS:
         justify: Literal["left", "right"] = "left" if name in ("step", "end") else "right"
         table.add_column(name, justify=justify, no_wrap=True)
     for step in steps:
-        table.add_row(
-            str(step["index"] + 1),
-            step["kind"],
-            _planned(step),
-            fmt_ms(step["elapsed_ms"]),
-            _signed_ms(step["delta_ms"]),
-            fmt_pace(step["pace_s_per_km"], unit=""),
-            fmt_pace(step["target_pace_s_per_km"], unit=""),
-            _pct(step["fade_first_pct"]),
-            step["end_reason"],
-        )
+        table.add_row(*step_cells(step))
     console.print(table)
     for step in steps:
         if step["laps_ms"]:
@@ -161,6 +151,24 @@ def fmt_ms(ms: float | None, *, tenths: bool = True) -> str:
 
 def fmt_pace(s_per_km: float | None, unit: str = "/km") -> str:
     return fmt_clock(s_per_km) + unit if s_per_km else ""
+
+
+STEP_COLUMNS = ("#", "step", "planned", "actual", "±s", "pace/km", "target", "fade", "end")
+
+
+def step_cells(step: dict[str, Any]) -> list[str]:
+    """One row of the per-step table (`repcue show`, the HTML report)."""
+    return [
+        str(step["index"] + 1),
+        step["kind"],
+        _planned(step),
+        fmt_ms(step["elapsed_ms"]),
+        _signed_ms(step["delta_ms"]),
+        fmt_pace(step["pace_s_per_km"], unit=""),
+        fmt_pace(step["target_pace_s_per_km"], unit=""),
+        _pct(step["fade_first_pct"]),
+        step["end_reason"],
+    ]
 
 
 def _planned(step: dict[str, Any]) -> str:

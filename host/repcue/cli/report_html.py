@@ -7,9 +7,8 @@ import base64
 from html import escape
 from typing import Any
 
-from repcue.cli.history_cmd import _pct, _planned, _signed_ms, fmt_ms, fmt_pace, session_line
+from repcue.cli.history_cmd import STEP_COLUMNS, session_line, step_cells
 
-COLUMNS = ("#", "step", "planned", "actual", "±s", "pace/km", "target", "fade", "end")
 _STYLE = """
 body { font-family: sans-serif; margin: 2em; color: #222; }
 table { border-collapse: collapse; }
@@ -20,31 +19,16 @@ img { max-width: 100%; }
 """
 
 
-def step_cells(step: dict[str, Any]) -> list[str]:
-    """One row of the table, as `repcue show` writes it."""
-    return [
-        str(step["index"] + 1),
-        step["kind"],
-        _planned(step),
-        fmt_ms(step["elapsed_ms"]),
-        _signed_ms(step["delta_ms"]),
-        fmt_pace(step["pace_s_per_km"], unit=""),
-        fmt_pace(step["target_pace_s_per_km"], unit=""),
-        _pct(step["fade_first_pct"]),
-        step["end_reason"],
-    ]
-
-
 def session_html(report: dict[str, Any], png: bytes) -> str:
     head = report["session"]
     title = f"Session {head['row_id']} · {head['plan'] or 'program ' + head['program_id']}"
     left = {"step", "end"}
-    th = "".join(f'<th class="{"l" if c in left else ""}">{escape(c)}</th>' for c in COLUMNS)
+    th = "".join(f'<th class="{"l" if c in left else ""}">{escape(c)}</th>' for c in STEP_COLUMNS)
     rows = []
     for step in report["steps"]:
         cells = "".join(
             f'<td class="{"l" if c in left else ""}">{escape(v)}</td>'
-            for c, v in zip(COLUMNS, step_cells(step), strict=True)
+            for c, v in zip(STEP_COLUMNS, step_cells(step), strict=True)
         )
         rows.append(f'<tr class="{escape(step["kind"])}">{cells}</tr>')
     image = base64.b64encode(png).decode("ascii")
