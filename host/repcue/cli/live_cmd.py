@@ -50,22 +50,31 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     add_db_argument(live)
     add_retries_argument(live)
     live.add_argument("--json", action="store_true", help="print one JSON event per line")
-    live.add_argument(
-        "--mqtt",
-        type=broker_url,
-        default=os.environ.get(MQTT_ENV) or None,
-        metavar="URL",
-        help="also publish the events to this MQTT broker: mqtt://[USER[:PASSWORD]@]HOST[:PORT] "
-        f"or mqtts://... (default: ${MQTT_ENV}; topics in docs/live.md)",
+    add_mqtt_arguments(
+        live,
+        "also publish the events to this MQTT broker: mqtt://[USER[:PASSWORD]@]HOST[:PORT] "
+        "or mqtts://...",
+        "whose events",
     )
-    live.add_argument(
-        "--athlete", type=athlete_name, metavar="NAME", help="whose events (needed with --mqtt)"
-    )
-    add_mqtt_ca_argument(live)
     live.add_argument(
         "--start", action="store_true", help="start the installed program once attached"
     )
     live.set_defaults(func=cmd_live)
+
+
+def add_mqtt_arguments(parser: argparse.ArgumentParser, what: str, whose: str) -> None:
+    """--mqtt URL (default $REPCUE_MQTT), --athlete NAME and --mqtt-ca FILE."""
+    parser.add_argument(
+        "--mqtt",
+        type=broker_url,
+        default=os.environ.get(MQTT_ENV) or None,
+        metavar="URL",
+        help=f"{what} (default: ${MQTT_ENV}; docs/live.md)",
+    )
+    parser.add_argument(
+        "--athlete", type=athlete_name, metavar="NAME", help=f"{whose} (needed with --mqtt)"
+    )
+    add_mqtt_ca_argument(parser)
 
 
 def add_mqtt_ca_argument(parser: argparse.ArgumentParser) -> None:

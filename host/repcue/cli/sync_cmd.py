@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 from typing import Any
 
@@ -15,7 +14,7 @@ from rich.markup import escape
 from repcue.cli.argtypes import add_db_argument, add_device_argument
 from repcue.cli.device_cmd import add_retries_argument, run_resumable, run_sync
 from repcue.cli.history_cmd import session_line
-from repcue.cli.live_cmd import MQTT_ENV, add_mqtt_ca_argument, athlete_name, broker_url
+from repcue.cli.live_cmd import add_mqtt_arguments
 from repcue.errors import BrokerError
 from repcue.link.resume import ClientSource, ReconnectPolicy
 from repcue.store import open_store
@@ -30,18 +29,11 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     add_db_argument(sync_p)
     add_retries_argument(sync_p)
     sync_p.add_argument("--json", action="store_true", help="print one JSON object")
-    sync_p.add_argument(
-        "--mqtt",
-        type=broker_url,
-        default=os.environ.get(MQTT_ENV) or None,
-        metavar="URL",
-        help="then publish the device's sessions no broker has acknowledged yet to this "
-        f"MQTT broker (default: ${MQTT_ENV}; docs/live.md)",
+    add_mqtt_arguments(
+        sync_p,
+        "then publish the device's sessions no broker has acknowledged yet to this MQTT broker",
+        "whose sessions",
     )
-    sync_p.add_argument(
-        "--athlete", type=athlete_name, metavar="NAME", help="whose sessions (needed with --mqtt)"
-    )
-    add_mqtt_ca_argument(sync_p)
     sync_p.set_defaults(func=cmd_sync)
 
 
