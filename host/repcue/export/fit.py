@@ -12,14 +12,12 @@ drops keys it does not know without a word: every key here is a field name of th
 from __future__ import annotations
 
 import array
-import copy
-import functools
-import struct
 import sys
-from typing import Any, cast
+from typing import Any
 
 from garmin_fit_sdk import Encoder
 
+from repcue.export.fit_encoder import FastEncoder
 from repcue.export.timeline import Timeline
 from repcue.export.workout import session_workout
 from repcue.plan.fit_workout import write_workout
@@ -57,89 +55,12 @@ def software_version(version: str) -> float | None:
         return None
 
 
-def _crc_table() -> tuple[int, ...]:
-    table = []
-    for byte in range(256):
-        crc = byte
-        for _ in range(8):
-            crc = (crc >> 1) ^ 0xA001 if crc & 1 else crc >> 1
-        table.append(crc)
-    return tuple(table)
-
-
-_CRC_TABLE = _crc_table()
-
-
-@functools.cache
-def _crc_table16() -> array.array[int]:
-    """The CRC after two bytes, for every 16-bit (crc ^ word): the state is 16 bits, so two
-    bytes at a time need one look-up (the table is built once, ~20 ms)."""
-    t = _CRC_TABLE
-    one = [(x >> 8) ^ t[x & 0xFF] for x in range(65536)]
-    return array.array("H", [(c >> 8) ^ t[c & 0xFF] for c in one])
-
-
-def fit_crc(data: bytes | bytearray, crc: int = 0) -> int:
-    """FIT's CRC-16 (poly 0xA001 reflected, init 0), two bytes per step: the SDK's own works a
-    nibble at a time through a call per byte (1 ms per KB, most of an export's time)."""
-    pairs = len(data) // 2 * 2
-    if pairs >= 4096:
-        table16 = _crc_table16()
-        words = array.array("H", bytes(data[:pairs]))
-        if sys.byteorder == "big":
-            words.byteswap()
-        for word in words:
-            crc = table16[crc ^ word]
-    else:
-        pairs = 0
-    table = _CRC_TABLE
-    for byte in data[pairs:]:
-        crc = (crc >> 8) ^ table[(crc ^ byte) & 0xFF]
-    return crc
-
-
-class _Encoder(Encoder):
-    """The SDK's Encoder, faster where it repeats itself (tests compare the files with the
-    SDK's own): a message's definition is built from the profile once per shape (the SDK
-    searches the profile for every key of every message), and the CRC at close comes from a
-    table."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self._shapes: dict[tuple[object, ...], Any] = {}
-
-    def _create_mesg_definition(self, mesg_num: int, mesg: dict[str, Any]) -> Any:
-        shape = (mesg_num, *((k, _size(v)) for k, v in mesg.items() if v is not None))
-        found = self._shapes.get(shape)
-        if found is None:
-            found = cast(Any, super())._create_mesg_definition(mesg_num, mesg)
-            self._shapes[shape] = found
-        return copy.copy(found)  # the Encoder sets its local number on the copy it keeps
-
-    def close(self) -> bytes:
-        me = cast(Any, self)  # the SDK's stubs leave out its private parts
-        me._update_file_header()
-        me._output_stream.write_uint16(fit_crc(me._output_stream._buffer))
-        data: bytes = me._output_stream.data
-        return data
-
-
-def _size(value: object) -> int:
-    """What makes two definitions of the same keys differ: a string's or a list's length."""
-    if isinstance(value, str):
-        return len(value.encode())
-    if isinstance(value, list):
-        return len(value)
-    return 0
-
-
 class _Writer:
-    def __init__(self, timeline: Timeline, *, fast_records: bool = True) -> None:
+    def __init__(self, timeline: Timeline, *, fast: bool = True) -> None:
         self.t = timeline
-        self.encoder: Any = _Encoder() if fast_records else Encoder()
+        self.encoder: Any = FastEncoder() if fast else Encoder()
         self.fit_start = timeline.start_s - FIT_EPOCH_S
-        self.fast_records = fast_records
-        self._record_defs: dict[int, Any] = {}  # field count -> the Encoder's local definition
+        self.fast = fast
 
     def stamp(self, offset_ms: int) -> int:
         """FIT timestamp (whole s) of a wall offset in ms since the session start."""
@@ -148,39 +69,22 @@ class _Writer:
     def write(self, mesg: dict[str, Any]) -> None:
         self.encoder.write_mesg(mesg)
 
-    def record(self, timestamp: int, distance_m: float | None, speed: float | None) -> None:
-        """One record through the Encoder; remembers the local definition it used."""
+    @staticmethod
+    def _record(timestamp: int, distance_m: float | None, speed: float | None) -> dict[str, Any]:
         mesg: dict[str, Any] = {"mesg_num": RECORD, "timestamp": timestamp}
         if distance_m is not None and speed is not None:
             mesg["distance"] = distance_m
             mesg["speed"] = speed
-        enc = self.encoder
-        enc.write_mesg(mesg)
-        fields = len(mesg) - 1
-        known = self._record_defs.get(fields)
-        if known is None or enc._local_mesg_definitions[known.local_mesg_num] is not known:
-            self._record_defs[fields] = enc._find_local_mesg_definition(
-                enc._create_mesg_definition(RECORD, mesg)
-            )
-
-    def _current_record_local(self, speed: float | None) -> int:
-        """The local number of the Encoder's definition for records of this shape while it
-        still holds it (a lap after the first of its kind needs no new one), else -1."""
-        known = self._record_defs.get(1 if speed is None else 3)
-        if known is None:
-            return -1
-        local: int = known.local_mesg_num
-        return local if self.encoder._local_mesg_definitions[local] is known else -1
+        return mesg
 
     def lap_records(
         self, seconds: range, base_m: float, speed: float | None, start_ms: int
     ) -> None:
-        """The records of one lap (`seconds` since the session start). The Encoder takes
-        ~50 us a message (it rebuilds the definition from the profile each time): an hour at
-        1 Hz would cost 180 ms. So the lap's first record goes through it, and the others,
-        while the Encoder holds that local definition, are packed in one go in the very bytes
-        it writes (little-endian: header, timestamp uint32, distance uint32 cm, speed uint16
-        mm/s; a test compares the files)."""
+        """The records of one lap (`seconds` since the session start). An hour at 1 Hz is
+        3,600 records: the lap's first goes through the Encoder, and the others, while it
+        holds that local definition, are laid out column by column in the very bytes it
+        writes (little-endian: header, timestamp uint32, distance uint32 cm, speed uint16
+        mm/s; a test compares the files with the SDK's)."""
         if not seconds:
             return
         stamp0 = self.fit_start
@@ -191,28 +95,33 @@ class _Writer:
             return base_m + speed * (second * 1000 - start_ms) / 1000
 
         enc = self.encoder
+        first = self._record(stamp0 + seconds[0], at_m(seconds[0]), speed)
+        local = enc.holds(RECORD, first) if self.fast else -1
         rest = seconds
-        local = self._current_record_local(speed)
         if local < 0:  # the Encoder defines it with this lap's first record
-            self.record(stamp0 + seconds[0], at_m(seconds[0]), speed)
+            enc.write_mesg(first)
             rest = seconds[1:]
-            local = self._current_record_local(speed)
-        if not self.fast_records or local < 0:
+            local = enc.holds(RECORD, first) if self.fast else -1
+        if local < 0:
             for second in rest:
-                self.record(stamp0 + second, at_m(second), speed)
+                enc.write_mesg(self._record(stamp0 + second, at_m(second), speed))
             return
-        flat: list[int] = []
-        if speed is None:
-            for second in rest:
-                flat += (local, stamp0 + second)
-            layout = "BI"
-        else:
-            speed_raw = round(speed * 1000)
-            for second in rest:
-                distance_m = base_m + speed * (second * 1000 - start_ms) / 1000
-                flat += (local, stamp0 + second, round(distance_m * 100), speed_raw)
-            layout = "BIIH"
-        enc._output_stream._buffer += struct.pack("<" + layout * len(rest), *flat)
+        if not rest:
+            return
+        columns = [
+            bytes([local]) * len(rest),
+            array.array("I", range(stamp0 + rest[0], stamp0 + rest[-1] + 1)),
+        ]
+        if speed is not None:
+            # the SDK's own arithmetic: round((base + speed * t) * 100), t in s
+            columns.append(
+                array.array(
+                    "I",
+                    [round((base_m + speed * (s * 1000 - start_ms) / 1000) * 100) for s in rest],
+                )
+            )
+            columns.append(array.array("H", [round(speed * 1000)]) * len(rest))
+        enc.buffer().extend(_interleave(columns, len(rest)))
 
     def header(self) -> None:
         t = self.t
@@ -341,11 +250,30 @@ class _Writer:
         )
 
 
-def fit_activity(timeline: Timeline, *, fast_records: bool = True) -> bytes:
-    """The FIT activity file of one session (`fast_records=False`: every record through the
-    SDK's Encoder as it is, CRC included, for the test that the fast path writes the same
-    bytes)."""
-    w = _Writer(timeline, fast_records=fast_records)
+def _interleave(columns: list[Any], rows: int) -> bytearray:
+    """Rows of fixed-size fields from columns of little-endian values (bytes or arrays)."""
+    raws = []
+    for column in columns:
+        if isinstance(column, array.array):
+            if sys.byteorder == "big":
+                column.byteswap()
+            raws.append((column.tobytes(), column.itemsize))
+        else:
+            raws.append((bytes(column), 1))
+    width = sum(size for _, size in raws)
+    out = bytearray(width * rows)
+    at = 0
+    for raw, size in raws:
+        for byte in range(size):
+            out[at + byte :: width] = raw[byte::size]
+        at += size
+    return out
+
+
+def fit_activity(timeline: Timeline, *, fast: bool = True) -> bytes:
+    """The FIT activity file of one session (`fast=False`: every message through the SDK's
+    Encoder as it is, CRC included, for the test that the fast paths write the same bytes)."""
+    w = _Writer(timeline, fast=fast)
     w.header()
     step_of_run = w.workout()
     w.event(0, EVENT_START)
