@@ -1,6 +1,7 @@
 # Stand-in for MicroPython's `machine` (Pin, PWM, Timer, unique_id) on the unix port, for
 # testing the real-board drivers. Put device/repcue_device on MICROPYPATH before the firmware's
-# imports, then pick the chip: `import machine; machine.use_chip("esp32c3")` (or "rp2").
+# imports, then pick the chip: `import machine; machine.use_chip("esp32c3")` (or "rp2", "esp32"
+# for the M5StickC Plus2's ESP32-PICO-V3-02, "esp32s3" for the T-Watch S3's ESP32-S3R8).
 #
 # It models the limits that bite on real chips rather than accepting anything:
 #   - only GPIO numbers that exist on the chip (Pico W: GP23-25 and GP29 are the radio's)
@@ -10,6 +11,11 @@
 #   - Timer ids per chip (esp32c3: 0, 1; rp2: -1 only) and init keywords (`hard` is rp2's)
 #   - IRQ triggers a chip supports; IRQ handlers run with the heap locked, so a handler
 #     that allocates fails here as it would in a hard IRQ on a board
+#   - esp32: GPIO34-39 are input-only pads with no pull resistors (Espressif's ESP32
+#     datasheet, "GPIO & RTC GPIO"); MicroPython refuses them as outputs ("pin can only be
+#     input"); ESP-IDF only logs a pull-up on them and leaves the pin floating, the stand-in
+#     refuses it so a profile that relies on one fails here
+# SPI, I2C and ADC (buses with device models on them) are in machine_buses.py.
 # Tests drive inputs with Pin.drive(level) and expire timers with Timer.fire().
 import micropython
 
@@ -22,6 +28,32 @@ _CHIPS = {
         "timer_kw": ("mode", "period", "callback", "freq"),
         "triggers": 1 | 2 | 4 | 8,  # rising, falling, low level, high level
         "pwm_channels": 6,
+        "pwm_timers": 4,
+    },
+    # ESP32-PICO-V3-02 (M5StickC Plus2): GPIO6-11 and 16/17 are the in-package flash and
+    # PSRAM (ESP32-PICO-V3-02 datasheet, pin description), 20/24/28-31 do not exist
+    "esp32": {
+        "pins": (0, 1, 2, 3, 4, 5, 12, 13, 14, 15, 18, 19, 21, 22, 23, 25, 26, 27)
+        + tuple(range(32, 40)),
+        "input_only": tuple(range(34, 40)),
+        "uid": b"\x24\x0a\xc4\x11\x22\x33",
+        "freq": (1, 40000000),
+        "timers": (0, 1, 2, 3),
+        "timer_kw": ("mode", "period", "callback", "freq"),
+        "triggers": 1 | 2 | 4 | 8,
+        "pwm_channels": 8,
+        "pwm_timers": 4,
+    },
+    # ESP32-S3R8 (T-Watch S3): GPIO26-32 are the SPI flash, 33-37 the octal PSRAM
+    # (ESP32-S3 datasheet, "Pin Overview"); 22-25 do not exist
+    "esp32s3": {
+        "pins": tuple(range(22)) + tuple(range(38, 49)),  # noqa: RUF005 (MicroPython)
+        "uid": b"\xf4\x12\xfa\x44\x55\x66",
+        "freq": (1, 40000000),
+        "timers": (0, 1, 2, 3),
+        "timer_kw": ("mode", "period", "callback", "freq"),
+        "triggers": 1 | 2 | 4 | 8,
+        "pwm_channels": 8,
         "pwm_timers": 4,
     },
     "rp2": {
@@ -52,6 +84,7 @@ def use_chip(name):
     _pins.clear()
     del _pwms[:]
     _slice_freq.clear()
+    machine_buses.reset()
 
 
 def chip():
@@ -105,9 +138,17 @@ class Pin:
         return pin
 
     def __init__(self, gpio, mode=-1, pull=-1, value=None):
+        self.init(mode, pull, value)
+
+    def init(self, mode=-1, pull=-1, value=None):
+        input_only = self.gpio in chip().get("input_only", ())
         if mode != -1:
+            if input_only and mode != Pin.IN:
+                raise ValueError("pin can only be input")
             self.mode = mode
         if pull != -1:
+            if input_only and pull is not None:
+                raise ValueError("GPIO" + str(self.gpio) + " is input-only: no pull resistors")
             self.pull = pull
         if value is not None:
             self.out_level = 1 if value else 0
@@ -135,7 +176,10 @@ class Pin:
 
     def drive(self, level):
         """Test helper: the outside world sets the pin level (button to GND: 0)."""
-        before = self.value()
+        try:
+            before = self.value()
+        except RuntimeError:  # floating until now (a line with only an external pull-up)
+            before = None
         self.external = 1 if level else 0
         after = self.value()
         if self.handler is None or before == after:
@@ -157,6 +201,8 @@ class PWM:
     def __init__(self, pin, freq=None, duty_u16=None):
         if not isinstance(pin, Pin):
             raise TypeError("PWM needs a Pin")
+        if pin.gpio in chip().get("input_only", ()):
+            raise ValueError("pin can only be input")
         c = chip()
         if len(_pwms) >= c["pwm_channels"]:
             raise ValueError("out of PWM channels")
@@ -274,3 +320,10 @@ class Timer:
                 micropython.heap_unlock()
         else:
             self.callback(self)
+
+
+import machine_buses  # noqa: E402 (after Pin: the buses use it)
+
+SPI = machine_buses.SPI
+I2C = machine_buses.I2C
+ADC = machine_buses.ADC

@@ -15,6 +15,7 @@ from repcue_fw.boards.base import BoardBase
 from repcue_fw.boards.pattern import PatternPlayer, PwmOutput
 
 _SCAN_MS = 10  # poll period while a gesture is in progress (idle: wait for an IRQ)
+_PARTS = ("hold", "i2c", "pmu", "display", "haptics", "battery", "touch")
 
 
 class HwBoard(BoardBase):
@@ -24,31 +25,49 @@ class HwBoard(BoardBase):
     #   mapping: one (short, double, long) logical-button tuple per button
     #   timer_id: machine.Timer id for the pattern player; timer_kw: extra Timer.init keywords
     #   storage: directory on the root filesystem for the journal
-    # The config file (/repcue.json) may override motor, buzzer, buttons and mapping, e.g.
-    # a one-button build: {"buttons": [4], "mapping": [[3, 2, 5]]}.
+    #   pull: the buttons' pull resistor (default Pin.PULL_UP; None: the board has its own)
+    #   optional parts (boards/parts.py, loaded only when a profile names one): hold, i2c,
+    #   pmu, display, haptics, battery, touch
+    # The config file (/repcue.json) may override motor, buzzer, buttons, mapping, i2c and
+    # display, e.g. a one-button build: {"buttons": [4], "mapping": [[3, 2, 5]]}, or an
+    # SSD1306 on a DIY board: {"i2c": [[0, 9, 8, 400000]], "display": {"driver": "ssd1306",
+    # "i2c": 0}}.
     PROFILE = None
+    haptics = None  # a DRV2605 driver when the board has one
+    battery = None  # an object with battery_pct()
+    hold = None  # the power-hold output pin
 
     def __init__(self, config=None):
         BoardBase.__init__(self, config)
         profile = dict(self.PROFILE)
-        for key in ("motor", "buzzer", "buttons", "mapping"):
+        for key in ("motor", "buzzer", "buttons", "mapping", "i2c", "display"):
             if key in self.config:
                 profile[key] = self.config[key]
-        if len(profile["mapping"]) != len(profile["buttons"]):
-            raise ValueError("the button mapping needs one (short, double, long) per button")
         self.profile = profile
         Pin = machine.Pin
+        extra = []
+        for key in _PARTS:
+            if key in profile:
+                from repcue_fw.boards import parts
+
+                extra = parts.build(self, profile)  # the power-hold pin first of all
+                break
         outputs = []
         self.motor = self._pwm_output(profile.get("motor"))
         self.buzzer = self._pwm_output(profile.get("buzzer"))
         for out in (self.motor, self.buzzer):
             if out is not None:
                 outputs.append(out)
-        timer = machine.Timer(profile["timer_id"])
-        self.player = PatternPlayer(outputs, timer, machine.Timer.ONE_SHOT, profile.get("timer_kw"))
-        pins = profile["buttons"]
-        self._pins = [Pin(p, Pin.IN, Pin.PULL_UP) for p in pins]
-        n = len(pins)
+        self.player = None
+        if outputs:
+            timer = machine.Timer(profile["timer_id"])
+            kw = profile.get("timer_kw")
+            self.player = PatternPlayer(outputs, timer, machine.Timer.ONE_SHOT, kw)
+        pull = profile.get("pull", Pin.PULL_UP)
+        self._pins = [Pin(p, Pin.IN, pull) for p in profile["buttons"]] + extra
+        n = len(self._pins)
+        if len(profile["mapping"]) != n:
+            raise ValueError("the button mapping needs one (short, double, long) per button")
         mapping = tuple(tuple(gestures) for gestures in profile["mapping"])
         self.decoder = _buttons.ButtonDecoder(mapping, self, self.buttons.push)
         self._pressed = bytearray(n)
@@ -94,7 +113,10 @@ class HwBoard(BoardBase):
         if self._task is not None:
             self._task.cancel()
             self._task = None
-        self.player.stop()
+        if self.player is not None:
+            self.player.stop()
+        if self.haptics is not None:
+            self.haptics.stop()
 
     def sample(self, now):
         """Sample buttons whose debounce time is over; feed changes and timeouts to the
@@ -127,7 +149,13 @@ class HwBoard(BoardBase):
             busy = self.sample(time.ticks_ms())
 
     def cue(self, cue_id, pattern):
-        self.player.play(pattern)
+        if self.haptics is not None:
+            self.haptics.cue(cue_id)
+        if self.player is not None:
+            self.player.play(pattern)
+
+    def battery_pct(self):
+        return None if self.battery is None else self.battery.battery_pct()
 
     def set_cue_strength(self, percent):
         """0-100: the motor's duty scales with it; 0 also silences the piezo."""
@@ -138,22 +166,22 @@ class HwBoard(BoardBase):
             self.motor.enabled = percent > 0
         if self.buzzer is not None:
             self.buzzer.enabled = percent > 0
+        if self.haptics is not None:
+            self.haptics.enabled = percent > 0
 
     def safe_mode(self):
         # First button held at power-up: skip the app and leave the REPL on the port.
         return self._pins[0].value() == 0
 
     def factory_reset_requested(self):
-        # Every button held at power-up (A and B on the two-button profiles): the app
-        # deletes the BLE pairing key and the settings, then starts as usual. A one-button
-        # build has no combination (its one button held is safe mode).
+        # The first two buttons held at power-up (A and B; a third, the M5StickC Plus2's
+        # power button, turns the board off when held): the app deletes the BLE pairing key
+        # and the settings, then starts as usual. A one-button build has no combination
+        # (its one button held is safe mode).
         pins = self._pins
         if len(pins) < 2:
             return False
-        for pin in pins:
-            if pin.value() != 0:
-                return False
-        return True
+        return pins[0].value() == 0 and pins[1].value() == 0
 
     def unique_id(self):
         return machine.unique_id()
