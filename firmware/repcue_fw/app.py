@@ -347,15 +347,16 @@ async def run(board, factory_reset=False):
     return app
 
 
-def pick_board():
-    """The Board for this device: $REPCUE_BOARD, else the config file's "board", else by
-    sys.platform. Config: the JSON file at $REPCUE_CONFIG (unix port) or /repcue.json."""
+def pick_board(name=None):
+    """The Board for this device: `name` (a bundle built with --board names its board), else
+    $REPCUE_BOARD, else the config file's "board", else by sys.platform. Config: the JSON
+    file at $REPCUE_CONFIG (unix port) or /repcue.json."""
     import json
 
     from repcue_fw.boards import load
 
     getenv = getattr(os, "getenv", None)
-    name = getenv("REPCUE_BOARD") if getenv else None
+    name = name or (getenv("REPCUE_BOARD") if getenv else None)
     path = (getenv("REPCUE_CONFIG") if getenv else None) or CONFIG_FILE
     config = {}
     try:
@@ -394,9 +395,9 @@ def _preload():
         gc.collect()
 
 
-def main():
+def main(board_name=None):
     _preload()
-    board = pick_board()
+    board = pick_board(board_name)
     mode = boot_mode(board)
     if mode == "safe":
         return  # a button held at power-up: stay in the REPL

@@ -12,6 +12,8 @@ from rich.console import Console
 from rich.table import Table
 
 from repcue.firmware_build import build, build_image, install
+from repcue.firmware_build.bundle import PORT_MAKE
+from repcue.firmware_build.source import BOARDS
 from repcue.paths import existing_folder, new_folder, path_error
 
 DEFAULT_BUNDLE = Path("build") / "repcue-firmware"
@@ -27,6 +29,16 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         help=f"bundle directory (default: {DEFAULT_BUNDLE})",
     )  # fmt: skip
     b.add_argument("--no-sim", action="store_true", help="leave out the sim board's modules")
+    b.add_argument(
+        "--board", choices=tuple(BOARDS), default=None, metavar="NAME",
+        help="build for one board: its profile and only the drivers it uses "
+        f"({', '.join(BOARDS)})",
+    )  # fmt: skip
+    b.add_argument(
+        "--manifest", action="store_true",
+        help="say how to freeze the bundle into a custom MicroPython image with its "
+        "manifest.py (frozen bytecode runs from flash and costs no RAM)",
+    )  # fmt: skip
     b.add_argument(
         "--romfs", action="store_true",
         help="also write romfs.img: repcue_fw/ as a ROMFS image for a board with a ROMFS "
@@ -56,7 +68,7 @@ def cmd_build(args: argparse.Namespace) -> int:
     else:
         new_folder(args.output, "-o")  # a folder the user named: its parent must be there
     try:
-        files = build(args.output, include_sim=not args.no_sim)
+        files = build(args.output, include_sim=not args.no_sim, board=args.board)
         image = build_image(args.output) if args.romfs else None
     except OSError as err:
         raise path_error(err, args.output, "bundle folder") from err
@@ -64,6 +76,8 @@ def cmd_build(args: argparse.Namespace) -> int:
     if args.json:
         out: dict[str, object] = {
             "bundle": str(args.output.resolve()),
+            "board": args.board,
+            "manifest": str((args.output / "manifest.py").resolve()),
             "files": [{"path": f.path, "size": f.size, "sha256": f.sha256} for f in files],
             "total_bytes": total,
         }
@@ -83,7 +97,16 @@ def cmd_build(args: argparse.Namespace) -> int:
         table.add_row(f.path, str(f.size))
     table.add_row("[bold]total[/bold]", f"[bold]{total}[/bold]")
     console.print(table)
-    console.print(f"manifest for freezing: {args.output / 'manifest.py'}")
+    manifest = args.output.resolve() / "manifest.py"
+    console.print(f"manifest for freezing: {manifest}")
+    if args.manifest:
+        make = PORT_MAKE[args.board or "esp32c3"]
+        console.print(
+            "freeze it into a MicroPython image (in a clone of micropython, after "
+            f"`make -C mpy-cross`):\n  {make} FROZEN_MANIFEST={manifest}\n"
+            "then flash the image and copy main.py with `repcue firmware install`",
+            markup=False,
+        )
     if image is not None:
         console.print(
             f"ROMFS image: {args.output / image.path} ({image.size} bytes; "

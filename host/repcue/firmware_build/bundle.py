@@ -17,9 +17,12 @@ from pathlib import Path
 
 from repcue.errors import BuildError
 from repcue.firmware_build.source import (
+    BOARDS,
     HOST_ONLY,
     MAIN_PY,
     SIM_ONLY,
+    board_left_out,
+    board_main_py,
     board_sources,
     firmware_root,
 )
@@ -38,6 +41,29 @@ MANIFEST = """\
 include("$(PORT_DIR)/boards/manifest.py")
 package("repcue_fw", base_path="{src}", opt=2)
 """
+# One board's manifest lists its modules, so what gets frozen is exactly what it runs.
+BOARD_MANIFEST = """\
+# Freeze repcue's firmware for the {board} into a custom MicroPython build:
+#   {make} FROZEN_MANIFEST=/path/to/this/manifest.py
+# Frozen modules run from flash, so their bytecode takes no RAM. main.py stays on the
+# board's filesystem (copy it with `repcue firmware install` or mpremote): it names the board.
+include("$(PORT_DIR)/boards/manifest.py")
+package(
+    "repcue_fw",
+    files=(
+{files}    ),
+    base_path="{src}",
+    opt=2,
+)
+"""
+# How each board's MicroPython image is made (MicroPython's ports/*/boards and variants)
+PORT_MAKE = {
+    "sim": "make -C ports/unix",
+    "esp32c3": "make -C ports/esp32 BOARD=ESP32_GENERIC_C3",
+    "picow": "make -C ports/rp2 BOARD=RPI_PICO_W",
+    "m5stickc_plus2": "make -C ports/esp32 BOARD=ESP32_GENERIC BOARD_VARIANT=SPIRAM",
+    "twatch_s3": "make -C ports/esp32 BOARD=ESP32_GENERIC_S3 BOARD_VARIANT=SPIRAM_OCT",
+}
 
 
 @dataclass(frozen=True)
@@ -83,14 +109,18 @@ def build(
     source_root: Path | None = None,
     include_sim: bool = True,
     opt: int = MPY_OPT,
+    board: str | None = None,
 ) -> list[BundleFile]:
     """Compile firmware/ into out_dir (replacing an earlier bundle there); return its files.
 
     include_sim=False leaves out the sim board's modules (a real board never imports them);
-    opt is mpy-cross's -O level (0-3).
+    opt is mpy-cross's -O level (0-3); board: one board's bundle (its profile, the drivers it
+    uses, nothing of the other boards; its main.py names it), include_sim then unused.
     """
     if opt not in range(4):
         raise BuildError(f"mpy-cross optimisation level must be 0-3, got {opt}")
+    if board is not None and board not in BOARDS:
+        raise BuildError(f"no board {board!r}: one of {', '.join(BOARDS)}")
     root = (source_root or firmware_root()).resolve()
     package = root / "repcue_fw"
     if not package.is_dir():
@@ -104,8 +134,12 @@ def build(
         shutil.rmtree(out_dir)
     out_dir.mkdir(parents=True)
     files: list[BundleFile] = []
-    left_out = HOST_ONLY if include_sim else (*HOST_ONLY, *SIM_ONLY)
-    for source in board_sources(root, left_out):
+    if board is not None:
+        left_out = board_left_out(board)
+    else:
+        left_out = HOST_ONLY if include_sim else (*HOST_ONLY, *SIM_ONLY)
+    sources = board_sources(root, left_out)
+    for source in sources:
         rel = source.relative_to(root)
         mpy_rel = rel.with_suffix(".mpy")
         _compile(source, out_dir / mpy_rel, rel.as_posix(), opt)
@@ -114,17 +148,27 @@ def build(
         shutil.copyfile(source, copy)
         digest = _digest(out_dir / mpy_rel)
         files.append(BundleFile(mpy_rel.as_posix(), digest.sha256, digest.size))
-    (out_dir / "main.py").write_text(MAIN_PY)
+    (out_dir / "main.py").write_text(MAIN_PY if board is None else board_main_py(board))
     digest = _digest(out_dir / "main.py")
     files.append(BundleFile("main.py", digest.sha256, digest.size))
-    (out_dir / "manifest.py").write_text(MANIFEST.format(src=SOURCES_DIR))
+    (out_dir / "manifest.py").write_text(manifest_text(board, sources, root))
     index = {
+        "board": board,
         "mpy_cross": mpy_cross_version(),
         "opt": opt,
         "files": [{"path": f.path, "sha256": f.sha256, "size": f.size} for f in files],
     }
     (out_dir / INDEX_NAME).write_text(json.dumps(index, indent=1) + "\n")
     return files
+
+
+def manifest_text(board: str | None, sources: list[Path], root: Path) -> str:
+    """The manifest.py that freezes these sources (the bundle's src/ copy of them)."""
+    if board is None:
+        return MANIFEST.format(src=SOURCES_DIR)
+    package = root / "repcue_fw"
+    names = "".join(f'        "{p.relative_to(package).as_posix()}",\n' for p in sources)
+    return BOARD_MANIFEST.format(board=board, make=PORT_MAKE[board], files=names, src=SOURCES_DIR)
 
 
 def read_index(bundle_dir: Path) -> list[BundleFile]:
