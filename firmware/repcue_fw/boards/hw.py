@@ -30,7 +30,7 @@ class HwBoard(BoardBase):
     #   pmu, display, haptics, battery, touch
     # The config file (/repcue.json) may override motor, buzzer, buttons, mapping, i2c and
     # display, e.g. a one-button build: {"buttons": [4], "mapping": [[3, 2, 5]]}, or an
-    # SSD1306 on a DIY board: {"i2c": [[0, 9, 8, 400000]], "display": {"driver": "ssd1306",
+    # SSD1306 on a DIY board: {"i2c": [[0, 7, 8, 400000]], "display": {"driver": "ssd1306",
     # "i2c": 0}}.
     PROFILE = None
     haptics = None  # a DRV2605 driver when the board has one
