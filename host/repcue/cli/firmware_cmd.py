@@ -104,8 +104,10 @@ def cmd_build(args: argparse.Namespace) -> int:
         console.print(
             "freeze it into a MicroPython image (in a clone of micropython, after "
             f"`make -C mpy-cross`):\n  {make} FROZEN_MANIFEST={manifest}\n"
-            "then flash the image and copy main.py with `repcue firmware install`",
+            "then flash the image and copy only main.py: "
+            f"mpremote cp {manifest.parent / 'main.py'} :",
             markup=False,
+            soft_wrap=True,
         )
     if image is not None:
         console.print(
