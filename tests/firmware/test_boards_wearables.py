@@ -302,3 +302,58 @@ print(json.dumps(spi.baudrate))
 """
     )
     assert got == 80000000
+
+
+def test_blit_on_and_the_haptic_cue_allocate_nothing() -> None:
+    # the drivers alone on buses that keep nothing (the stand-in's own buses record what
+    # they see, which allocates): with the heap locked, any allocation is a MemoryError
+    got = _run(
+        """
+import framebuf, micropython
+from repcue_fw.drivers.st7789 import ST7789
+from repcue_fw.drivers.ssd1306 import SSD1306
+from repcue_fw.drivers.drv2605 import DRV2605
+
+class NullBus:
+    n = 0
+    def write(self, buf):
+        self.n += len(buf)
+    def writeto(self, addr, buf):
+        self.n += len(buf)
+    def writevto(self, addr, vector):
+        for b in vector:
+            self.n += len(b)
+    def writeto_mem(self, addr, reg, buf):
+        self.n += len(buf)
+    def readfrom_mem_into(self, addr, reg, buf):
+        buf[0] = 7 << 5 if reg == 0 else 0
+
+machine.use_chip("esp32")
+Pin = machine.Pin
+bus = NullBus()
+tft = ST7789(bus, Pin(5, Pin.OUT), Pin(14, Pin.OUT), (135, 240), (52, 40), 0, bl=Pin(27, Pin.OUT))
+oled = SSD1306(bus)
+drv = DRV2605(bus)
+band = bytearray(135 * 16 * 2)
+mono = bytearray(128 * 64 // 8)
+tft.blit(band, 10, 100, 20, 8)        # first time: the kept slice is made
+oled.blit(mono, 0, 8, 64, 16)
+failed = []
+for name, call in (("tft band", lambda: tft.blit(band, 0, 32, 135, 16)),
+                   ("tft box", lambda: tft.blit(band, 10, 100, 20, 8)),
+                   ("tft off", lambda: tft.on(False)),
+                   ("oled page", lambda: oled.blit(mono, 0, 0, 128, 64)),
+                   ("oled box", lambda: oled.blit(mono, 0, 8, 64, 16)),
+                   ("oled on", lambda: oled.on(True)),
+                   ("drv cue", lambda: drv.cue(2))):
+    micropython.heap_lock()
+    try:
+        call()
+    except MemoryError:
+        failed.append(name)
+    finally:
+        micropython.heap_unlock()
+print(json.dumps([failed, bus.n > 0]))
+"""
+    )
+    assert got == [[], True]
