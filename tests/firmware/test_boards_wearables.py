@@ -357,3 +357,25 @@ print(json.dumps([failed, bus.n > 0]))
 """
     )
     assert got == [[], True]
+
+
+def test_a_part_that_does_not_answer_is_left_out_and_logged() -> None:
+    got = _run(
+        """
+wearables.wire("twatch_s3")
+machine_buses.reset()                          # an OLED named in the config, none on the bus
+machine.use_chip("esp32c3")
+from repcue_fw.boards import load
+c3 = load("esp32c3")(wearables.OLED_CONFIG)
+parts = wearables.wire("twatch_s3")
+del machine_buses._i2c_wired[(11, 10, 0x5A)]   # a T-Watch whose DRV2605 does not answer
+tw = load("twatch_s3")({})
+tw.cue(2, (700,))
+print(json.dumps([c3.display, c3.last_error, tw.haptics, tw.last_error,
+                  tw.display is not None, tw.battery_pct()]))
+"""
+    )
+    c3_display, c3_error, haptics, tw_error, tw_display, battery = got
+    assert c3_display is None and "display" in c3_error and "19" in c3_error
+    assert haptics is None and tw_error.startswith("haptics")
+    assert tw_display is True and battery == 100  # the rest of the watch works

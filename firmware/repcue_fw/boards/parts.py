@@ -48,12 +48,18 @@ class TouchButton:
         return self._int.irq(handler=handler, trigger=trigger)
 
     def value(self):
-        self._i2c.readfrom_mem_into(_FT_ADDR, _FT_TD_STATUS, self._b)
+        try:
+            self._i2c.readfrom_mem_into(_FT_ADDR, _FT_TD_STATUS, self._b)
+        except OSError:
+            return 1  # a bus glitch reads as released: the scan task must not die
         return 0 if self._b[0] & 0x0F else 1
 
 
 def build(board, profile):
-    """Make the parts `profile` names; returns the extra button pins (the touch panel)."""
+    """Make the parts `profile` names; returns the extra button pins (the touch panel).
+
+    A PMU, display or haptic driver that does not answer is left out (None) and logged in
+    board.last_error: the board still runs its sessions, buzzing and counting without it."""
     Pin = machine.Pin
     hold = profile.get("hold")
     if hold is not None:
@@ -66,20 +72,32 @@ def build(board, profile):
     if spec is not None:
         from repcue_fw.drivers.axp2101 import AXP2101
 
-        pmu = AXP2101(buses[spec[0]])
-        for index, mv in spec[1]:
-            pmu.ldo(index, mv)
+        try:
+            pmu = AXP2101(buses[spec[0]])
+            for index, mv in spec[1]:
+                pmu.ldo(index, mv)
+        except OSError as exc:
+            pmu = None
+            board.log("pmu: " + repr(exc))
     spec = profile.get("display")
     if spec is not None:
-        board.display = _display(spec, buses)
+        try:
+            board.display = _display(spec, buses)
+        except OSError as exc:
+            board.log("display: " + repr(exc))
     spec = profile.get("haptics")
     if spec is not None:
         from repcue_fw.drivers.drv2605 import DRV2605
 
-        board.haptics = DRV2605(buses[spec[0]], lra=spec[1])
+        try:
+            board.haptics = DRV2605(buses[spec[0]], lra=spec[1])
+        except OSError as exc:
+            board.log("haptics: " + repr(exc))
     spec = profile.get("battery")
     if spec is not None:
-        board.battery = pmu if spec[0] == "pmu" else AdcBattery(spec[1], spec[2])
+        board.battery = (
+            pmu if spec[0] == "pmu" else AdcBattery(spec[1], spec[2])
+        )  # pmu: may be None
     spec = profile.get("touch")
     if spec is not None:
         return [TouchButton(buses[spec[0]], spec[1])]
