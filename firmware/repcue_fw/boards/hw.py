@@ -34,7 +34,7 @@ class HwBoard(BoardBase):
     # "i2c": 0}}.
     PROFILE = None
     haptics = None  # a DRV2605 driver when the board has one
-    battery = None  # an object with battery_pct()
+    battery = None  # an object with battery_pct(); parts.py binds board.battery_pct to it
     hold = None  # the power-hold output pin
 
     def __init__(self, config=None):
@@ -153,9 +153,6 @@ class HwBoard(BoardBase):
             self.haptics.cue(cue_id)
         if self.player is not None:
             self.player.play(pattern)
-
-    def battery_pct(self):
-        return None if self.battery is None else self.battery.battery_pct()
 
     def set_cue_strength(self, percent):
         """0-100: the motor's duty scales with it; 0 also silences the piezo."""

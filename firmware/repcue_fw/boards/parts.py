@@ -95,9 +95,11 @@ def build(board, profile):
             board.log("haptics: " + repr(exc))
     spec = profile.get("battery")
     if spec is not None:
-        board.battery = (
-            pmu if spec[0] == "pmu" else AdcBattery(spec[1], spec[2])
-        )  # pmu: may be None
+        board.battery = pmu if spec[0] == "pmu" else AdcBattery(spec[1], spec[2])
+        if board.battery is not None:
+            # the instance attribute shadows BoardBase.battery_pct (None): no method in hw.py
+            # that boards without a battery would pay for
+            board.battery_pct = board.battery.battery_pct
     spec = profile.get("touch")
     if spec is not None:
         return [TouchButton(buses[spec[0]], spec[1])]
