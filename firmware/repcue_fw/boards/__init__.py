@@ -1,4 +1,5 @@
-# Board HAL. One module per board (sim, esp32c3, picow); each defines `Board` with:
+# Board HAL. One module per board (sim, esp32c3, picow, m5stickc_plus2, twatch_s3); each
+# defines `Board` with:
 #
 #   name                          short board name, e.g. "sim", "esp32c3"
 #   unique_id() -> bytes          stable id (machine.unique_id() on boards)
@@ -19,8 +20,10 @@
 #                                 (BTN_*, ticks) or None. The board maps 1-3 physical buttons
 #                                 (short/double/long press, boards/buttons.py) onto them
 #   mount_storage() -> str        mount littlefs and return the directory the journal uses
-#   battery_pct() -> int or None  optional
-#   display                       None, or an object with show(text)
+#   battery_pct() -> int or None  0-100 from the board's own source (ADC divider, PMU gauge)
+#   display                       None, or a display driver (drivers/st7789.py, ssd1306.py):
+#                                 width, height, fmt, band_rows, rgb(r, g, b),
+#                                 blit(buf, x, y, w, h), on(flag)
 #   on_event(code, a, b)          engine listener (the sim board logs events)
 #   attach(runner)                the app hands over the runner (for boards that report)
 #   start() / stop()              background tasks (inside the loop) / outputs off
