@@ -167,3 +167,24 @@ def test_an_unknown_board_is_refused(tmp_path: Path, capsys: pytest.CaptureFixtu
     with pytest.raises(SystemExit):
         cli_main(["firmware", "build", "--board", "tamagotchi", "-o", str(tmp_path / "y")])
     assert "invalid choice" in capsys.readouterr().err
+
+
+def test_cli_install_board_builds_that_boards_bundle(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from repcue.cli import firmware_cmd
+    from repcue.firmware_build import InstallReport
+
+    seen: list[str] = []
+
+    def fake_install(bundle: Path, port: str, **_kw: object) -> InstallReport:
+        seen.extend(f.path for f in read_index(bundle))
+        seen.append((bundle / "main.py").read_text())
+        return InstallReport(copied=[], skipped=[], removed=[])
+
+    monkeypatch.setattr(firmware_cmd, "install", fake_install)
+    args = ["firmware", "install", "--port", "/dev/null", "--board", "m5stickc_plus2"]
+    assert cli_main(args) == 0
+    assert "repcue_fw/boards/m5stickc_plus2.mpy" in seen
+    assert "repcue_fw/boards/esp32c3.mpy" not in seen
+    assert "app.main('m5stickc_plus2')" in seen[-1]

@@ -53,6 +53,10 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         "--bundle", type=Path, default=None, metavar="DIR",
         help="a bundle from `repcue firmware build` (default: build one now)",
     )  # fmt: skip
+    i.add_argument(
+        "--board", choices=tuple(BOARDS), default=None, metavar="NAME",
+        help="without --bundle: build this board's bundle (default: every real board's)",
+    )  # fmt: skip
     i.add_argument("--dir", default="/", metavar="PATH", help="where on the board (default: /)")
     i.add_argument(
         "--no-reset", action="store_true",
@@ -126,7 +130,7 @@ def cmd_install(args: argparse.Namespace) -> int:
         else:
             bundle = Path(tmp) / "bundle"
             console.print("building the firmware bundle...")
-            build(bundle, include_sim=False)
+            build(bundle, include_sim=False, board=args.board)
 
         def progress(action: str, path: str) -> None:
             if action != "skip":
