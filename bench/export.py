@@ -7,7 +7,7 @@ firmware and host share, stored in a real SQLite store on disk, and exported the
   ms_per_session       FIT, end to end, mean over the sessions (goal < 20 ms)
   fit_encode_ms        of that, the FIT encoding alone (the SDK's Encoder and our fast path)
   fit_bytes_per_step   FIT file bytes / steps (records included: they are most of it)
-  tcx_ms_per_session, tcx_bytes_per_step: the same for TCX (xml.etree)
+  tcx_ms_per_session, tcx_bytes_per_step: the same for TCX (text, xml.sax.saxutils escapes)
 A busy core elsewhere (another process spinning) is what `--label busy` records alongside.
 
 Usage: python bench/export.py [--sessions 1000] [--label idle]

@@ -89,6 +89,14 @@ def test_tcx_reads_back_as_the_store_says(store: Store, text: str, options: Any)
     assert first == "2025-12-05T10:40:00Z"
 
 
+def test_tcx_escapes_what_a_plan_name_may_hold(store: Store) -> None:
+    name = 'Hills <5k> & "the bank"'
+    made = store_session(store, 1, TRACK.replace("Tuesday track", name))
+    data, _ = exported(store, made.row_id, "tcx")
+    activity = ET.fromstring(data).find("t:Activities/t:Activity", NS)
+    assert activity is not None and activity.findtext("t:Notes", namespaces=NS) == name
+
+
 def test_csv_has_one_row_per_step_with_the_documented_columns(store: Store) -> None:
     made = store_session(store, 1, TRACK, end=wr.END_STOPPED, stop_after=6)
     data, report = exported(store, made.row_id, "csv")
