@@ -48,6 +48,9 @@ class Builder:
         rep_ms: Sequence[int] = (),
         *,
         stop_after: int | None = None,
+        end_reason: str | None = None,
+        paused_ms: int = 0,
+        pauses: int = 0,
     ) -> int:
         """One session of plan `name` on `day` (None: an unset device clock); work reps take
         rep_ms in turn (ended with a lap press) or their planned time."""
@@ -73,11 +76,11 @@ class Builder:
             start_wall_s=noon(day) if day else None,
             start_uptime_ms=1000,
             total_ms=sum(s.elapsed_ms for s in steps),
-            paused_ms=0,
-            pauses=0,
+            paused_ms=paused_ms,
+            pauses=pauses,
             late_max_ms=3,
             late_mean_ms=1,
-            end_reason="stopped" if stop_after else "finished",
+            end_reason=end_reason or ("stopped" if stop_after else "finished"),
             steps=tuple(steps),
         )
         self.next_id += 1

@@ -146,6 +146,31 @@ def test_html_report_is_one_self_contained_file(build: Builder, tmp_path: Path) 
     assert reps[-1][7] == f"+{(99_000 / 94_000 - 1) * 100:.1f}%"
 
 
+def test_a_power_lost_and_a_paused_session_report_what_was_run(
+    build: Builder, tmp_path: Path
+) -> None:
+    # the power went during the third rep: the record kept two reps and the cut-short third,
+    # which has no pace to chart
+    cut = build.add("track 6x400", "2026-11-02", REPS_MS, stop_after=6, end_reason="power_lost")
+    paused = build.add("track 6x400", "2026-11-04", REPS_MS, paused_ms=61_000, pauses=2)
+    db = str(build.store.path)
+    pages, charted = {}, {}
+    for row in (cut, paused):
+        out = tmp_path / f"{row}.html"
+        assert main(["report", str(row), "--db", db, "-o", str(out)]) == 0
+        pages[row] = out.read_text(encoding="utf-8")
+        series = session_series(session_report(build.store, build.store.find_session(str(row))))
+        run = [
+            s for s in build.store.session_steps(row) if s.kind == "work" and s.end_reason == "lap"
+        ]
+        assert series.actual == pytest.approx([s.elapsed_ms / 400 for s in run])
+        charted[row] = len(series.reps)
+    assert charted == {cut: 2, paused: 6}
+    assert "power_lost" in pages[cut] and "cue lateness unknown (the power went)" in pages[cut]
+    # pauses are outside the steps: the reps are the runner's, and the page says the pauses
+    assert "paused 1:01 (2x)" in pages[paused] and "cues late max 3 ms" in pages[paused]
+
+
 def test_output_is_checked_before_anything_is_drawn(
     build: Builder, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -90,14 +90,9 @@ def session_line(report: dict[str, Any]) -> str:
     )
 
 
-def print_session(console: Console, report: dict[str, Any]) -> None:
-    """The human view of a `session_report` (also what `repcue demo` shows at the end)."""
-    head = report["session"]
-    plan = head["plan"] or f"program {head['program_id']}"
-    console.print(
-        f"[bold]Session {head['row_id']}[/bold] · {plan} · {_date(head)} · "
-        f"{head['device']} #{head['session_id']}"
-    )
+def session_notes(head: dict[str, Any]) -> str:
+    """ " · paused 1:01 (2x) · cues late max 3 ms, mean 1 ms": what the one-line view leaves
+    out (show and the HTML report add it)."""
     paused = ""
     if head["pauses"]:
         paused = f" · paused {fmt_ms(head['paused_ms'], tenths=False)} ({head['pauses']}x)"
@@ -106,9 +101,20 @@ def print_session(console: Console, report: dict[str, Any]) -> None:
         if head["cue_late_max_ms"] is None
         else f"cues late max {head['cue_late_max_ms']} ms, mean {head['cue_late_mean_ms']} ms"
     )
+    return f"{paused} · {late}"
+
+
+def print_session(console: Console, report: dict[str, Any]) -> None:
+    """The human view of a `session_report` (also what `repcue demo` shows at the end)."""
+    head = report["session"]
+    plan = head["plan"] or f"program {head['program_id']}"
+    console.print(
+        f"[bold]Session {head['row_id']}[/bold] · {plan} · {_date(head)} · "
+        f"{head['device']} #{head['session_id']}"
+    )
     console.print(
         f"{fmt_ms(head['duration_ms'], tenths=False)} · {head['end_reason']} · "
-        f"reps {_reps(head)}{paused} · {late}"
+        f"reps {_reps(head)}{session_notes(head)}"
     )
     steps = report["steps"]
     table = Table(show_edge=False)

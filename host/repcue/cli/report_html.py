@@ -7,7 +7,7 @@ import base64
 from html import escape
 from typing import Any
 
-from repcue.cli.history_cmd import STEP_COLUMNS, session_line, step_cells
+from repcue.cli.history_cmd import STEP_COLUMNS, session_line, session_notes, step_cells
 
 _STYLE = """
 body { font-family: sans-serif; margin: 2em; color: #222; }
@@ -36,7 +36,7 @@ def session_html(report: dict[str, Any], png: bytes) -> str:
         "<!DOCTYPE html>\n"
         f'<html lang="en"><head><meta charset="utf-8"><title>{escape(title)}</title>'
         f"<style>{_STYLE}</style></head><body>\n"
-        f"<h1>{escape(title)}</h1>\n<p>{escape(session_line(report))}</p>\n"
+        f"<h1>{escape(title)}</h1>\n<p>{escape(session_line(report) + session_notes(head))}</p>\n"
         f'<img alt="reps against target, recoveries, fade" src="data:image/png;base64,{image}">\n'
         f'<table id="steps"><thead><tr>{th}</tr></thead><tbody>\n'
         + "\n".join(rows)
