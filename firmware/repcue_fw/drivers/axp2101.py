@@ -13,6 +13,8 @@
 # are left as the PMU boots them.
 from micropython import const
 
+from repcue_fw.drivers import RegDevice
+
 _ADDR = const(0x34)
 _STATUS1 = const(0x00)
 _STATUS2 = const(0x01)
@@ -23,24 +25,11 @@ _LDO_VOLT = const(0x92)  # ALDO1; ALDO2 = 0x93 ... BLDO2 = 0x97
 _BAT_PERCENT = const(0xA4)
 
 
-class AXP2101:
+class AXP2101(RegDevice):
     def __init__(self, i2c, addr=_ADDR):
-        self._i2c = i2c
-        self._addr = addr
-        self._b = bytearray(1)
+        RegDevice.__init__(self, i2c, addr)
         self._set_bits(_GAUGE_CTRL, 0x08)
         self._set_bits(_BAT_DET, 0x01)
-
-    def _read(self, reg):
-        self._i2c.readfrom_mem_into(self._addr, reg, self._b)
-        return self._b[0]
-
-    def _write(self, reg, value):
-        self._b[0] = value
-        self._i2c.writeto_mem(self._addr, reg, self._b)
-
-    def _set_bits(self, reg, bits):
-        self._write(reg, self._read(reg) | bits)
 
     def ldo(self, index, mv):
         """Turn LDO `index` (0-3: ALDO1-4, 4-5: BLDO1-2) on at `mv` (500-3500), or off (0)."""

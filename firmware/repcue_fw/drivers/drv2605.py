@@ -10,6 +10,8 @@
 # T-Watch S3 drives an ERM motor from library 1 (LilyGoLib: selectLibrary(1), useERM()).
 from micropython import const
 
+from repcue_fw.drivers import RegDevice
+
 _ADDR = const(0x5A)
 _STATUS = const(0x00)
 _MODE = const(0x01)
@@ -47,11 +49,9 @@ CUE_EFFECTS = (
 )
 
 
-class DRV2605:
+class DRV2605(RegDevice):
     def __init__(self, i2c, lra=False, library=1, addr=_ADDR):
-        self._i2c = i2c
-        self._addr = addr
-        self._b = bytearray(1)
+        RegDevice.__init__(self, i2c, addr)
         self.enabled = True
         if self._read(_STATUS) >> 5 not in (3, 4, 6, 7):
             raise OSError(19)  # ENODEV: something else answers 0x5A
@@ -62,14 +62,6 @@ class DRV2605:
         self._write(_FEEDBACK, (fb | _N_ERM_LRA) if lra else (fb & ~_N_ERM_LRA & 0xFF))
         c3 = self._read(_CONTROL3)
         self._write(_CONTROL3, (c3 & ~_ERM_OPEN_LOOP & 0xFF) if lra else (c3 | _ERM_OPEN_LOOP))
-
-    def _read(self, reg):
-        self._i2c.readfrom_mem_into(self._addr, reg, self._b)
-        return self._b[0]
-
-    def _write(self, reg, value):
-        self._b[0] = value
-        self._i2c.writeto_mem(self._addr, reg, self._b)
 
     def cue(self, cue_id):
         """Play a cue's effects (replacing what plays); an unknown id plays nothing."""

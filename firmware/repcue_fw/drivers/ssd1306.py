@@ -12,6 +12,8 @@
 import framebuf
 from micropython import const
 
+from repcue_fw.drivers import band_part
+
 _ADDR = const(0x3C)
 _INIT = (
     b"\x00\xae\xd5\x80\xa8\x3f\xd3\x00\x40\x8d\x14\x20\x00\xa1\xc8"
@@ -44,16 +46,8 @@ class SSD1306:
         win[5] = y >> 3
         win[6] = (y + h - 1) >> 3
         self._i2c.writeto(self._addr, win)
-        n = w * (h >> 3)
-        data = buf
-        if n != len(buf):
-            last = self._last
-            if last is None or last[0] is not buf or last[1] != n:
-                last = (buf, n, memoryview(buf)[:n])
-                self._last = last
-            data = last[2]
         vec = self._vec
-        vec[1] = data
+        vec[1] = band_part(self, buf, w * (h >> 3))
         self._i2c.writevto(self._addr, vec)
         vec[1] = None
 

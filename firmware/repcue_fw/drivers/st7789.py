@@ -15,6 +15,8 @@ import time
 import framebuf
 from micropython import const
 
+from repcue_fw.drivers import band_part
+
 _SWRESET = const(0x01)
 _SLPIN = const(0x10)
 _SLPOUT = const(0x11)
@@ -87,17 +89,7 @@ class ST7789:
         y += self._y0
         self._window(_CASET, x, x + w - 1)
         self._window(_RASET, y, y + h - 1)
-        n = w * h * 2
-        data = buf
-        if n != len(buf):
-            # a part of the band: the slice is kept, so redrawing the same region (the
-            # countdown, once a second) allocates nothing after the first time
-            last = self._last
-            if last is None or last[0] is not buf or last[1] != n:
-                last = (buf, n, memoryview(buf)[:n])
-                self._last = last
-            data = last[2]
-        self._command(_RAMWR, data)
+        self._command(_RAMWR, band_part(self, buf, w * h * 2))
 
     def on(self, flag):
         if flag:
