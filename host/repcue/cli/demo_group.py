@@ -34,8 +34,8 @@ from pathlib import Path
 from typing import Any
 
 from rich.console import Console
-from rich.table import Table
 
+from repcue.cli.demo_group_table import clock_text, print_table
 from repcue.cli.device_cmd import run_sync, upload_plan
 from repcue.cli.live_cmd import also_publishing, group_start_hook, publishing
 from repcue.cli.live_keys import Keys
@@ -239,7 +239,7 @@ async def _conduct(
     start = await asyncio.to_thread(_http_json, f"{base}/api/start", {"in_s": in_s})
     at_ms = int(start["at_ms"])
     out.print(
-        f"group start {str(start['id'])[:8]} for {_clock(at_ms)} by the devices' clocks "
+        f"group start {str(start['id'])[:8]} for {clock_text(at_ms)} by the devices' clocks "
         f"({in_s:.0f} s ahead on them, {START_LEAD_S} s here at x{speed})"
     )
     await _until(
@@ -378,42 +378,3 @@ async def _until_sessions(base: str, n: int) -> int:
 
     await _until(listed, SESSIONS_TIMEOUT_S, f"the dashboard did not list {n} sessions", [])
     return len(await asyncio.to_thread(_http_json, f"{base}/api/sessions"))
-
-
-def _clock(at_ms: int) -> str:
-    return time.strftime("%H:%M:%S", time.localtime(at_ms / 1000)) + f".{at_ms % 1000:03d}"
-
-
-def rep_times(report: dict[str, Any]) -> tuple[float, float] | None:
-    """(mean rep time, mean target time) in s over the work steps with a target."""
-    reps = [
-        (s["elapsed_ms"], s["elapsed_ms"] - s["delta_ms"])
-        for s in report["steps"]
-        if s["kind"] == "work" and s["delta_ms"] is not None
-    ]
-    if not reps:
-        return None
-    return (sum(r[0] for r in reps) / len(reps) / 1000, sum(r[1] for r in reps) / len(reps) / 1000)
-
-
-def _mmss(s: float) -> str:
-    return f"{int(s // 60)}:{s % 60:04.1f}"
-
-
-def print_table(out: Console, result: dict[str, Any]) -> None:
-    table = Table(title=None, box=None, header_style="bold")
-    for column in ("athlete", "plan", "reps", "mean rep", "target", "+/- s", "result"):
-        table.add_column(column, justify="right" if column in ("reps", "+/- s") else "left")
-    for report in result["sessions"]:
-        head = report["session"]
-        times = rep_times(report)
-        mean, target = (_mmss(times[0]), _mmss(times[1])) if times else ("", "")
-        diff = f"{times[0] - times[1]:+.1f}" if times else ""
-        reps = f"{head['reps_done']}/{head['reps_planned']}"
-        table.add_row(report["athlete"], head["plan"], reps, mean, target, diff, head["end_reason"])
-    out.print(table)
-    start = result["group_start"]
-    out.print(
-        f"started together at {_clock(start['at_ms'])} by every device's clock; "
-        f"dashboard {result['dashboard']['url']} listed {result['dashboard']['sessions_listed']}"
-    )
