@@ -10,6 +10,7 @@ the paused time is a gap between trackpoints.
 
 from __future__ import annotations
 
+import functools
 import time
 from datetime import datetime
 from xml.sax.saxutils import escape, quoteattr
@@ -20,7 +21,6 @@ from repcue.export.timeline import Lap, Timeline
 NS = "http://www.garmin.com/xmlschemas/TrainingCenterDatabase/v2"
 XSI = "http://www.w3.org/2001/XMLSchema-instance"
 TRIGGER = {"time": "Time", "distance": "Distance", "manual": "Manual", "session_end": "Manual"}
-DAY_S = 86_400
 
 
 def iso_z(when: datetime) -> str:
@@ -33,26 +33,36 @@ def _number(value: float) -> str:
     return f"{value:.3f}".rstrip("0").rstrip(".")
 
 
+@functools.cache
+def _minutes_seconds() -> tuple[str, ...]:
+    """ "MM:SS" for each second of an hour (3,600 short strings, made once)."""
+    return tuple(f"{m:02d}:{s:02d}" for m in range(60) for s in range(60))
+
+
 def _trackpoints(out: list[str], t: Timeline, lap: Lap, distance_before_m: float) -> None:
     """1 Hz points, written as text: an hour is 3,600 of them, and building them as
     ElementTree elements cost ~25 us each (bench/export.py)."""
     speed = lap.speed_m_s
     first_s = -(-lap.start_ms // 1000)
-    days: dict[int, str] = {}
+    mmss = _minutes_seconds()
+    hour = -1
+    prefix = ""
     for second in range(first_s, (lap.end_ms - 1) // 1000 + 1):
-        day, in_day = divmod(t.start_s + second, DAY_S)
-        date = days.get(day)
-        if date is None:
-            date = days[day] = time.strftime("%Y-%m-%d", time.gmtime(day * DAY_S))
-        hours, rest = divmod(in_day, 3600)
-        stamp = f"{date}T{hours:02d}:{rest // 60:02d}:{rest % 60:02d}Z"
+        at_hour, in_hour = divmod(t.start_s + second, 3600)
+        if at_hour != hour:  # "<date>T<HH>:" changes once an hour
+            hour = at_hour
+            prefix = time.strftime("%Y-%m-%dT%H:", time.gmtime(hour * 3600))
         if speed is None:
-            out.append(f"     <Trackpoint>\n      <Time>{stamp}</Time>\n     </Trackpoint>\n")
+            out.append(
+                f"     <Trackpoint>\n      <Time>{prefix}{mmss[in_hour]}Z</Time>\n"
+                "     </Trackpoint>\n"
+            )
             continue
-        covered_m = distance_before_m + speed * (second * 1000 - lap.start_ms) / 1000
+        covered = f"{distance_before_m + speed * (second * 1000 - lap.start_ms) / 1000:.3f}"
         out.append(
-            f"     <Trackpoint>\n      <Time>{stamp}</Time>\n"
-            f"      <DistanceMeters>{_number(covered_m)}</DistanceMeters>\n     </Trackpoint>\n"
+            f"     <Trackpoint>\n      <Time>{prefix}{mmss[in_hour]}Z</Time>\n"
+            f"      <DistanceMeters>{covered.rstrip('0').rstrip('.')}</DistanceMeters>\n"
+            "     </Trackpoint>\n"
         )
 
 
