@@ -7,6 +7,7 @@ import csv
 import io
 import json
 import xml.etree.ElementTree as ET
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -87,6 +88,17 @@ def test_tcx_reads_back_as_the_store_says(store: Store, text: str, options: Any)
     assert points_total == len(sdk_read(fit)["record_mesgs"])
     first = laps[0].get("StartTime")
     assert first == "2025-12-05T10:40:00Z"
+
+
+def test_tcx_trackpoints_tick_each_second_across_midnight(store: Store) -> None:
+    start = datetime(2026, 12, 31, 23, 55, 30, tzinfo=UTC)  # 10 min wu runs into next year
+    made = store_session(store, 1, TRACK, start_s=int(start.timestamp()))
+    data, _ = exported(store, made.row_id, "tcx")
+    laps = ET.fromstring(data).findall("t:Activities/t:Activity/t:Lap", NS)
+    times = [e.text or "" for e in laps[0].iterfind("t:Track/t:Trackpoint/t:Time", NS)]
+    seconds = [datetime.fromisoformat(t.replace("Z", "+00:00")) - start for t in times]
+    assert [s.total_seconds() for s in seconds] == list(range(len(times)))
+    assert "2026-12-31T23:59:59Z" in times and "2027-01-01T00:00:00Z" in times
 
 
 def test_tcx_escapes_what_a_plan_name_may_hold(store: Store) -> None:
