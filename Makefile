@@ -20,8 +20,8 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 
-# Debian packages the tests start (Mosquitto, chromium): apt-get as root or with sudo, else it says
-# what to install and fails
+# Debian packages the tests start (Mosquitto, chromium, Node.js and npm): apt-get as root
+# or with sudo, else it says what to install and fails
 system-packages:
 	.ci/system-packages
 

@@ -29,8 +29,15 @@ job holds beyond the code. The per-module table prints the last run's figures be
 run's (read from bench/results/heap.json before it is rewritten). A run in which a form
 fails even at the largest heap writes no results file.
 
+The same job on a 32-bit MicroPython (bench/_heap32: the webassembly port under Node, its
+heap kept from growing; 4-byte pointers and 16-byte GC blocks as on a board), driven one
+wire frame or clock step at a time: `min_heap_kb_32` (ROMFS, goal 64 KB) and
+`min_heap_kb_32_mpy` (.mpy files as mpremote copies them, goal 96 KB); with the screen
+(240x240 RGB565, a blit that discards) when the firmware has one (`screen_32`).
+
 Target: runs in 96 KB; goal 64 KB (an nRF52832-class watch).
-Usage: python bench/heap.py [--quick]   (last line: one JSON object; also bench/results/heap.json)
+Usage: python bench/heap.py [--quick] [--32]   (--32: only the 32-bit figures, printed, no
+results file; last line: one JSON object; also bench/results/heap.json)
 """
 
 from __future__ import annotations
@@ -49,11 +56,14 @@ import serial
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench._heap32 import measure as measure32  # noqa: E402
+from bench._heap32.port import Wasm32Error  # noqa: E402
+from bench._heap_code import code_kb  # noqa: E402
+
 from repcue.errors import SimError  # noqa: E402
 from repcue.firmware_build import build  # noqa: E402
 from repcue.sim import AutopilotOptions, SimOptions, VirtualDevice, romfs  # noqa: E402
 from repcue.sim.autopilot import run_to_finish  # noqa: E402
-from repcue.sim.options import micropython_binary  # noqa: E402
 from repcue_fw.wire.host import frame, records  # noqa: E402
 from repcue_fw.wire.host import opcodes as op  # noqa: E402
 from repcue_fw.wire.host import program as wp  # noqa: E402
@@ -176,91 +186,6 @@ def smallest(
         else:
             low = mid
     return high, notes
-
-
-# The modules a booted sim device holds, in import order (wire first, the board last).
-MODULES = (
-    "repcue_fw.wire",
-    "repcue_fw.wire.varint",
-    "repcue_fw.wire.program",
-    "repcue_fw.wire.records",
-    "repcue_fw.wire.frame",
-    "repcue_fw.wire.opcodes",
-    "repcue_fw.wire.events",
-    "repcue_fw.wire.steps",
-    "repcue_fw.ring",
-    "repcue_fw.cues",
-    "repcue_fw.schedule",
-    "repcue_fw.engine",
-    "repcue_fw.link",
-    "repcue_fw.link.dispatch",
-    "repcue_fw.link.upload",
-    "repcue_fw.app",
-    "repcue_fw.journal",  # a package imports its parts: all charged to it
-    "repcue_fw.journal.files",
-    "repcue_fw.journal.sessions",
-    "repcue_fw.journal.space",
-    "repcue_fw.journal.boot",
-    "repcue_fw.journal.record",
-    "repcue_fw.journal.acks",
-    "repcue_fw.runner",
-    "repcue_fw.link.serial",
-    "repcue_fw.boards",
-    "repcue_fw.boards.base",
-    "repcue_fw.boards.buttons",
-    "repcue_fw.boards.sim",
-    "repcue_fw.boards.sim.clock",
-    "repcue_fw.boards.sim.control",
-    "repcue_fw.boards.sim.flash",
-    "repcue_fw.boards.sim.autopilot",
-)
-
-
-def code_kb(
-    firmware_dir: Path, image: Path | None = None
-) -> tuple[dict[str, float], dict[str, float]]:
-    """Heap each firmware module takes once imported (in import order), and the total; and
-    what interning their names and strings took (qstrs: count, KB of pools and text).
-    With an image: imported from it, mounted at /rom (the image's buffer is not counted).
-    A module the list misses but one of them imports is charged to its importer and named
-    in "unlisted" (so the total never silently leaves code out). qstr pools double as they
-    fill: the module that needs a new pool is charged for all of it."""
-    mount = romfs.mount_code(image) if image is not None else ""
-    script = mount + (
-        "import gc, sys, asyncio, json, os, vfs\ngc.collect()\nb = gc.mem_alloc()\n"
-        f"for m in {MODULES!r}:\n"
-        "    __import__(m)\n    gc.collect()\n    a = gc.mem_alloc()\n"
-        "    print(m, a - b)\n    b = a\n"
-        f"extra = [m for m in sys.modules if m.startswith('repcue_fw.') and m not in {MODULES!r}]\n"
-        "print('unlisted', len(extra), ' '.join(extra))\n"
-        "print('from', sys.modules['repcue_fw.app'].__file__)\n"
-        "import micropython\nmicropython.qstr_info()\n"
-    )
-    path = ".frozen" if image is not None else f"{firmware_dir}:.frozen"
-    env = dict(os.environ, MICROPYPATH=path)
-    out = subprocess.run(
-        [micropython_binary(), "-c", script], capture_output=True, text=True, env=env, check=True
-    )
-    sizes: dict[str, float] = {}
-    qstrs: dict[str, float] = {}
-    for line in out.stdout.splitlines():
-        if line.startswith("qstr pool:"):  # n_pool=.., n_qstr=.., n_total_bytes=..
-            fields = dict(f.strip().split("=") for f in line.split(":", 1)[1].split(","))
-            qstrs["count"] = int(fields["n_qstr"])
-            qstrs["kb"] = round(int(fields["n_total_bytes"]) / 1024, 1)
-            continue
-        name, size, *rest = line.split()
-        if name == "from":
-            if image is not None and not size.startswith(romfs.MOUNT_POINT + "/"):
-                raise RuntimeError(f"the modules came from {size}, not from the image")
-            continue
-        if name == "unlisted":
-            if int(size):
-                print(f"warning: modules not in MODULES: {' '.join(rest)}", file=sys.stderr)
-            continue
-        sizes[name.removeprefix("repcue_fw.")] = round(int(size) / 1024, 1)
-    sizes["total"] = round(sum(sizes.values()), 1)
-    return sizes, qstrs
 
 
 def previous_figures() -> dict[str, object]:
@@ -395,6 +320,7 @@ def summarise(
 
 def main() -> int:
     quick = "--quick" in sys.argv
+    only_32 = "--32" in sys.argv  # the 32-bit figures alone, printed, no results file
     step_kb = 16 if quick else 1  # a full run finds the ceiling to the KB
     program = hundred_steps()
     before = previous_figures()
@@ -402,22 +328,30 @@ def main() -> int:
         os.environ[romfs.CACHE_ENV] = str(Path(tmp) / "cache")  # images of this run only
         bundle = Path(tmp) / "bundle"
         build(bundle)
-        forms = {
+        forms = {} if only_32 else {
             "romfs": (bundle, True),
             "mpy": (bundle, False),
             "source": (ROOT / "firmware", False),
-        }
+        }  # fmt: skip
         results: dict[str, dict[str, object]] = {}
         try:
             for name, (folder, use_romfs) in forms.items():
                 results[name] = measure(name, folder, program, step_kb, use_romfs)
-        except (RuntimeError, SimError, OSError, subprocess.CalledProcessError) as err:
+            figures_32 = measure32.measure(bundle, Path(tmp), program, step_kb)
+        except (RuntimeError, SimError, Wasm32Error, OSError, subprocess.CalledProcessError) as err:
             # no results file from a failed run: the last good one stays
             print(f"error: {err}; bench/results/heap.json left as it was", file=sys.stderr)
             return 1
     print(f"program: {len(program)} bytes, {STEPS} steps; job: upload, record, read back")
+    if only_32:
+        measure32.report(figures_32)
+        print(json.dumps({k: v for k, v in figures_32.items() if k != "detail_32"}))
+        return 0
     report(results, before)
+    measure32.report(figures_32)
     summary = summarise(results, program, step_kb)
+    summary.update(figures_32)
+    summary["machine"] = machine_load()
     out = ROOT / "bench" / "results" / "heap.json"
     out.parent.mkdir(parents=True, exist_ok=True)
     partial = out.with_suffix(".json.partial")
@@ -425,6 +359,12 @@ def main() -> int:
     partial.replace(out)  # whole or not at all
     print(json.dumps(summary))
     return 0
+
+
+def machine_load() -> str:
+    """How busy the machine was (a heap figure should not move with it; the run time does)."""
+    busy = os.environ.get("REPCUE_BENCH_LOAD", "")
+    return f"load average {os.getloadavg()[0]:.1f}" + (f", {busy}" if busy else "")
 
 
 if __name__ == "__main__":

@@ -1,0 +1,81 @@
+// Runs MicroPython's webassembly port (32-bit: 4-byte pointers, 16-byte GC blocks) one
+// command at a time for bench/_heap32/job.py.
+//
+//   node --expose-gc driver.mjs CONFIG_JSON
+//   CONFIG_JSON: {"mjs": micropython.mjs, "wasm": the growth-stopped micropython.wasm,
+//                 "heap_kb": n, "romfs": image path or null, "files": {path: host path}}
+// "files" are copied into the port's in-memory filesystem (Emscripten MEMFS: outside the
+// GC heap, like a board's flash). A ROMFS image is handed to the port itself
+// (loadMicroPython's romfs option): it lives outside the GC heap, mounted at /rom, so
+// its bytecode runs in place as on a board with a ROMFS partition.
+// Then each stdin line is a JSON command, {"py": code} or {"apy": code (may await)}; the
+// reply on stdout is one JSON line: {"ok": true, "out": the Python global _out} or
+// {"ok": false, "error": the exception's last line}. Between commands control is back
+// in JS: that is when this port collects garbage, and Node's own GC frees the proxies.
+import fs from "node:fs";
+import path from "node:path";
+import readline from "node:readline";
+
+// The job's time is the firmware's stepped clock, never real time: the port's asyncio
+// turns (sleep_ms(0), JS setTimeout) need not wait Node's 1 ms timer minimum.
+const timers = new Map();
+let nextTimer = 1;
+globalThis.setTimeout = (fn, _ms, ...args) => {
+  const id = nextTimer++;
+  timers.set(id, setImmediate(() => { timers.delete(id); fn(...args); }));
+  return id;
+};
+globalThis.clearTimeout = (id) => {
+  const immediate = timers.get(id);
+  if (immediate !== undefined) clearImmediate(immediate);
+  timers.delete(id);
+};
+
+const config = JSON.parse(process.argv[2]);
+const { loadMicroPython } = await import(config.mjs);
+const stderr = (line) => process.stderr.write(line + "\n");
+const romfs = config.romfs ? new Uint8Array(fs.readFileSync(config.romfs)) : undefined;
+const mp = await loadMicroPython({
+  heapsize: config.heap_kb * 1024,
+  url: config.wasm,
+  romfs,
+  stdout: stderr, // stdout is this driver's reply channel
+  stderr,
+  linebuffer: true,
+});
+for (const [target, source] of Object.entries(config.files || {})) {
+  mp.FS.mkdirTree(path.posix.dirname(target));
+  mp.FS.writeFile(target, fs.readFileSync(source));
+}
+
+function lastLine(err) {
+  const lines = String(err && err.message ? err.message : err).trim().split("\n");
+  return lines[lines.length - 1];
+}
+
+// A MemoryError is caught in Python: the port collects garbage only back in JS, so
+// the heap is still full when the exception reaches C, and formatting its traceback
+// there fails outside any handler (nlr_jump_fail: the port spins forever).
+const OOM = "<MemoryError>";
+const guarded = (code) =>
+  "try:\n" + code.split("\n").map((l) => "    " + l).join("\n") +
+  "\nexcept MemoryError:\n    _out = " + JSON.stringify(OOM) + "\n";
+
+const reply = (obj) => process.stdout.write(JSON.stringify(obj) + "\n");
+const input = readline.createInterface({ input: process.stdin });
+for await (const line of input) {
+  if (!line.trim()) continue;
+  const cmd = JSON.parse(line);
+  try {
+    mp.globals.set("_out", null);
+    if (cmd.apy !== undefined) await mp.runPythonAsync(guarded(cmd.apy));
+    else mp.runPython(guarded(cmd.py));
+    const out = mp.globals.get("_out");
+    if (out === OOM) reply({ ok: false, error: "MemoryError (caught in Python)" });
+    else reply({ ok: true, out: out === null || out === undefined ? null : String(out) });
+  } catch (err) {
+    reply({ ok: false, error: lastLine(err) });
+  }
+  if (global.gc) global.gc(); // frees JS proxies of Python objects, so the port can too
+  await new Promise((resolve) => setImmediate(resolve));
+}
