@@ -29,7 +29,7 @@ from pathlib import Path
 from bench._heap32 import port
 
 from repcue.firmware_build import romfs as romfs_build
-from repcue.firmware_build.bundle import INDEX_NAME, MPY_OPT, read_index
+from repcue.firmware_build.bundle import MPY_OPT, read_index
 from repcue.firmware_build.source import firmware_root
 from repcue_fw.wire.host import frame, records
 from repcue_fw.wire.host import opcodes as op
@@ -262,9 +262,6 @@ def smallest(
         notes.append(f"{mid} KB: {'runs' if got.ran else 'fails (' + got.why + ')'}")
         low, high = (low, mid) if got.ran else (mid, high)
     return high, notes
-
-
-__all__ = ["INDEX_NAME", "Form", "JobFailed", "Outcome", "forms", "has_screen", "job", "smallest"]
 
 
 def _node_error(stderr: str) -> str:
