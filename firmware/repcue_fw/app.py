@@ -349,6 +349,10 @@ async def run(board, factory_reset=False):
         asyncio.create_task(_housekeeping(app)),
         asyncio.create_task(_serve(board, dispatcher)),
     ]
+    if board.display is not None:
+        from repcue_fw.screen import Screen
+
+        tasks.append(asyncio.create_task(Screen(board, runner, app).run()))
     if board.config.get("ble"):
         from repcue_fw.link import ble  # loaded only where the config asks for BLE
 

@@ -5,7 +5,8 @@
 #   tick, e.g. 2**30 - 5000 to cross the wrap early), ctl (control socket path), flash
 #   (image file), flash_blocks, flash_block_size, cut_at / torn (power loss, see flash.py),
 #   id (hex device id), mapping (physical buttons -> logical), battery (percent),
-#   held_at_boot (every physical button held at power-up: the factory-reset combination).
+#   held_at_boot (every physical button held at power-up: the factory-reset combination),
+#   screen ({"w", "h", "mono"?, "file"}: a panel whose frame is that file, see display.py).
 # Cues and engine events go to the control channel with their ticks (a cue also carries the
 # tick it was due at and its lateness: "late" in ms and, on the real clock, "lus" in us of
 # virtual time); button presses come from it (logical presses, or physical holds that go
@@ -16,7 +17,8 @@
 # cut {after} (power fails at the Nth next flash program/erase), mem, modules. Replies
 # carry t (ticks), ms (virtual ms since boot) and wake (the stepped clock's next deadline);
 # mem replies with alloc and free (heap bytes, after a collection), modules with files
-# (each loaded repcue_fw module's __file__: where its code came from, e.g. /rom).
+# (each loaded repcue_fw module's __file__: where its code came from, e.g. /rom); screen
+# with the panel (w, h, mono, file, on, frames: redraws done) once no redraw is half done.
 try:
     from micropython import const
 except ImportError:  # CPython on the host
@@ -47,6 +49,7 @@ def _preload(cfg):
         ("control", cfg.get("ctl")),
         ("flash", cfg.get("flash")),
         ("autopilot", cfg.get("autopilot")),
+        ("display", cfg.get("screen")),
     ):
         if wanted:
             __import__("repcue_fw.boards.sim." + name)
@@ -79,6 +82,11 @@ class Board(BoardBase):
         if cfg.get("autopilot"):
             self.set_autopilot(cfg["autopilot"])
         self._tasks = []
+        self.screen = None  # the UI (repcue_fw.screen.Screen) sets itself here
+        if cfg.get("screen"):
+            from repcue_fw.boards.sim.display import SimDisplay
+
+            self.display = SimDisplay(cfg["screen"])
         self.ctl = None
         path = cfg.get("ctl")
         if path:
@@ -171,6 +179,8 @@ class Board(BoardBase):
 
             gc.collect()
             return {"alloc": gc.mem_alloc(), "free": gc.mem_free()}
+        elif op == "screen":
+            return await self._screen_reply()
         elif op == "modules":
             import sys
 
@@ -182,6 +192,24 @@ class Board(BoardBase):
         elif op != "now" and op != "ping":
             raise ValueError("unknown op " + repr(op))
         return {"t": clock.ticks_ms(), "ms": clock.elapsed_ms(), "wake": clock.next_wake_ms()}
+
+    async def _screen_reply(self):
+        display = self.display
+        if display is None:
+            raise ValueError("this virtual device has no screen")
+        scr = self.screen
+        while scr is not None and scr.drawing:  # a whole frame, not half of one
+            await asyncio.sleep_ms(1)
+        return {
+            "w": display.width,
+            "h": display.height,
+            "mono": display.mono,
+            "file": self.config["screen"]["file"],
+            "on": display.lit,
+            "frames": scr.frames if scr is not None else 0,
+            "t": self.clock.ticks_ms(),
+            "ms": self.clock.elapsed_ms(),
+        }
 
     def at(self, at_ms, fn, a, b=None):
         """Call fn(a, b, ticks) at virtual ms `at_ms` (now if None or past), with the tick
