@@ -110,6 +110,7 @@ def test_screen_session_pixels_and_no_allocation(tmp_path: Path) -> None:
     assert idle.lit(0, 160, W, 24) > 50
     # a redraw allocates nothing (it ran with the heap locked)
     assert result["alloc"] == 0
+    assert result["alive"]
     # redraws: one per change or second, not one per band
     assert result["snaps"]["warmup_1s"] - result["snaps"]["warmup"] <= 2
 
@@ -141,3 +142,4 @@ rig.report(alloc=rig.frame_alloc())
     assert warmup.crop(0, 24, 128, 32) != warmup_1s.crop(0, 24, 128, 32)
     assert idle.crop(0, 0, 128, 16) != warmup.crop(0, 0, 128, 16)
     assert result["alloc"] == 0
+    assert result["alive"]

@@ -68,6 +68,7 @@ class Rig:
     def report(self, **extra):
         extra["snaps"] = self.snaps
         extra["blits"] = self.board.display.blits
+        extra["alive"] = self.screen._task is not None  # the UI task did not crash
         print(json.dumps(extra))
 
     def frame_alloc(self):

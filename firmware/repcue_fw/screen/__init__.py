@@ -24,7 +24,7 @@ except ImportError:  # CPython on the host
 
 import asyncio
 
-from repcue_fw.screen import draw
+from repcue_fw.screen import draw, fields
 from repcue_fw.screen import layout as L
 from repcue_fw.screen import state as S
 from repcue_fw.screen.paint import Painter
@@ -69,6 +69,7 @@ class Screen:
         self.done_reason = 0
         self.idle_at = 0
         self.idle_stale = True
+        self.idle_mark = [0, 0, 0]  # program id, next session id, sessions acknowledged
         self.frames = 0  # redraws done (the sim's "screen" op reports it)
         self.drawing = False  # between the first and the last band of a redraw
         self.asleep = False
@@ -78,6 +79,7 @@ class Screen:
         self._task = None
         self._sleeping = False
         self._poked = False
+        fields.intern()
         runner.add_listener(self._on_event)
         board.screen = self
 

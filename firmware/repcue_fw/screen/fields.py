@@ -53,12 +53,25 @@ def clock_digits(dg, secs):
     return n + 4
 
 
+# Every character the screen draws: each is interned once (intern()), so chr() of it
+# later finds the string instead of making one.
+CHARSET = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789 :/+-%?."
+
+
+def intern():
+    for c in CHARSET:
+        chr(c)
+
+
 def copy_name(dst, data, start, end):
-    """The program's name (data[start:end], UTF-8) as printable ASCII in dst; others '?'."""
+    """The program's name (data[start:end], UTF-8) in dst, upper case, in CHARSET ('?' for
+    what is not)."""
     n = end - start
     if n > len(dst):
         n = len(dst)
     for i in range(n):
         b = data[start + i]
-        dst[i] = b if 32 <= b < 127 else 63
+        if 97 <= b <= 122:
+            b -= 32
+        dst[i] = b if b in CHARSET else 63
     return n

@@ -35,7 +35,8 @@ N_VALUES = const(12)
 NO_GHOST = const(-1000000)
 
 _DONE_SHOW_MS = const(60000)  # the finished screen, then the idle one
-_IDLE_MS = const(15000)  # the idle facts are looked at again this often
+_IDLE_MS = const(60000)  # the idle facts are read again this often (the battery)
+_IDLE_CHECK_MS = const(2000)  # and sooner when a cheap look says they changed
 _SLACK_MS = const(2)  # wake just after the second turns, not just before
 
 
@@ -57,12 +58,28 @@ def refresh(scr, now):
     cur[V_ST] = ST_IDLE
     cur[V_GHOST] = NO_GHOST
     since = scr.board.ticks_diff(now, scr.idle_at)
-    if scr.idle_stale or since >= _IDLE_MS or since < 0:
+    if scr.idle_stale or _idle_moved(scr) or since >= _IDLE_MS or since < 0:
         _idle_facts(scr, cur)
         scr.idle_at = now
         scr.idle_stale = False
-        since = 0
-    return _IDLE_MS - since
+    return _IDLE_CHECK_MS
+
+
+def _idle_moved(scr):
+    # a program installed, a session recorded or one acknowledged: compared, not computed
+    # (no flash read, nothing allocated), then kept
+    app = scr.app
+    j = scr.runner.journal
+    pid = app._program_id if app is not None else 0
+    nid = j.next_id if j is not None else 0
+    acked = len(j.acked_ids) if j is not None else 0
+    mark = scr.idle_mark
+    if pid != mark[0] or nid != mark[1] or acked != mark[2]:
+        mark[0] = pid
+        mark[1] = nid
+        mark[2] = acked
+        return True
+    return False
 
 
 def _session(scr, cur, eng, now):

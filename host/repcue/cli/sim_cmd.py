@@ -19,6 +19,7 @@ from typing import Any
 
 from rich.console import Console
 
+from repcue.cli import sim_screen
 from repcue.cli.argtypes import fraction
 from repcue.errors import SimError
 from repcue.sim import AutopilotOptions, SimOptions, VirtualDevice, buttons
@@ -97,6 +98,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         action="store_true",
         help="pairing over USB waits for a button press on the device",
     )
+    sim_screen.add_screen_argument(serve)
     serve.add_argument("--quiet", action="store_true", help="do not print cues and events")
     serve.add_argument("--json", action="store_true", help="print the port as JSON, then events")
     serve.set_defaults(func=cmd_serve)
@@ -108,6 +110,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         "--port", metavar="PTY", help="the device's port (needed when several are served)"
     )
     press.set_defaults(func=cmd_press)
+    sim_screen.register(sim_sub)
 
 
 def _options(args: argparse.Namespace) -> SimOptions:
@@ -124,6 +127,7 @@ def _options(args: argparse.Namespace) -> SimOptions:
         romfs=args.romfs,
         buttons_held_at_boot=args.factory_reset,
         pair_confirm=args.pair_confirm,
+        screen=args.screen,
     )
 
 
@@ -164,6 +168,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
             }
             if device.romfs_image is not None:
                 info["romfs"] = str(device.romfs_image)
+            if options.screen is not None:
+                info["screen"] = options.screen
             if device.air is not None:
                 info["ble_name"] = device.ble_name
                 info["radio"] = device.air.radio_path
@@ -183,6 +189,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
                 )
         if not args.quiet:
             ctl.add_listener(lambda r: _echo(r, args.json, console))
+        if options.screen is not None and not args.json:
+            sim_screen.show_live(device, console)
         while device.running:
             time.sleep(0.2)
         err.print(f"error: the virtual device stopped: {device.stderr_tail() or 'no message'}")

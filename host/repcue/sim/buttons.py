@@ -3,7 +3,8 @@
 The device's control channel has one end only (the launcher's), so `sim serve` lends its
 buttons out on a unix socket of its own, in the device's private scratch dir, and records
 the socket in the registry entry. A press is one JSON line each way:
-{"press": "lap"} -> {"ok": true} or {"error": "..."}.
+{"press": "lap"} -> {"ok": true} or {"error": "..."}. A screenshot too: {"screen": true} ->
+{"ok": true, "screen": the control op "screen"'s reply} (repcue.sim.screen).
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import json
 import socket
 import threading
 from pathlib import Path
-from typing import TYPE_CHECKING, BinaryIO
+from typing import TYPE_CHECKING, Any, BinaryIO
 
 from repcue.errors import RepcueError, SimError
 from repcue.sim.control import BUTTONS
@@ -51,6 +52,8 @@ class ButtonServer:
     def _answer(self, lines: BinaryIO) -> dict[str, object]:
         try:
             request = json.loads(lines.readline())
+            if request.get("screen"):
+                return {"ok": True, "screen": self.device.require_control().request("screen")}
             button = request["press"]
             if button not in BUTTONS:
                 return {"error": f"no button {button!r}: one of {', '.join(BUTTONS)}"}
@@ -84,16 +87,35 @@ def find_served(port: str | None) -> RunningDevice:
     return served[0]
 
 
+def _ask(device: RunningDevice, request: dict[str, object], timeout_s: float) -> dict[str, Any]:
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
+        sock.settimeout(timeout_s)
+        sock.connect(device.buttons)
+        sock.sendall(json.dumps(request).encode() + b"\n")
+        with sock.makefile("rb") as lines:
+            reply: dict[str, Any] = json.loads(lines.readline() or b"{}")
+    return reply
+
+
+def screen(device: RunningDevice, timeout_s: float = TIMEOUT_S) -> dict[str, Any]:
+    """The control op "screen"'s reply from a device that `sim serve` runs."""
+    try:
+        reply = _ask(device, {"screen": True}, timeout_s)
+    except (OSError, ValueError) as err:
+        raise SimError(f"the virtual device on {device.pty_path} did not answer: {err}") from err
+    if not reply.get("ok"):
+        raise SimError(
+            f"no screenshot from the virtual device on {device.pty_path}: {reply.get('error')}"
+        )
+    found: dict[str, Any] = reply["screen"]
+    return found
+
+
 def press(device: RunningDevice, button: str, timeout_s: float = TIMEOUT_S) -> None:
     """Press a logical button (a name in BUTTONS) on a device that `sim serve` runs; the
     device's refusal (an unknown button, a stopped device) raises SimError with its words."""
     try:
-        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
-            sock.settimeout(timeout_s)
-            sock.connect(device.buttons)
-            sock.sendall(json.dumps({"press": button}).encode() + b"\n")
-            with sock.makefile("rb") as lines:
-                reply = json.loads(lines.readline() or b"{}")
+        reply = _ask(device, {"press": button}, timeout_s)
     except (OSError, ValueError) as err:
         raise SimError(
             f"the virtual device on {device.pty_path} did not take the press: {err}"

@@ -41,6 +41,7 @@ from repcue.sim.options import (
     SimOptions,
     micropython_binary,
 )
+from repcue.sim.screen import Frame, frame_from_reply
 from repcue_fw.wire import device_name
 
 if TYPE_CHECKING:
@@ -158,7 +159,14 @@ class VirtualDevice:
         assert self._workdir is not None and self._master is not None
         assert self._listener is not None and self.flash_path is not None
         config_path = self._workdir / "config.json"
-        config = self.options.board_config(self.flash_path, self._workdir / "ctl.sock")
+        config = self.options.board_config(
+            self.flash_path, self._workdir / "ctl.sock", self._workdir / "screen.raw"
+        )
+        if "screen" in config:  # a blank (black) frame of the panel's size, made here
+            from repcue.sim.screen import frame_bytes
+
+            spec = config["screen"]
+            Path(spec["file"]).write_bytes(bytes(frame_bytes(spec["w"], spec["h"], spec["mono"])))
         config_path.write_text(json.dumps(config))
         self._set_nonblocking(True)
         root = (self.options.firmware_dir or firmware_root()).resolve()
@@ -376,6 +384,17 @@ class VirtualDevice:
         if self.control is None:
             raise SimError("virtual device is not running")
         return self.control
+
+    def screenshot(self, min_frames: int = 1, timeout_s: float = 10.0) -> Frame:
+        """The screen as it is now (SimError: no screen), once the UI has finished at least
+        `min_frames` redraws (the first one draws the whole panel)."""
+        ctl = self.require_control()
+        deadline = time.monotonic() + timeout_s
+        while True:
+            reply = ctl.request("screen")
+            if int(reply["frames"]) >= min_frames or time.monotonic() > deadline:
+                return frame_from_reply(reply)
+            time.sleep(0.02)
 
     def stderr_tail(self, max_chars: int = 2000) -> str:
         """The end of the firmware's stderr (tracebacks land there), for error messages."""

@@ -95,6 +95,9 @@ class SimOptions:
     pair_confirm: bool = False  # PAIR over USB waits for a button press on the device
     weak_random: bool = False  # os.urandom returns zeros (nonces must differ even so)
     format_flash: bool = False  # erase the flash image first (its sessions and key are lost)
+    # a screen: {"w": 135, "h": 240} (RGB565) or {"w": 128, "h": 64, "mono": True}; its frame
+    # is a file in the device's scratch dir (repcue.sim.screen); None: no screen
+    screen: dict[str, Any] | None = None
 
     def validate(self) -> None:
         if self.speed < 1:
@@ -118,6 +121,10 @@ class SimOptions:
                 raise SimError(f"device id must be 1-16 bytes of hex, got {self.device_id!r}")
         if self.firmware_dir is not None and not (self.firmware_dir / "repcue_fw").is_dir():
             raise SimError(f"{self.firmware_dir} holds no repcue_fw/ firmware")
+        if self.screen is not None:
+            from repcue.sim.screen import screen_config
+
+            screen_config(self.screen, Path("frame"))  # raises SimError if it cannot be
         if self.flash is not None and self.flash.is_dir():
             raise SimError(f"--flash {self.flash} is a directory, not an image file")
 
@@ -130,8 +137,11 @@ class SimOptions:
             return "51" + digest[:5].hex()
         return "51" + os.urandom(5).hex()
 
-    def board_config(self, flash_path: Path, ctl_path: Path) -> dict[str, Any]:
-        """The JSON the sim board reads (firmware/repcue_fw/boards/sim/__init__.py)."""
+    def board_config(
+        self, flash_path: Path, ctl_path: Path, screen_path: Path | None = None
+    ) -> dict[str, Any]:
+        """The JSON the sim board reads (firmware/repcue_fw/boards/sim/__init__.py);
+        screen_path: the screen's frame file, with `screen`."""
         config: dict[str, Any] = {
             "clock": self.clock,
             "speed": self.speed,
@@ -153,6 +163,10 @@ class SimOptions:
             config["pair_confirm"] = True
         if self.weak_random:
             config["weak_random"] = True
+        if self.screen is not None and screen_path is not None:
+            from repcue.sim.screen import screen_config
+
+            config["screen"] = screen_config(self.screen, screen_path)
         return config
 
 
