@@ -23,7 +23,7 @@
 #   battery_pct() -> int or None  0-100 from the board's own source (ADC divider, PMU gauge)
 #   display                       None, or a display driver (drivers/st7789.py, ssd1306.py):
 #                                 width, height, fmt, band_rows, rgb(r, g, b),
-#                                 blit(buf, x, y, w, h), on(flag)
+#                                 blit(buf, x, y, w, h), on(flag); the UI is repcue_fw/screen
 #   on_event(code, a, b)          engine listener (the sim board logs events)
 #   attach(runner)                the app hands over the runner (for boards that report)
 #   start() / stop()              background tasks (inside the loop) / outputs off

@@ -20,7 +20,8 @@ _GHOST = b"GHOST "
 _PER_KM = b"/KM"
 _RPE = b"RPE "
 _ZONE = b"ZONE "
-_EFFORT = b"EFFORT "
+# the effort targets' words (wire/host/program.py EFFORT_NAMES, which a board does not load)
+_EFFORTS = (b"", b"ALL OUT", b"HARD", b"STEADY", b"EASY", b"FLOAT", b"JOG", b"WALK")
 
 
 def region(scr, r, y):
@@ -168,8 +169,8 @@ def _pace(scr, cur, st, y):
             n = put_int(txt, put(txt, 0, _RPE), tv)
         elif tt == wp.TARGET_HR_ZONE:
             n = put_int(txt, put(txt, 0, _ZONE), tv)
-        elif tt == wp.TARGET_EFFORT:
-            n = put_int(txt, put(txt, 0, _EFFORT), tv)
+        elif tt == wp.TARGET_EFFORT and 0 < tv < len(_EFFORTS):
+            n = put(txt, 0, _EFFORTS[tv])
     if n:
         _centre(scr, n, y, scr.lay.scales[L.R_PACE], scr.col[L.C_TEXT])
 

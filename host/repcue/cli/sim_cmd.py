@@ -99,6 +99,9 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         help="pairing over USB waits for a button press on the device",
     )
     sim_screen.add_screen_argument(serve)
+    serve.add_argument(
+        "--battery", type=int, default=None, metavar="PCT", help="the battery's charge, in %%"
+    )
     serve.add_argument("--quiet", action="store_true", help="do not print cues and events")
     serve.add_argument("--json", action="store_true", help="print the port as JSON, then events")
     serve.set_defaults(func=cmd_serve)
@@ -128,6 +131,7 @@ def _options(args: argparse.Namespace) -> SimOptions:
         buttons_held_at_boot=args.factory_reset,
         pair_confirm=args.pair_confirm,
         screen=args.screen,
+        battery_pct=args.battery,
     )
 
 

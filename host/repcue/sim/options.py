@@ -98,6 +98,7 @@ class SimOptions:
     # a screen: {"w": 135, "h": 240} (RGB565) or {"w": 128, "h": 64, "mono": True}; its frame
     # is a file in the device's scratch dir (repcue.sim.screen); None: no screen
     screen: dict[str, Any] | None = None
+    battery_pct: int | None = None  # what board.battery_pct() says (None: no battery gauge)
 
     def validate(self) -> None:
         if self.speed < 1:
@@ -121,6 +122,8 @@ class SimOptions:
                 raise SimError(f"device id must be 1-16 bytes of hex, got {self.device_id!r}")
         if self.firmware_dir is not None and not (self.firmware_dir / "repcue_fw").is_dir():
             raise SimError(f"{self.firmware_dir} holds no repcue_fw/ firmware")
+        if self.battery_pct is not None and not 0 <= self.battery_pct <= 100:
+            raise SimError(f"--battery must be 0..100 %, got {self.battery_pct}")
         if self.screen is not None:
             from repcue.sim.screen import screen_config
 
@@ -163,6 +166,8 @@ class SimOptions:
             config["pair_confirm"] = True
         if self.weak_random:
             config["weak_random"] = True
+        if self.battery_pct is not None:
+            config["battery"] = self.battery_pct
         if self.screen is not None and screen_path is not None:
             from repcue.sim.screen import screen_config
 

@@ -10,7 +10,8 @@
 #   {"k": "ok" | "err", "id": request id, ...}     replies
 #   {"k": "log", "msg": text}                      errors the firmware could not show
 #   {"k": "release"}                               about to hand the port to the REPL
-# host -> board: {"op": name, "id": n, ...}, see Board.handle() in sim.py.
+# host -> board: {"op": name, "id": n, ...}, see Board.handle() in boards/sim/__init__.py
+# (op "screen": the panel and its frame file, boards/sim/display.py).
 #
 # Sending never blocks: a record is written at once when the socket has room, else the
 # flush task drains it. Records sent while a drain is under way wait in a backlog: MicroPython's
