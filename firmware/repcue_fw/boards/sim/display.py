@@ -53,7 +53,8 @@ class SimDisplay:
             for i in range(n):
                 f.seek((first + i) * line + pix)
                 f.write(buf, i * row_bytes, row_bytes)
-        f.flush()
+        # no flush: the unix port's file is unbuffered (each write a write(2), which the host
+        # sees at once), and its flush() is an fsync that costs milliseconds a band
         self.blits += 1
 
     def on(self, flag):
