@@ -143,3 +143,28 @@ rig.report(alloc=rig.frame_alloc())
     assert idle.crop(0, 0, 128, 16) != warmup.crop(0, 0, 128, 16)
     assert result["alloc"] == 0
     assert result["alive"]
+
+
+def test_screen_240x240_layout(tmp_path: Path) -> None:
+    # the T-Watch S3's square panel: the word at 3x, every strip inside the panel
+    result = _run(
+        tmp_path,
+        """
+rig.install(plan())
+rig.start()
+rig.runner.start()
+await rig.advance(100)
+await rig.press(BTN_SKIP)
+await rig.advance(300)
+rig.snap("work")
+rig.report(alloc=rig.frame_alloc(), ys=rig.screen.lay.ys, hs=rig.screen.lay.hs)
+""",
+        w=240,
+        h=240,
+    )
+    work = _frame(tmp_path, "work", 240, 240)
+    assert work.dominant(0, 0, 240, 36) == quantize((255, 72, 0))
+    assert work.lit(0, 72, 240, 120) > 1000  # the digits
+    assert all(y + h <= 240 for y, h in zip(result["ys"], result["hs"], strict=True))
+    assert result["alloc"] == 0
+    assert result["alive"]
