@@ -137,7 +137,7 @@ rig.report(alloc=rig.frame_alloc())
     idle = _frame(tmp_path, "idle", 128, 64, True)
     warmup = _frame(tmp_path, "warmup", 128, 64, True)
     warmup_1s = _frame(tmp_path, "warmup_1s", 128, 64, True)
-    assert warmup.lit(0, 0, 128, 16) > 50  # "WARM-UP"
+    assert warmup.lit(0, 0, 128, 16) > 50  # "WARM-UP", lit though blue is dark in 1 bit
     assert warmup.lit(0, 24, 128, 32) > 100  # the digits
     assert warmup.crop(0, 24, 128, 32) != warmup_1s.crop(0, 24, 128, 32)
     assert idle.crop(0, 0, 128, 16) != warmup.crop(0, 0, 128, 16)

@@ -24,6 +24,8 @@ except ImportError:  # CPython on the host
 
 import asyncio
 
+import framebuf
+
 from repcue_fw.screen import draw, fields
 from repcue_fw.screen import layout as L
 from repcue_fw.screen import state as S
@@ -52,6 +54,9 @@ class Screen:
         self.lay = L.Layout(d.width, d.height)
         self.p = Painter(d)
         self.col = [d.rgb(c[0], c[1], c[2]) for c in L.RGB]
+        if d.fmt == framebuf.MONO_VLSB:  # 1 bit: every colour but the background is lit
+            for i in range(1, len(self.col)):
+                self.col[i] = d.rgb(255, 255, 255)
         self.cur = [0] * S.N_VALUES  # what the screen should show
         self.shown = [-1] * S.N_VALUES  # what it shows
         self.deps = list(_DEPS)
