@@ -168,3 +168,32 @@ rig.report(alloc=rig.frame_alloc(), ys=rig.screen.lay.ys, hs=rig.screen.lay.hs)
     assert all(y + h <= 240 for y, h in zip(result["ys"], result["hs"], strict=True))
     assert result["alloc"] == 0
     assert result["alive"]
+
+
+def test_screen_sleep_stops_redraws_and_wake_redraws_everything(tmp_path: Path) -> None:
+    result = _run(
+        tmp_path,
+        """
+rig.install(plan())
+rig.start()
+rig.runner.start()
+await rig.advance(500)
+rig.screen.sleep()
+await rig.advance(10)
+asleep_blits = rig.board.display.blits
+asleep_lit = rig.board.display.lit
+await rig.advance(5000)  # five seconds of countdown, none drawn
+still = rig.board.display.blits
+rig.screen.wake()
+await rig.advance(10)
+rig.snap("woken")
+rig.report(asleep_lit=asleep_lit, slept_blits=still - asleep_blits,
+           woken_blits=rig.board.display.blits - still, lit=rig.board.display.lit)
+""",
+    )
+    assert result["asleep_lit"] is False
+    assert result["slept_blits"] == 0
+    assert result["lit"] is True
+    assert result["woken_blits"] >= 15  # the whole panel: every strip, band by band
+    woken = _frame(tmp_path, "woken")
+    assert woken.dominant(0, 0, W, 28) == quantize((60, 140, 255))  # still the warm-up

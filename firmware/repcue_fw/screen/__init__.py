@@ -137,8 +137,8 @@ class Screen:
         try:
             while True:
                 wait = -1
+                self._changed = False
                 if not self.asleep:
-                    self._changed = False
                     now = board.ticks_ms()
                     wait = S.refresh(self, now)
                     dirty = self.dirty()
