@@ -75,6 +75,8 @@ await rig.press(BTN_PAUSE)
 await rig.press(BTN_STOP)
 await rig.advance(300)
 rig.snap("stopped")
+await rig.advance(61000)  # the finished screen for a minute, then idle
+rig.snap("idle_after")
 rig.report(alloc=rig.frame_alloc())
 """,
     )
@@ -108,6 +110,11 @@ def test_screen_session_pixels_and_no_allocation(tmp_path: Path) -> None:
     assert idle.lit(0, 32, W, 32) > 100
     assert quantize((0, 200, 80)) in idle.colours(0, 64, W, 72)  # the battery icon's charge
     assert idle.lit(0, 160, W, 24) > 50
+    # back to idle a minute after: the session is not synced yet ("1 TO SYNC")
+    idle_after = _frame(tmp_path, "idle_after")
+    assert idle_after.crop(0, 0, W, 64) == idle.crop(0, 0, W, 64)
+    assert idle_after.crop(0, 136, W, 24) != idle.crop(0, 136, W, 24)
+    assert idle_after.lit(0, 136, W, 24) > 50
     # a redraw allocates nothing (it ran with the heap locked)
     assert result["alloc"] == 0
     assert result["alive"]
