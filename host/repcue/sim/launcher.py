@@ -93,6 +93,7 @@ class VirtualDevice:
         self._owns_air = False
         self.romfs_image: Path | None = None  # the ROMFS image, with SimOptions(romfs=True)
         self.buttons: ButtonServer | None = None  # lent out by lend_buttons()
+        self._ram_dir: Path | None = None  # the screen's frame file lives here (screen_dir)
 
     # -- lifecycle --------------------------------------------------------------------------
     def __enter__(self) -> VirtualDevice:
@@ -160,7 +161,7 @@ class VirtualDevice:
         assert self._listener is not None and self.flash_path is not None
         config_path = self._workdir / "config.json"
         config = self.options.board_config(
-            self.flash_path, self._workdir / "ctl.sock", self._workdir / "screen.raw"
+            self.flash_path, self._workdir / "ctl.sock", self._screen_file()
         )
         if "screen" in config:  # a blank (black) frame of the panel's size, made here
             from repcue.sim.screen import frame_bytes
@@ -184,6 +185,18 @@ class VirtualDevice:
         except SimError as err:
             raise SimError(f"virtual device did not boot: {self.stderr_tail()}") from err
         self._wait_serving(self.control, timeout_s)
+
+    def _screen_file(self) -> Path:
+        """Where the screen's frame goes: a RAM-backed folder when the system has one
+        (/dev/shm): the firmware writes a band at a time, and a write to a disk-backed file
+        can stall for tens of ms while other processes flush theirs, which would hold up
+        the firmware's whole loop (a stall a board's SPI blit never has)."""
+        assert self._workdir is not None
+        if self._ram_dir is None and self.options.screen is not None:
+            shm = Path("/dev/shm")
+            if shm.is_dir() and os.access(shm, os.W_OK):
+                self._ram_dir = Path(tempfile.mkdtemp(prefix="repcue-screen-", dir=shm))
+        return (self._ram_dir or self._workdir) / "screen.raw"
 
     def _wait_serving(self, ctl: ControlClient, timeout_s: float) -> None:
         """Until the app serves the control channel, which it does once the flash is mounted.
@@ -360,6 +373,9 @@ class VirtualDevice:
         if self._workdir is not None:
             shutil.rmtree(self._workdir, ignore_errors=True)
             self._workdir = None
+        if self._ram_dir is not None:
+            shutil.rmtree(self._ram_dir, ignore_errors=True)
+            self._ram_dir = None
 
     def close(self) -> None:
         """The same as stop() (the name transports use)."""

@@ -1,6 +1,8 @@
 # The virtual device's screen: a display driver (boards/__init__.py, "display") whose frame
-# lives OUTSIDE the MicroPython heap, in a file the launcher creates next to the flash image
-# (a board holds only the UI's band buffer and this driver: what bench/heap.py measures).
+# lives OUTSIDE the MicroPython heap, in a file the launcher creates (in /dev/shm when the
+# system has it: a write to a disk-backed file can stall the loop for tens of ms while other
+# processes flush; a board holds only the UI's band buffer and this driver: what
+# bench/heap.py measures).
 # blit() writes each band to the file at once with seek + write(buf, off, n): no copy of the
 # frame in RAM, and nothing allocated. The host reads the file when it takes a screenshot
 # (control op "screen", repcue.sim.screen).
