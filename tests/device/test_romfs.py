@@ -83,8 +83,10 @@ def test_heapsize_gives_the_image_exactly_its_blocks(bundle: Path) -> None:
         plain = int(_mpy(free, "-X", f"heapsize={ram_kb * 1024}"))
         passed = romfs.heapsize_bytes(ram_kb, size)
         beside = int(_mpy(take, "-X", f"heapsize={passed}"))
-        # the pool grows by whole granules of 4 blocks: up to 3 blocks beyond the image's
-        granule_slack = 3 * romfs.GC_BLOCK_BYTES
+        # the pool grows by whole granules of 4 blocks: up to 3 blocks beyond the image's,
+        # and one more for the heap's alignment (where malloc put it: seen to move with the
+        # size of the environment, e.g. under pytest-xdist)
+        granule_slack = 4 * romfs.GC_BLOCK_BYTES
         assert -8 * romfs.GC_BLOCK_BYTES <= beside - plain <= granule_slack, (ram_kb, beside, plain)
         short = int(_mpy(take, "-X", f"heapsize={passed - 2 * 259}"))  # 16 blocks fewer
         assert short - plain < -8 * romfs.GC_BLOCK_BYTES
