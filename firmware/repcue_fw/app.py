@@ -359,6 +359,14 @@ async def run(board, factory_reset=False):
         if ble.available():
             app.ble = ble.start(app, runner, FIRMWARE_VERSION)
             tasks.append(asyncio.create_task(app.ble.run()))
+    if board.sleep_after_ms > 0:  # sleep between sessions: repcue_fw/idle.py
+        from repcue_fw.idle import Idle
+
+        idle = Idle(app)
+        dispatcher.waker = idle.on_serial
+        if app.ble is not None:
+            app.ble.dispatcher.waker = idle.on_ble
+        tasks.append(asyncio.create_task(idle.run()))
     gc.collect()
     await board.wait_repl()
     for task in tasks:

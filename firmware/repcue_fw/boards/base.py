@@ -25,6 +25,11 @@ except ImportError:  # CPython: nothing to switch
 
 _KBD_CTRL_C = const(3)
 _QUEUE_SIZE = const(8)
+# why idle_sleep() ended (BoardBase.wake(why)); the sim board names them on its channel
+WAKE_TIMER = const(0)  # the time asked for ran out
+WAKE_BUTTON = const(1)
+WAKE_SERIAL = const(2)  # bytes on the USB serial port
+WAKE_BLE = const(3)  # a BLE connection or bytes from one
 
 
 class ButtonQueue:
@@ -84,6 +89,7 @@ class BoardBase:
 
     name = "base"
     ble_connections = 1  # connections the port's BLE stack takes at once (btstack: 1)
+    SLEEP_AFTER_MS = 0  # quiet time before idle_sleep (config "sleep_after_ms"); 0: never
 
     def __init__(self, config=None):
         self.config = config or {}
@@ -94,6 +100,10 @@ class BoardBase:
         self._repl_flag = asyncio.Event()  # reset_to_repl() runs in link/control tasks
         self.last_error = None
         self.runner = None
+        self.sleep_after_ms = int(self.config.get("sleep_after_ms", self.SLEEP_AFTER_MS))
+        self.woke_ticks = 0  # the tick of the last wake(): repcue_fw.idle counts quiet from it
+        self.woke_why = WAKE_TIMER
+        self._sleeper = None  # the task in idle_sleep, cancelled by wake()
 
     # -- clock: the port's own ticks (boards override nothing; the sim board does) --
     def ticks_ms(self):
@@ -117,6 +127,33 @@ class BoardBase:
             if left <= 0:
                 return
             await self.sleep_ms(left)
+
+    # -- sleep between sessions (repcue_fw/idle.py decides when) --
+    async def idle_sleep(self, ms):
+        """Sleep up to `ms` with nothing to do; return WAKE_TIMER when the time ran out,
+        else the wake source (wake(why) ends it early). Here a plain sleep on the board's
+        clock: every task still runs, so a wake source is never missed; boards with a low
+        power mode override it (hw.py: light sleep)."""
+        self._sleeper = asyncio.current_task()
+        self.woke_why = WAKE_TIMER
+        try:
+            await self.sleep_ms(ms)
+        except asyncio.CancelledError:
+            if self.woke_why == WAKE_TIMER:
+                raise  # cancelled from outside, not woken
+        finally:
+            self._sleeper = None
+        return self.woke_why
+
+    def wake(self, why):
+        """A wake source fired (a press, link bytes, a connection): note it and end
+        idle_sleep. Call from tasks, never from an IRQ."""
+        self.woke_ticks = self.ticks_ms()
+        sleeper = self._sleeper
+        if sleeper is not None:
+            self.woke_why = why
+            self._sleeper = None
+            sleeper.cancel()
 
     # -- outputs --
     def cue(self, cue_id, pattern):

@@ -135,6 +135,7 @@ class Dispatcher:
         self.refused = 0  # requests answered ST_AUTH
         self.subscribed = False
         self.event_waker = None  # set by the link: called when an event is queued
+        self.waker = None  # set by the app: called on bytes in and a new peer (a wake source)
         self.events = Ring(event_slots, 4)  # code, a, b, seq; events.dropped: lost ones
         self._ev_seq = 0
         self._ev_raw = bytearray(_EV_RAW)
@@ -164,6 +165,8 @@ class Dispatcher:
         self.events.clear()
         self.peer_max = frame.MIN_FRAME
         self.authenticated = authenticated
+        if self.waker is not None:
+            self.waker()
 
     def receive(self, data, pos, end):
         """Consume data[pos:end] up to one complete frame; return the new position.
@@ -172,6 +175,8 @@ class Dispatcher:
         next receive) or None. data must be bytes or bytearray.
         """
         self.response = None
+        if self.waker is not None:
+            self.waker()
         pos, result = self.decoder.push(data, pos, end)
         if result == frame.FRAME:
             self.response = self._on_frame()

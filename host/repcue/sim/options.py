@@ -99,6 +99,9 @@ class SimOptions:
     # is a file in the device's scratch dir (repcue.sim.screen); None: no screen
     screen: dict[str, Any] | None = None
     battery_pct: int | None = None  # what board.battery_pct() says (None: no battery gauge)
+    # sleep between sessions after this many ms with nothing to do (0: never); the board
+    # reports {"k": "sleep"} and {"k": "wake", "why": ...} on the control channel
+    sleep_after_ms: int = 0
 
     def validate(self) -> None:
         if self.speed < 1:
@@ -128,6 +131,8 @@ class SimOptions:
             from repcue.sim.screen import screen_config
 
             screen_config(self.screen, Path("frame"))  # raises SimError if it cannot be
+        if self.sleep_after_ms < 0:
+            raise SimError(f"sleep after must be 0 (never) or more ms, got {self.sleep_after_ms}")
         if self.flash is not None and self.flash.is_dir():
             raise SimError(f"--flash {self.flash} is a directory, not an image file")
 
@@ -172,6 +177,8 @@ class SimOptions:
             from repcue.sim.screen import screen_config
 
             config["screen"] = screen_config(self.screen, screen_path)
+        if self.sleep_after_ms:
+            config["sleep_after_ms"] = self.sleep_after_ms
         return config
 
 

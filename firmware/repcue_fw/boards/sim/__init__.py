@@ -7,6 +7,7 @@
 #   id (hex device id), mapping (physical buttons -> logical), battery (percent),
 #   held_at_boot (every physical button held at power-up: the factory-reset combination),
 #   screen ({"w", "h", "mono"?, "file"}: a panel whose frame is that file, see display.py).
+#   sleep_after_ms (sleep between sessions after this long with nothing to do; 0/absent: never).
 # Cues and engine events go to the control channel with their ticks (a cue also carries the
 # tick it was due at and its lateness: "late" in ms and, on the real clock, "lus" in us of
 # virtual time); button presses come from it (logical presses, or physical holds that go
@@ -19,6 +20,11 @@
 # mem replies with alloc and free (heap bytes, after a collection), modules with files
 # (each loaded repcue_fw module's __file__: where its code came from, e.g. /rom); screen
 # with the panel (w, h, mono, file, on, frames: redraws done) once no redraw is half done.
+# (each loaded repcue_fw module's __file__: where its code came from, e.g. /rom).
+# Sleep between sessions (repcue_fw/idle.py) is reported as {"k": "sleep", "for": ms} and
+# {"k": "wake", "why": "timer" | "button" | "serial" | "ble", "slept": ms}, with ticks. While
+# asleep the process waits in poll() like any idle asyncio loop (no CPU), and every wake
+# source still reaches it: a press or hold, bytes on the pty, a BLE connection.
 try:
     from micropython import const
 except ImportError:  # CPython on the host
@@ -32,11 +38,12 @@ import binascii
 import time
 
 from repcue_fw.boards import buttons as _buttons
-from repcue_fw.boards.base import BoardBase
+from repcue_fw.boards.base import WAKE_BUTTON, BoardBase
 from repcue_fw.boards.sim.clock import SimClock
 from repcue_fw.wire.events import EV_STEP_START
 
 MOUNT_POINT = "/flash"
+_WHY = ("timer", "button", "serial", "ble")  # base.WAKE_* as the control channel names them
 
 
 def _preload(cfg):
@@ -230,9 +237,11 @@ class Board(BoardBase):
             self._tasks.remove(task)
 
     def _press(self, button, _unused, ticks):
+        self.wake(WAKE_BUTTON)
         self.buttons.push(button, ticks)
 
     def _edge(self, i, pressed, ticks):
+        self.wake(WAKE_BUTTON)
         self.decoder.edge(i, pressed, ticks)
         self._schedule_poll()
 
@@ -248,6 +257,14 @@ class Board(BoardBase):
     def _poll(self, _a, _b, ticks):
         self.decoder.poll(ticks)
         self._schedule_poll()
+
+    # -- sleep between sessions --------------------------------------------------------------
+    async def idle_sleep(self, ms):
+        self._send({"k": "sleep", "for": ms})
+        start_ms = self.clock.elapsed_ms()
+        why = await BoardBase.idle_sleep(self, ms)
+        self._send({"k": "wake", "why": _WHY[why], "slept": self.clock.elapsed_ms() - start_ms})
+        return why
 
     # -- outputs ----------------------------------------------------------------------------
     def cue(self, cue_id, pattern):
