@@ -146,6 +146,7 @@ class BleLink:
         self._tx = bytearray(air.REC_HEADER + cap)
         self._rx_size = 2 * (air.REC_HEADER + cap)
         self._flag = asyncio.ThreadSafeFlag()
+        self._watch = asyncio.Event()  # a central connected: the watchdog has work
         self._notes = Ring(8, 3)  # IRQ notes: event, conn, value
         self._rx_pending = False
         self._rx_conn = -1  # who wrote what RX holds (_MIXED: more than one central)
@@ -285,8 +286,15 @@ class BleLink:
             self._log("ble: recover: " + repr(exc))
 
     async def _watchdog(self):
-        # an unauthenticated central may not sit on the slot: wake the task to check
+        # an unauthenticated central may not sit on the slot: wake the task to check. With
+        # none, wait untimed (_on_connect sets _watch): a board between sessions must not
+        # wake four times a second for nobody
         while True:
+            central = self.central
+            if central is None or central.session.authenticated:
+                self._watch.clear()
+                await self._watch.wait()
+                continue
             await asyncio.sleep_ms(250)
             central = self.central
             if central is not None and not central.session.authenticated:
@@ -341,6 +349,7 @@ class BleLink:
             await holder.refuse(air.ERR_REPLACED)
         self.central = Central(self, conn, now)
         self.connections += 1
+        self._watch.set()
         self.reader.reset()
         self.dispatcher.new_peer(False)
 
