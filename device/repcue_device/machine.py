@@ -109,6 +109,19 @@ def freq():
     return 160000000
 
 
+# lightsleep(ms): what the board asked for is kept in `sleeps`; a test models what happens
+# while the CPU is stopped (e.g. a button pressed) with `during_sleep`, called with the ms.
+# The stand-in returns at once: time.ticks_ms() is the host's and does not jump.
+sleeps = []
+during_sleep = None
+
+
+def lightsleep(time_ms=None):
+    sleeps.append(time_ms)
+    if during_sleep is not None:
+        during_sleep(time_ms)
+
+
 class Pin:
     IN = 1
     OUT = 3

@@ -5,13 +5,23 @@
 # ThreadSafeFlag; a task samples the pin DEBOUNCE_MS later and feeds real level changes to
 # the gesture decoder. Cues: PatternPlayer on a one-shot Timer. Storage: the board's own
 # littlefs root (MicroPython formats it on first boot), in a data directory.
+#
+# Sleep between sessions (repcue_fw/idle.py decides when): light sleep where a button can
+# end it, i.e. the ESP32 family's EXT0 wake-up on an RTC GPIO (esp32.wake_on_ext0, one
+# button: the profile's "wake_button", by default the last, B). Light sleep stops the CPU and
+# the event loop and powers the radio down, so it is skipped when BLE is on (a central could
+# not connect) and where the port offers no button wake-up for it (rp2: lightsleep(ms) ends
+# on its timer only; an ESP32-C3 build without wake_on_ext0): those boards idle awake, in
+# the port's own wait-for-interrupt. USB bytes do not wake a light-sleeping ESP32 under
+# MicroPython (no UART wake-up is exposed; a USB-Serial-JTAG port drops off the bus): a
+# host reaches a sleeping board after a button press. docs/hardware.md, "Power".
 import asyncio
 import time
 
 import machine
 
 from repcue_fw.boards import buttons as _buttons
-from repcue_fw.boards.base import BoardBase
+from repcue_fw.boards.base import WAKE_BUTTON, WAKE_TIMER, BoardBase
 from repcue_fw.boards.pattern import PatternPlayer, PwmOutput
 
 _SCAN_MS = 10  # poll period while a gesture is in progress (idle: wait for an IRQ)
@@ -36,6 +46,7 @@ class HwBoard(BoardBase):
     haptics = None  # a DRV2605 driver when the board has one
     battery = None  # an object with battery_pct(); parts.py binds board.battery_pct to it
     hold = None  # the power-hold output pin
+    SLEEP_AFTER_MS = 60000  # light sleep after a minute with nothing to do
 
     def __init__(self, config=None):
         BoardBase.__init__(self, config)
@@ -136,6 +147,7 @@ class HwBoard(BoardBase):
             if pressed != self._pressed[i]:
                 self._pressed[i] = pressed
                 self.decoder.edge(i, pressed, t)
+                self.wake(WAKE_BUTTON)  # a press keeps the board awake (repcue_fw/idle.py)
         self.decoder.poll(now)
         return busy or self.decoder.busy()
 
@@ -147,6 +159,43 @@ class HwBoard(BoardBase):
             else:
                 await self._flag.wait()
             busy = self.sample(time.ticks_ms())
+
+    # -- sleep between sessions --------------------------------------------------------------
+    async def idle_sleep(self, ms):
+        if not self._arm_wake():
+            return await BoardBase.idle_sleep(self, ms)  # awake: asyncio's own wait
+        machine.lightsleep(ms)  # everything stops here until the button or the timer
+        return self._after_sleep()
+
+    def _arm_wake(self):
+        if self.config.get("ble"):
+            return False  # light sleep powers the radio down: no central could connect
+        try:
+            import esp32
+
+            i = self.profile.get("wake_button", len(self._pins) - 1)
+            esp32.wake_on_ext0(pin=self._pins[i], level=esp32.WAKEUP_ALL_LOW)
+        except (ImportError, AttributeError, ValueError):
+            return False  # no button wake-up for light sleep on this port or pin
+        return True
+
+    def _after_sleep(self):
+        # The press that ended the sleep came while the loop was stopped: whether or not
+        # its edge IRQ ran, hand every changed level to the scanner, timed now.
+        now = time.ticks_ms()
+        pressed_any = False
+        for i in range(len(self._pins)):
+            pressed = 1 if self._pins[i].value() == 0 else 0
+            if pressed != self._pressed[i] or self._pending[i]:
+                if not self._pending[i]:
+                    self._edge_ticks[i] = now
+                    self._pending[i] = 1
+                pressed_any = True
+        if not pressed_any:
+            return WAKE_TIMER
+        self._flag.set()
+        self.wake(WAKE_BUTTON)
+        return WAKE_BUTTON
 
     def cue(self, cue_id, pattern):
         if self.haptics is not None:

@@ -1,0 +1,112 @@
+"""Sleep between sessions on the real-board HAL (boards/hw.py) in the real micropython binary,
+against the `machine` stand-in: light sleep only where a button can end it (the ESP32's EXT0
+wake-up, modelled by a stand-in `esp32` module put in sys.modules here), never with BLE on,
+never on rp2; a press during the sleep reaches the gesture decoder when the loop runs again.
+What a chip really keeps during light sleep is in docs/hardware.md ("Power")."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.mpy import ROOT, run_mpy
+
+STANDINS = ROOT / "device" / "repcue_device"
+
+# the ESP32 port's esp32.wake_on_ext0, recording what the board armed
+_ESP32 = """
+class _Esp32:
+    WAKEUP_ALL_LOW = False
+    WAKEUP_ANY_HIGH = True
+    ext0 = None
+    @staticmethod
+    def wake_on_ext0(pin=None, level=False):
+        _Esp32.ext0 = (pin.gpio if pin is not None else None, level)
+sys.modules["esp32"] = _Esp32
+"""
+
+
+def _run(chip: str, board: str, config: dict[str, Any], body: str, esp32: bool) -> Any:
+    code = (
+        "import asyncio, json, sys, time, machine\n"
+        + (_ESP32 if esp32 else "")
+        + f"""
+machine.use_chip({chip!r})
+from repcue_fw.boards import load
+from repcue_fw.boards.base import WAKE_BUTTON, WAKE_TIMER
+board = load({board!r})({config!r})
+prof = board.PROFILE
+pin_b = machine.Pin(prof["buttons"][1])
+"""
+        + body
+    )
+    out = run_mpy(code, extra_path=[Path(STANDINS)])
+    return json.loads(out.strip().splitlines()[-1])
+
+
+_PRESS_DURING_SLEEP = """
+async def main():
+    board.start()
+    def press(ms):
+        pin_b.drive(0)        # button B goes down while the CPU is stopped
+    machine.during_sleep = press
+    why = await board.idle_sleep(30000)
+    machine.during_sleep = None
+    ext0 = sys.modules["esp32"].ext0 if "esp32" in sys.modules else None
+    await asyncio.sleep_ms(100)
+    pin_b.drive(1)            # released: a short press of B
+    got = None
+    t0 = time.ticks_ms()
+    while got is None and time.ticks_diff(time.ticks_ms(), t0) < 2000:
+        await asyncio.sleep_ms(20)
+        got = board.buttons.get_nowait()
+    why_timer = await board.idle_sleep(40000)   # nobody presses: the timer ends it
+    board.stop()
+    print(json.dumps([why == WAKE_BUTTON, why_timer == WAKE_TIMER, machine.sleeps, ext0,
+                      got[0] if got else None]))
+asyncio.run(main())
+"""
+
+
+def test_esp32_light_sleeps_and_a_press_wakes_it_into_the_decoder() -> None:
+    woke_button, woke_timer, sleeps, ext0, button = _run(
+        "esp32c3", "esp32c3", {}, _PRESS_DURING_SLEEP, esp32=True
+    )
+    assert sleeps == [30000, 40000]  # machine.lightsleep, for the time asked
+    assert ext0 == [9, False]  # button B's GPIO, woken by a low level
+    assert woke_button is True and woke_timer is True
+    assert button == 2  # BTN_PAUSE: B's short press, decoded after the wake-up
+
+
+_AWAKE = """
+async def main():
+    t0 = time.ticks_ms()
+    why = await board.idle_sleep(50)
+    print(json.dumps([why == WAKE_TIMER, machine.sleeps, time.ticks_diff(time.ticks_ms(), t0)]))
+asyncio.run(main())
+"""
+
+
+@pytest.mark.parametrize(
+    ("board", "chip", "config", "esp32"),
+    [
+        ("esp32c3", "esp32c3", {"ble": True}, True),  # BLE on: the radio must stay up
+        ("esp32c3", "esp32c3", {}, False),  # a port without wake_on_ext0
+        ("picow", "rp2", {}, False),  # rp2: lightsleep(ms) ends on its timer only
+    ],
+)
+def test_no_light_sleep_where_nothing_could_wake_the_board(
+    board: str, chip: str, config: dict[str, Any], esp32: bool
+) -> None:
+    timer, sleeps, waited_ms = _run(chip, board, config, _AWAKE, esp32)
+    assert sleeps == []  # never machine.lightsleep
+    assert timer is True and waited_ms >= 49  # an ordinary asyncio sleep instead
+
+
+def test_sleep_after_comes_from_the_profile_or_the_config() -> None:
+    other = 'load("esp32c3")({"sleep_after_ms": 0}).sleep_after_ms'
+    body = "print(json.dumps([board.sleep_after_ms, " + other + "]))"
+    assert _run("esp32c3", "esp32c3", {}, body, esp32=False) == [60000, 0]
