@@ -122,6 +122,32 @@ def lightsleep(time_ms=None):
         during_sleep(time_ms)
 
 
+# deepsleep(): a board resets; the stand-in records it and returns. A test then sets
+# `cause = DEEPSLEEP_RESET` and makes a new board, as the boot after the wake-up would.
+PWRON_RESET = 1
+DEEPSLEEP_RESET = 4
+cause = PWRON_RESET
+deep_sleeps = []
+_rtc_memory = [b""]
+
+
+def deepsleep(time_ms=None):
+    deep_sleeps.append(time_ms)
+
+
+def reset_cause():
+    return cause
+
+
+class RTC:
+    def memory(self, data=None):
+        if data is None:
+            return _rtc_memory[0]
+        if len(data) > 2048:  # the ESP32 port's RTC user memory
+            raise ValueError("RTC memory holds 2048 bytes")
+        _rtc_memory[0] = bytes(data)
+
+
 class Pin:
     IN = 1
     OUT = 3

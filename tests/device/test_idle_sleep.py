@@ -96,3 +96,23 @@ def test_serial_bytes_wake_the_board_for_a_sync(start_device: Start) -> None:
         assert _asleep(ctl)
     finally:
         client.close()
+
+
+def test_deep_sleep_comes_after_its_quiet_time_with_the_wall_clock(start_device: Start) -> None:
+    dev = start_device(clock="stepped", sleep_after_ms=AFTER_MS, deep_after_ms=60_000)
+    ctl = dev.require_control()
+    client = RawClient(dev.pty_path)
+    try:
+        client.request(op.OP_SET_TIME, op.instant_req(EPOCH_MS + 250))
+        _, set_ms = ctl.now()
+        ctl.advance(60_000 - 1)
+        assert _kind(ctl, "deep") == []
+        # the light sleep was cut to end where deep sleep is due
+        assert [s["for"] for s in _kind(ctl, "sleep")] == [60_000 - AFTER_MS]
+        ctl.advance(1)
+        deep = _kind(ctl, "deep")
+    finally:
+        client.close()
+    assert len(deep) == 1
+    assert deep[0]["ms"] == set_ms + 60_000
+    assert deep[0]["wall_ms"] == EPOCH_MS + 250 + 60_000  # what the RTC would keep, to the ms

@@ -110,3 +110,33 @@ def test_sleep_after_comes_from_the_profile_or_the_config() -> None:
     other = 'load("esp32c3")({"sleep_after_ms": 0}).sleep_after_ms'
     body = "print(json.dumps([board.sleep_after_ms, " + other + "]))"
     assert _run("esp32c3", "esp32c3", {}, body, esp32=False) == [60000, 0]
+
+
+_DEEP = """
+board.start()
+wall_ms = 1_800_000_000_123
+slept = board.deep_sleep(wall_ms)           # a board resets here; the stand-in returns
+saved = len(machine.RTC().memory())
+fresh = load("esp32c3")({}).resume_wall_ms()  # a power-on boot: nothing to resume
+machine.cause = machine.DEEPSLEEP_RESET
+time.sleep_ms(30)                            # asleep for a while
+resumed = load("esp32c3")({}).resume_wall_ms()
+print(json.dumps([slept, machine.deep_sleeps, sys.modules["esp32"].ext0, saved, fresh,
+                  resumed - wall_ms]))
+"""
+
+
+def test_deep_sleep_keeps_the_wall_clock_in_the_rtc_memory() -> None:
+    slept, deep_sleeps, ext0, saved, fresh, moved_ms = _run(
+        "esp32c3", "esp32c3", {}, _DEEP, esp32=True
+    )
+    assert slept is False and deep_sleeps == [None]  # machine.deepsleep() until the button
+    assert ext0 == [9, False]  # armed as for light sleep: button B, low
+    assert saved == 16  # the wall clock and the RTC's time, 8 bytes each
+    assert fresh == 0
+    assert 30 <= moved_ms < 1000  # the clock moved on by the time asleep, no more
+
+
+def test_no_deep_sleep_with_ble_on() -> None:
+    body = "print(json.dumps([board.deep_sleep(1000), machine.deep_sleeps]))"
+    assert _run("esp32c3", "esp32c3", {"ble": True}, body, esp32=True) == [False, []]

@@ -33,6 +33,13 @@
 #                                 REPL gets the port; `await wait_repl()` returns after it,
 #                                 `await release_port()` runs just before the app returns
 #   power_off()                   the app has ended for good (the sim exits its process)
+#   sleep_after_ms / deep_after_ms   quiet time before idle_sleep / deep_sleep (0: never;
+#                                 config keys of the same names; repcue_fw/idle.py decides)
+#   idle_sleep(ms) -> awaitable   sleep between sessions up to ms, -> WAKE_* (base.py): why
+#                                 it ended; wake(why) ends it early (a press, link bytes, a
+#                                 BLE connection). hw.py: light sleep where a button wakes it
+#   deep_sleep(wall_ms) -> False  power down until a button (returns only where impossible);
+#                                 resume_wall_ms() after the boot: the wall clock, else 0
 #
 # Boards import machine-specific modules lazily so the unix port can import this package.
 

@@ -90,6 +90,7 @@ class BoardBase:
     name = "base"
     ble_connections = 1  # connections the port's BLE stack takes at once (btstack: 1)
     SLEEP_AFTER_MS = 0  # quiet time before idle_sleep (config "sleep_after_ms"); 0: never
+    DEEP_AFTER_MS = 0  # quiet time before deep_sleep (config "deep_after_ms"); 0: never
 
     def __init__(self, config=None):
         self.config = config or {}
@@ -101,6 +102,7 @@ class BoardBase:
         self.last_error = None
         self.runner = None
         self.sleep_after_ms = int(self.config.get("sleep_after_ms", self.SLEEP_AFTER_MS))
+        self.deep_after_ms = int(self.config.get("deep_after_ms", self.DEEP_AFTER_MS))
         self.woke_ticks = 0  # the tick of the last wake(): repcue_fw.idle counts quiet from it
         self.woke_why = WAKE_TIMER
         self._sleeper = None  # the task in idle_sleep, cancelled by wake()
@@ -154,6 +156,16 @@ class BoardBase:
             self.woke_why = why
             self._sleeper = None
             sleeper.cancel()
+
+    def deep_sleep(self, wall_ms):
+        """Power down until a button (the board boots again; resume_wall_ms() then gives
+        the wall clock back). Returns False where the board cannot; never returns where it
+        can."""
+        return False
+
+    def resume_wall_ms(self):
+        """After a wake-up from deep_sleep: the wall clock now in epoch ms, else 0."""
+        return 0
 
     # -- outputs --
     def cue(self, cue_id, pattern):

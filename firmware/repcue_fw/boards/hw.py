@@ -14,7 +14,9 @@
 # on its timer only; an ESP32-C3 build without wake_on_ext0): those boards idle awake, in
 # the port's own wait-for-interrupt. USB bytes do not wake a light-sleeping ESP32 under
 # MicroPython (no UART wake-up is exposed; a USB-Serial-JTAG port drops off the bus): a
-# host reaches a sleeping board after a button press. docs/hardware.md, "Power".
+# host reaches a sleeping board after a button press. After DEEP_AFTER_MS of quiet the same
+# boards go into deep sleep (the button boots them again; the wall clock waits in the RTC's
+# memory). docs/hardware.md, "Power".
 import asyncio
 import time
 
@@ -47,6 +49,7 @@ class HwBoard(BoardBase):
     battery = None  # an object with battery_pct(); parts.py binds board.battery_pct to it
     hold = None  # the power-hold output pin
     SLEEP_AFTER_MS = 60000  # light sleep after a minute with nothing to do
+    DEEP_AFTER_MS = 900000  # deep sleep after a quarter of an hour
 
     def __init__(self, config=None):
         BoardBase.__init__(self, config)
@@ -166,6 +169,30 @@ class HwBoard(BoardBase):
             return await BoardBase.idle_sleep(self, ms)  # awake: asyncio's own wait
         machine.lightsleep(ms)  # everything stops here until the button or the timer
         return self._after_sleep()
+
+    def deep_sleep(self, wall_ms):
+        if not self._arm_wake():
+            return False
+        import struct
+
+        # the wall clock beside the RTC's own time, both ms: the RTC counts on in deep sleep
+        machine.RTC().memory(struct.pack("<qq", wall_ms, time.time_ns() // 1000000))
+        self.stop()  # outputs off, IRQs released
+        machine.deepsleep()  # a press of the wake button boots the board again
+        return False
+
+    def resume_wall_ms(self):
+        if machine.reset_cause() != machine.DEEPSLEEP_RESET:
+            return 0
+        import struct
+
+        saved = machine.RTC().memory()
+        if len(saved) != 16:
+            return 0
+        wall_ms, at_ms = struct.unpack("<qq", saved)
+        if not wall_ms:
+            return 0  # the clock had not been set
+        return wall_ms + time.time_ns() // 1000000 - at_ms
 
     def _arm_wake(self):
         if self.config.get("ble"):

@@ -102,6 +102,7 @@ class SimOptions:
     # sleep between sessions after this many ms with nothing to do (0: never); the board
     # reports {"k": "sleep"} and {"k": "wake", "why": ...} on the control channel
     sleep_after_ms: int = 0
+    deep_after_ms: int = 0  # where a board would deep-sleep: reported ({"k": "deep"}), not done
 
     def validate(self) -> None:
         if self.speed < 1:
@@ -131,8 +132,8 @@ class SimOptions:
             from repcue.sim.screen import screen_config
 
             screen_config(self.screen, Path("frame"))  # raises SimError if it cannot be
-        if self.sleep_after_ms < 0:
-            raise SimError(f"sleep after must be 0 (never) or more ms, got {self.sleep_after_ms}")
+        if self.sleep_after_ms < 0 or self.deep_after_ms < 0:
+            raise SimError("sleep times must be 0 (never) or more ms")
         if self.flash is not None and self.flash.is_dir():
             raise SimError(f"--flash {self.flash} is a directory, not an image file")
 
@@ -179,6 +180,8 @@ class SimOptions:
             config["screen"] = screen_config(self.screen, screen_path)
         if self.sleep_after_ms:
             config["sleep_after_ms"] = self.sleep_after_ms
+        if self.deep_after_ms:
+            config["deep_after_ms"] = self.deep_after_ms
         return config
 
 

@@ -6,8 +6,9 @@
 #   (image file), flash_blocks, flash_block_size, cut_at / torn (power loss, see flash.py),
 #   id (hex device id), mapping (physical buttons -> logical), battery (percent),
 #   held_at_boot (every physical button held at power-up: the factory-reset combination),
-#   screen ({"w", "h", "mono"?, "file"}: a panel whose frame is that file, see display.py).
-#   sleep_after_ms (sleep between sessions after this long with nothing to do; 0/absent: never).
+#   screen ({"w", "h", "mono"?, "file"}: a panel whose frame is that file, see display.py),
+#   sleep_after_ms (sleep between sessions after this long with nothing to do; 0/absent: never),
+#   deep_after_ms (where a board would deep-sleep: reported as {"k": "deep", "wall_ms"}).
 # Cues and engine events go to the control channel with their ticks (a cue also carries the
 # tick it was due at and its lateness: "late" in ms and, on the real clock, "lus" in us of
 # virtual time); button presses come from it (logical presses, or physical holds that go
@@ -265,6 +266,12 @@ class Board(BoardBase):
         why = await BoardBase.idle_sleep(self, ms)
         self._send({"k": "wake", "why": _WHY[why], "slept": self.clock.elapsed_ms() - start_ms})
         return why
+
+    def deep_sleep(self, wall_ms):
+        # Not modelled (a board boots again on its button): reported with the wall clock
+        # it would keep, then the board sleeps on as in light sleep.
+        self._send({"k": "deep", "wall_ms": wall_ms})
+        return False
 
     # -- outputs ----------------------------------------------------------------------------
     def cue(self, cue_id, pattern):
