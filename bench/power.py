@@ -58,7 +58,9 @@ SLEEP_AFTER_MS = 60_000  # the hardware boards' default (boards/hw.py)
 # but waiting for an interrupt, radio off; run_mA: CPU running; light/deep: the chip's sleep
 # currents; board_mA: what the rest of the board draws while the chip sleeps (regulator, RTC,
 # IMU, PMU: assumed); screen_mA: panel + backlight; cue_mA: the motor or buzzer while on.
-# sleep: the mode this firmware uses between sessions on that board (boards/hw.py).
+# sleep: the mode this firmware ends up in between sessions on that board (boards/hw.py:
+# light sleep after a minute, deep sleep after 15 min where a button can wake the chip).
+# ble_mA: advertising every 100 ms on top of idle_mA (with BLE on the chip never sleeps).
 BOARDS: dict[str, dict[str, Any]] = {
     "m5stickc_plus2": {
         "chip": "ESP32-PICO-V3-02",
@@ -67,11 +69,12 @@ BOARDS: dict[str, dict[str, Any]] = {
         "run_mA": 44.0,
         "light_mA": 0.8,
         "deep_mA": 0.010,
+        "ble_mA": 1.0,
         "board_mA": 0.10,
         "screen_mA": 20.0,
         "cue_mA": 25.0,
         "cue": "buzzer",
-        "sleep": "light",
+        "sleep": "deep",
     },
     "twatch_s3": {
         "chip": "ESP32-S3",
@@ -80,11 +83,12 @@ BOARDS: dict[str, dict[str, Any]] = {
         "run_mA": 45.0,
         "light_mA": 0.24,
         "deep_mA": 0.008,
+        "ble_mA": 1.0,
         "board_mA": 0.15,
         "screen_mA": 30.0,
         "cue_mA": 80.0,
         "cue": "LRA motor (DRV2605)",
-        "sleep": "light",
+        "sleep": "deep",
     },
     "esp32c3": {
         "chip": "ESP32-C3",
@@ -93,6 +97,7 @@ BOARDS: dict[str, dict[str, Any]] = {
         "run_mA": 23.0,
         "light_mA": 0.13,
         "deep_mA": 0.005,
+        "ble_mA": 1.0,
         "board_mA": 0.10,
         "screen_mA": 0.0,
         "cue_mA": 70.0,
@@ -106,6 +111,7 @@ BOARDS: dict[str, dict[str, Any]] = {
         "run_mA": 25.0,
         "light_mA": 1.5,
         "deep_mA": 0.9,
+        "ble_mA": 1.0,
         "board_mA": 0.0,
         "screen_mA": 0.0,
         "cue_mA": 70.0,
@@ -244,10 +250,12 @@ def estimates(run: dict[str, Any]) -> dict[str, Any]:
         session_mA = chip + cue + b["screen_mA"]
         dark_mA = chip + cue
         standby_mA = {
+            "deep": b["deep_mA"] + b["board_mA"],
             "light": b["light_mA"] + b["board_mA"],
             "awake": b["idle_mA"],
         }[b["sleep"]]
-        deep_mA = b["deep_mA"] + b["board_mA"]
+        light_mA = b["light_mA"] + b["board_mA"]
+        ble_mA = b["idle_mA"] + b["ble_mA"]
         cap = b["battery_mAh"]
         out[name] = {
             "battery_mAh": cap,
@@ -257,7 +265,8 @@ def estimates(run: dict[str, Any]) -> dict[str, Any]:
             "standby_sleep": b["sleep"],
             "standby_mA": round(standby_mA, 3),
             "standby_days": round(cap / standby_mA / 24, 1),
-            "standby_days_deep_sleep": round(cap / deep_mA / 24, 1),
+            "standby_days_light_sleep_only": round(cap / light_mA / 24, 1),
+            "standby_days_ble_on": round(cap / ble_mA / 24, 1),
         }
     return out
 
@@ -318,13 +327,14 @@ def main() -> None:
     print(f"per charge (CPU share x{CPU_SLOWDOWN} for a board's core; docs/hardware.md, Power):")
     print(
         f"  {'board':15} {'mAh':>5} {'session mA':>10} {'sessions h':>10} {'(screen off)':>12}"
-        f" {'standby':>8} {'days':>6} {'(deep sleep)':>12}"
+        f" {'standby':>8} {'days':>6} {'(light only)':>12} {'(BLE on)':>8}"
     )
     for name, e in est.items():
         print(
             f"  {name:15} {e['battery_mAh']:5} {e['session_mA']:10.2f} {e['session_h']:10.1f}"
             f" {e['session_h_screen_off']:12.1f} {e['standby_sleep']:>8}"
-            f" {e['standby_days']:6.1f} {e['standby_days_deep_sleep']:12.1f}"
+            f" {e['standby_days']:6.1f} {e['standby_days_light_sleep_only']:12.1f}"
+            f" {e['standby_days_ble_on']:8.1f}"
         )
     plus2 = est["m5stickc_plus2"]
     ok_wake = extra <= EXTRA_WAKEUPS_TARGET_PER_MIN

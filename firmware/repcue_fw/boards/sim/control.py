@@ -10,6 +10,9 @@
 #   {"k": "ok" | "err", "id": request id, ...}     replies
 #   {"k": "log", "msg": text}                      errors the firmware could not show
 #   {"k": "release"}                               about to hand the port to the REPL
+#   {"k": "sleep", "for": ms}                     asleep between sessions (idle.py)
+#   {"k": "wake", "why": "timer" | "button" | "serial" | "ble", "slept": ms}
+#   {"k": "deep", "wall_ms": epoch ms}             a board would deep-sleep here (not modelled)
 # host -> board: {"op": name, "id": n, ...}, see Board.handle() in boards/sim/__init__.py
 # (op "screen": the panel and its frame file, boards/sim/display.py).
 #
