@@ -41,3 +41,9 @@ def test_event_fields_are_named_by_meaning(code: int, a: int, b: int, words: str
 def test_a_cue_event_is_left_to_the_cue_record() -> None:
     assert _describe({"k": "ev", "c": ev.EV_CUE, "a": 2, "b": 0, "ms": 0}) is None
     assert _describe({"k": "cue", "c": ev.CUE_WORK, "ms": 0}) == "    0.000s  cue  work"
+
+
+def test_sleep_and_wake_are_shown() -> None:
+    assert _describe({"k": "sleep", "for": 600_000, "ms": 5_000}) == "    5.000s  sleep"
+    wake = {"k": "wake", "why": "button", "slept": 12_500, "ms": 17_500}
+    assert _describe(wake) == "   17.500s  wake  by=button slept=12.5s"

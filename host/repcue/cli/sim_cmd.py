@@ -102,6 +102,14 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     serve.add_argument(
         "--battery", type=int, default=None, metavar="PCT", help="the battery's charge, in %%"
     )
+    serve.add_argument(
+        "--sleep-after",
+        type=float,
+        metavar="S",
+        default=0,
+        help="sleep between sessions after S seconds with nothing to do (a press, serial "
+        "bytes or a BLE connection wakes it; default: never)",
+    )
     serve.add_argument("--quiet", action="store_true", help="do not print cues and events")
     serve.add_argument("--json", action="store_true", help="print the port as JSON, then events")
     serve.set_defaults(func=cmd_serve)
@@ -132,6 +140,7 @@ def _options(args: argparse.Namespace) -> SimOptions:
         pair_confirm=args.pair_confirm,
         screen=args.screen,
         battery_pct=args.battery,
+        sleep_after_ms=round(args.sleep_after * 1000),
     )
 
 
@@ -145,6 +154,11 @@ def _describe(record: dict[str, Any]) -> str | None:
         return f"{seconds:9.3f}s  {words}"
     if record.get("k") == "log":
         return f"{seconds:9.3f}s  firmware: {record.get('msg')}"
+    if record.get("k") == "sleep":
+        return f"{seconds:9.3f}s  sleep"
+    if record.get("k") == "wake":
+        slept_s = record.get("slept", 0) / 1000
+        return f"{seconds:9.3f}s  wake  by={record.get('why')} slept={slept_s:.1f}s"
     return None
 
 
@@ -210,7 +224,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 def _echo(record: dict[str, Any], as_json: bool, console: Console) -> None:
     if as_json:
-        if record.get("k") in ("cue", "ev", "log"):
+        if record.get("k") in ("cue", "ev", "log", "sleep", "wake"):
             sys.stdout.write(json.dumps(record) + "\n")
             sys.stdout.flush()
         return
