@@ -110,16 +110,20 @@ def freq():
 
 
 # lightsleep(ms): what the board asked for is kept in `sleeps`; a test models what happens
-# while the CPU is stopped (e.g. a button pressed) with `during_sleep`, called with the ms.
-# The stand-in returns at once: time.ticks_ms() is the host's and does not jump.
+# while the CPU is stopped (e.g. a button pressed) with `during_sleep`, called with the ms,
+# which ends the sleep at once (a wake source). Otherwise it sleeps the time, as a board.
 sleeps = []
 during_sleep = None
 
 
 def lightsleep(time_ms=None):
+    import time
+
     sleeps.append(time_ms)
     if during_sleep is not None:
         during_sleep(time_ms)
+    elif time_ms:
+        time.sleep_ms(time_ms)
 
 
 # deepsleep(): a board resets; the stand-in records it and returns. A test then sets

@@ -77,6 +77,7 @@ class Idle:
         after_ms = board.sleep_after_ms
         deep_ms = board.deep_after_ms
         board.woke_ticks = board.ticks_ms()
+        board.screen_lit = getattr(self.app, "screen", None) is not None
         while True:
             now = board.ticks_ms()
             if self.busy():
@@ -91,6 +92,7 @@ class Idle:
             screen = getattr(self.app, "screen", None)
             if screen is not None:
                 screen.sleep()
+                board.screen_lit = False
             nap_ms = _SLEEP_MAX_MS
             if deep_ms:
                 if quiet_ms >= deep_ms and not board.deep_sleep(self.wall_ms()):
@@ -104,3 +106,4 @@ class Idle:
                 self.wakes += 1
                 if screen is not None:
                     screen.wake()
+                    board.screen_lit = True

@@ -22,9 +22,13 @@ class _Esp32:
     WAKEUP_ALL_LOW = False
     WAKEUP_ANY_HIGH = True
     ext0 = None
+    ext1 = None
     @staticmethod
     def wake_on_ext0(pin=None, level=False):
         _Esp32.ext0 = (pin.gpio if pin is not None else None, level)
+    @staticmethod
+    def wake_on_ext1(pins=None, level=False):
+        _Esp32.ext1 = ([p.gpio for p in pins], level)
 sys.modules["esp32"] = _Esp32
 """
 
@@ -63,7 +67,7 @@ async def main():
     while got is None and time.ticks_diff(time.ticks_ms(), t0) < 2000:
         await asyncio.sleep_ms(20)
         got = board.buttons.get_nowait()
-    why_timer = await board.idle_sleep(40000)   # nobody presses: the timer ends it
+    why_timer = await board.idle_sleep(40)   # nobody presses: the timer ends it
     board.stop()
     print(json.dumps([why == WAKE_BUTTON, why_timer == WAKE_TIMER, machine.sleeps, ext0,
                       got[0] if got else None]))
@@ -75,7 +79,7 @@ def test_esp32_light_sleeps_and_a_press_wakes_it_into_the_decoder() -> None:
     woke_button, woke_timer, sleeps, ext0, button = _run(
         "esp32c3", "esp32c3", {}, _PRESS_DURING_SLEEP, esp32=True
     )
-    assert sleeps == [30000, 40000]  # machine.lightsleep, for the time asked
+    assert sleeps == [30000, 40]  # machine.lightsleep, for the time asked
     assert ext0 == [9, False]  # button B's GPIO, woken by a low level
     assert woke_button is True and woke_timer is True
     assert button == 2  # BTN_PAUSE: B's short press, decoded after the wake-up
@@ -140,3 +144,49 @@ def test_deep_sleep_keeps_the_wall_clock_in_the_rtc_memory() -> None:
 def test_no_deep_sleep_with_ble_on() -> None:
     body = "print(json.dumps([board.deep_sleep(1000), machine.deep_sleeps]))"
     assert _run("esp32c3", "esp32c3", {"ble": True}, body, esp32=True) == [False, []]
+
+
+_NAPS = """
+async def waits():
+    t0 = time.ticks_ms()
+    await asyncio.sleep_ms(300)
+    return time.ticks_diff(time.ticks_ms(), t0)
+
+async def main():
+    board.start()
+    board.touched_ticks = time.ticks_add(time.ticks_ms(), -5000)  # nothing came in lately
+    napped = await waits()
+    naps = list(machine.sleeps)
+    del machine.sleeps[:]
+    board.cue(2, (700,))                 # a cue plays: its PWM and timer need the CPU awake
+    playing = await waits()
+    during_cue = list(machine.sleeps)
+    board.player.stop()
+    board.wake(1)                        # a press just now: no naps for a while
+    touched = await waits()
+    after_press = list(machine.sleeps)
+    board.stop()
+    print(json.dumps([napped, naps, during_cue, after_press, playing, touched,
+                      sys.modules["esp32"].ext1, board.naps]))
+asyncio.run(main())
+"""
+
+
+def test_naps_light_sleep_inside_asyncio_wait_and_keep_every_deadline() -> None:
+    napped, naps, during_cue, after_press, *rest = _run(
+        "esp32c3", "esp32c3", {"naps": True}, _NAPS, esp32=True
+    )
+    playing_ms, touched_ms, ext1, count = rest
+    assert naps and all(ms > 20 for ms in naps)  # the scheduler's own waits, slept
+    assert 250 <= sum(naps) <= 300  # the whole wait but the scan task's first turns
+    assert 300 <= napped < 320  # the sleeping task woke on its deadline
+    assert during_cue == [] and after_press == []  # awake while a cue plays, after a press
+    assert 300 <= playing_ms < 320 and 300 <= touched_ms < 320
+    assert ext1 == [[4], False]  # button A wakes a nap too
+    assert count == len(naps)
+
+
+def test_no_naps_unless_configured() -> None:
+    body = _NAPS.replace("board.start()", "board.start(); board.player.playing = False")
+    napped, naps, *_ = _run("esp32c3", "esp32c3", {}, body, esp32=True)
+    assert naps == [] and 300 <= napped < 320

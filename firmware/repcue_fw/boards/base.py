@@ -150,7 +150,7 @@ class BoardBase:
     def wake(self, why):
         """A wake source fired (a press, link bytes, a connection): note it and end
         idle_sleep. Call from tasks, never from an IRQ."""
-        self.woke_ticks = self.ticks_ms()
+        self.woke_ticks = self.touched_ticks = self.ticks_ms()
         sleeper = self._sleeper
         if sleeper is not None:
             self.woke_why = why

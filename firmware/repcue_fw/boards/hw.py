@@ -17,6 +17,12 @@
 # host reaches a sleeping board after a button press. After DEEP_AFTER_MS of quiet the same
 # boards go into deep sleep (the button boots them again; the wall clock waits in the RTC's
 # memory). docs/hardware.md, "Power".
+#
+# Naps (config "naps": true): light sleep inside asyncio's own wait, for as long as the
+# scheduler would have waited anyway (its next task's deadline: every task's timers are
+# kept), also during a session. Only while no cue plays (PWM and the pattern timer stop in
+# light sleep), the screen is dark (board.screen_lit), nothing came in for _NAP_QUIET_MS and
+# BLE is off; EXT1 then wakes on the first button too (a lap press during a nap).
 import asyncio
 import time
 
@@ -28,6 +34,8 @@ from repcue_fw.boards.pattern import PatternPlayer, PwmOutput
 
 _SCAN_MS = 10  # poll period while a gesture is in progress (idle: wait for an IRQ)
 _PARTS = ("hold", "i2c", "pmu", "display", "haptics", "battery", "touch")
+_NAP_MIN_MS = 20  # a shorter wait is not worth a light sleep's entry and exit
+_NAP_QUIET_MS = 2000  # no naps this long after a press or link bytes
 
 
 class HwBoard(BoardBase):
@@ -92,6 +100,8 @@ class HwBoard(BoardBase):
         self._flag = asyncio.ThreadSafeFlag()
         self._irq_handlers = [self._make_irq(i) for i in range(n)]
         self._task = None
+        self.screen_lit = False  # repcue_fw/idle.py keeps it: a lit screen forbids naps
+        self.naps = 0
 
     def _pwm_output(self, spec):
         if spec is None:
@@ -120,6 +130,8 @@ class HwBoard(BoardBase):
                 trigger=Pin.IRQ_FALLING | Pin.IRQ_RISING, handler=self._irq_handlers[i]
             )
         self._task = asyncio.create_task(self._scan())
+        if self.config.get("naps") and self._arm_wake():
+            self._install_naps()
 
     def stop(self):
         for pin in self._pins:
@@ -194,6 +206,27 @@ class HwBoard(BoardBase):
             return 0  # the clock had not been set
         return wall_ms + time.time_ns() // 1000000 - at_ms
 
+    def _install_naps(self):
+        from asyncio import core
+
+        queue = core._io_queue
+        wait = queue.wait_io_event
+
+        def wait_io_event(dt):  # dt: ms to the next task's deadline, -1: none
+            if dt > _NAP_MIN_MS and self._may_nap():
+                self.naps += 1
+                machine.lightsleep(dt)
+                self._after_sleep()
+                dt = 0  # the loop reads the clock again and runs what is due
+            wait(dt)
+
+        queue.wait_io_event = wait_io_event
+
+    def _may_nap(self):
+        if self.screen_lit or self.player.playing:
+            return False
+        return time.ticks_diff(time.ticks_ms(), self.touched_ticks) >= _NAP_QUIET_MS
+
     def _arm_wake(self):
         if self.config.get("ble"):
             return False  # light sleep powers the radio down: no central could connect
@@ -202,6 +235,8 @@ class HwBoard(BoardBase):
 
             i = self.profile.get("wake_button", len(self._pins) - 1)
             esp32.wake_on_ext0(pin=self._pins[i], level=esp32.WAKEUP_ALL_LOW)
+            if self.config.get("naps") and i != 0:  # EXT1 on one pin: "all low" is its press
+                esp32.wake_on_ext1(pins=(self._pins[0],), level=esp32.WAKEUP_ALL_LOW)
         except (ImportError, AttributeError, ValueError):
             return False  # no button wake-up for light sleep on this port or pin
         return True
