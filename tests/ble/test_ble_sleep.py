@@ -69,8 +69,10 @@ async def test_a_ble_connection_wakes_the_board_and_pairing_survives(
         async with DeviceClient(BleTransport(sim.ble_name, keys=keys, backend=backend)) as dev:
             await dev.hello()
             assert dev.transport.authenticated  # type: ignore[attr-defined]
-            woke = _records(sim, "wake")[-1]
-            assert woke["why"] == "ble" and woke["ms"] > slept["ms"]
+            woke = sim.require_control().wait_for(
+                lambda r: r.get("k") == "wake" and r["ms"] > slept["ms"], timeout_s=5
+            )
+            assert woke["why"] == "ble"
             _, first_ms = sim.require_control().now()
             info = await dev.device_info()
             _, last_ms = sim.require_control().now()

@@ -83,9 +83,12 @@ def test_serial_bytes_wake_the_board_for_a_sync(start_device: Start) -> None:
         ctl.advance(61_000 + AFTER_MS)
         assert _asleep(ctl)
         # the host comes back: its first frame wakes the board and is answered
+        mark = len(ctl.records)
         listing = client.sessions()
+        # (the wake record comes over the control socket: it may trail the reply)
+        woke = ctl.wait_for(lambda r: r.get("k") == "wake", timeout_s=5, start=mark)
+        assert woke["why"] == "serial"
         assert not _asleep(ctl)
-        assert _kind(ctl, "wake")[-1]["why"] == "serial"
         assert len(listing) == 1
         session = records.decode_session(client.read_session(listing[0][0]))
         assert len(session.steps) == 4
