@@ -16,6 +16,10 @@
 # flash; the wall clock goes into the RTC's memory with the RTC's own time beside it, and
 # Idle() puts it back at boot (board.resume_wall_ms()).
 #
+# Glances (config "glance_ms", a board with a screen): during a session the screen is lit
+# for glance_ms after each engine event (a step change, a countdown tick, a press's effect)
+# and dark in between, so a hardware board can nap (hw.py) between them. 0: always lit.
+#
 # The clock: ticks run on through light sleep (ESP32: esp_timer is corrected from the RTC
 # timer on wake-up; rp2: the timer that ends the sleep keeps counting), and the wall clock
 # is a base plus ticks (App.wall_s), rebased after each sleep.
@@ -26,6 +30,8 @@ except ImportError:  # CPython on the host
     def const(x):
         return x
 
+
+import asyncio
 
 from repcue_fw.boards.base import WAKE_BLE, WAKE_SERIAL, WAKE_TIMER
 
@@ -39,6 +45,8 @@ class Idle:
         self.board = app.board
         self.sleeps = 0  # statistics: sleeps entered, and those a wake source ended
         self.wakes = 0
+        self._lit_ticks = 0  # the last engine event's tick (glances)
+        self._glance_flag = None
         resumed_ms = self.board.resume_wall_ms()  # booted out of deep sleep: the clock back
         if resumed_ms:
             app.set_time(resumed_ms // 1000, resumed_ms % 1000)
@@ -72,12 +80,53 @@ class Idle:
         board = self.board
         return app._epoch_s * 1000 + board.ticks_diff(board.ticks_ms(), app._epoch_ticks)
 
+    def on_event(self, code, a, b):
+        # engine listener: an event is activity (the quiet time counts from a session's
+        # end); it also wakes the glance task (nothing is drawn from here)
+        board = self.board
+        self._lit_ticks = board.woke_ticks = board.ticks_ms()
+        if self._glance_flag is not None:
+            self._glance_flag.set()
+
+    async def glance(self, screen, glance_ms):
+        board = self.board
+        flag = self._glance_flag = asyncio.Event()
+        while True:
+            flag.clear()
+            await flag.wait()
+            if not board.screen_lit:
+                screen.wake()
+                board.screen_lit = True
+            while True:
+                end = board.ticks_add(self._lit_ticks, glance_ms)
+                left_ms = board.ticks_diff(end, board.ticks_ms())
+                if left_ms <= 0:
+                    break
+                await board.sleep_ms(left_ms)
+            if self.app.runner.active:  # between sessions run() decides
+                screen.sleep()
+                board.screen_lit = False
+
     async def run(self):
         board = self.board
         after_ms = board.sleep_after_ms
         deep_ms = board.deep_after_ms
         board.woke_ticks = board.ticks_ms()
-        board.screen_lit = getattr(self.app, "screen", None) is not None
+        screen = getattr(self.app, "screen", None)
+        board.screen_lit = screen is not None
+        glance_ms = board.config.get("glance_ms", 0)
+        self.app.runner.add_listener(self.on_event)
+        glancer = None
+        if screen is not None and glance_ms:
+            glancer = asyncio.create_task(self.glance(screen, glance_ms))
+        try:
+            await self._run(after_ms, deep_ms, screen)
+        finally:
+            if glancer is not None:
+                glancer.cancel()
+
+    async def _run(self, after_ms, deep_ms, screen):
+        board = self.board
         while True:
             now = board.ticks_ms()
             if self.busy():
@@ -89,7 +138,6 @@ class Idle:
             if quiet_ms < after_ms:
                 await board.sleep_ms(after_ms - quiet_ms)
                 continue
-            screen = getattr(self.app, "screen", None)
             if screen is not None:
                 screen.sleep()
                 board.screen_lit = False
