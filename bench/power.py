@@ -53,6 +53,14 @@ STANDBY_DAYS_TARGET = 14.0
 SCREEN = {"w": 135, "h": 240}  # the M5StickC Plus2's panel (CONTRACT item 7)
 CPU_SLOWDOWN = 30  # assumed: MicroPython on a 160 MHz Xtensa/RISC-V core vs this x86 core
 SLEEP_AFTER_MS = 60_000  # the hardware boards' default (boards/hw.py)
+# The estimates' typical session: a change a minute, each with its 3-tick countdown (the
+# measured session's cues per change), the screen lit for GLANCE_MS after each event
+# (config "glance_ms") and naps between (config "naps"): NAP_COST_MS awake per wake-up for
+# the light sleep's entry and exit (assumed).
+TYPICAL_STEP_S = 60
+CUES_PER_CHANGE = 4
+GLANCE_MS = 5_000
+NAP_COST_MS = 2.0
 
 # Currents in mA (docs/hardware.md, "Power", gives the source of each). idle_mA: CPU clocked
 # but waiting for an interrupt, radio off; run_mA: CPU running; light/deep: the chip's sleep
@@ -240,15 +248,28 @@ def session(minutes: float, screen: bool) -> dict[str, Any]:
 
 # -- estimates -------------------------------------------------------------------------------
 def estimates(run: dict[str, Any]) -> dict[str, Any]:
+    """Per board: mA and hours of a typical session (TYPICAL_STEP_S steps, each change with
+    its countdown, costed from the measured session per change), days of standby."""
     sess = run["session_screen_on"] or run["session_screen_off"]
-    cpu_share = min(1.0, run["session_screen_off"]["cpu_ms_per_min"] * CPU_SLOWDOWN / 60_000)
-    cue_share = sess["cue_on_ms_per_min"] / 60_000
+    changes_per_min = sess["cue_instants_per_min"] / CUES_PER_CHANGE
+    per_change = 60 / TYPICAL_STEP_S / changes_per_min  # typical vs measured, per minute
+    cpu_ms = sess["cpu_ms_per_min"] * per_change * CPU_SLOWDOWN  # a board's CPU ms a minute
+    wakeups = sess["wakeups_per_min"] * per_change
+    cue_share = sess["cue_on_ms_per_min"] * per_change / 60_000
+    awake_share = min(1.0, cpu_ms / 60_000)
+    nap_share = min(1.0, (cpu_ms + wakeups * NAP_COST_MS) / 60_000)
+    lit = min(1.0, (CUES_PER_CHANGE - 1 + GLANCE_MS / 1000) / TYPICAL_STEP_S)
     out: dict[str, Any] = {}
     for name, b in BOARDS.items():
-        chip = b["idle_mA"] * (1 - cpu_share) + b["run_mA"] * cpu_share
+        cap = b["battery_mAh"]
+        awake = b["idle_mA"] * (1 - awake_share) + b["run_mA"] * awake_share
+        naps = b["sleep"] != "awake"  # the boards that light-sleep can nap (hw.py)
+        napping = (b["light_mA"] + b["board_mA"]) * (1 - nap_share) + b["run_mA"] * nap_share
+        dark = napping if naps else awake
         cue = b["cue_mA"] * cue_share
-        session_mA = chip + cue + b["screen_mA"]
-        dark_mA = chip + cue
+        lit_mA = awake + b["screen_mA"] + cue  # a lit screen keeps the CPU awake
+        glance_mA = lit * (awake + b["screen_mA"]) + (1 - lit) * dark + cue
+        dark_mA = dark + cue
         standby_mA = {
             "deep": b["deep_mA"] + b["board_mA"],
             "light": b["light_mA"] + b["board_mA"],
@@ -256,12 +277,14 @@ def estimates(run: dict[str, Any]) -> dict[str, Any]:
         }[b["sleep"]]
         light_mA = b["light_mA"] + b["board_mA"]
         ble_mA = b["idle_mA"] + b["ble_mA"]
-        cap = b["battery_mAh"]
         out[name] = {
             "battery_mAh": cap,
-            "session_mA": round(session_mA, 2),
-            "session_h": round(cap / session_mA, 1),
-            "session_h_screen_off": round(cap / dark_mA, 1),
+            "session_mA_lit": round(lit_mA, 2),
+            "session_h_lit": round(cap / lit_mA, 1),
+            "session_mA_glances": round(glance_mA, 2),
+            "session_h_glances": round(cap / glance_mA, 1),
+            "session_h_dark": round(cap / dark_mA, 1),
+            "naps": naps,
             "standby_sleep": b["sleep"],
             "standby_mA": round(standby_mA, 3),
             "standby_days": round(cap / standby_mA / 24, 1),
@@ -324,27 +347,30 @@ def main() -> None:
         f"extra wake-ups in a session: {extra}/min (screen {'on' if screen_on else 'off'}), "
         f"target <= {EXTRA_WAKEUPS_TARGET_PER_MIN}/min"
     )
-    print(f"per charge (CPU share x{CPU_SLOWDOWN} for a board's core; docs/hardware.md, Power):")
     print(
-        f"  {'board':15} {'mAh':>5} {'session mA':>10} {'sessions h':>10} {'(screen off)':>12}"
+        f"per charge, a session of {TYPICAL_STEP_S} s steps (CPU x{CPU_SLOWDOWN} for a board's"
+        f" core; glances {GLANCE_MS // 1000} s; docs/hardware.md, Power):"
+    )
+    print(
+        f"  {'board':15} {'mAh':>5} {'lit h':>6} {'glances h':>9} {'dark h':>7}"
         f" {'standby':>8} {'days':>6} {'(light only)':>12} {'(BLE on)':>8}"
     )
     for name, e in est.items():
         print(
-            f"  {name:15} {e['battery_mAh']:5} {e['session_mA']:10.2f} {e['session_h']:10.1f}"
-            f" {e['session_h_screen_off']:12.1f} {e['standby_sleep']:>8}"
+            f"  {name:15} {e['battery_mAh']:5} {e['session_h_lit']:6.1f}"
+            f" {e['session_h_glances']:9.1f} {e['session_h_dark']:7.1f} {e['standby_sleep']:>8}"
             f" {e['standby_days']:6.1f} {e['standby_days_light_sleep_only']:12.1f}"
             f" {e['standby_days_ble_on']:8.1f}"
         )
     plus2 = est["m5stickc_plus2"]
     ok_wake = extra <= EXTRA_WAKEUPS_TARGET_PER_MIN
-    ok_hours = plus2["session_h"] >= SESSION_HOURS_TARGET
+    ok_hours = plus2["session_h_glances"] >= SESSION_HOURS_TARGET
     ok_days = plus2["standby_days"] >= STANDBY_DAYS_TARGET
     print(
         f"goals: extra wake-ups <= {EXTRA_WAKEUPS_TARGET_PER_MIN}/min: {ok_wake}; "
         f"M5StickC Plus2 sessions >= {SESSION_HOURS_TARGET} h: {ok_hours} "
-        f"({plus2['session_h']} h); standby >= {STANDBY_DAYS_TARGET} days: {ok_days} "
-        f"({plus2['standby_days']} days)"
+        f"({plus2['session_h_glances']} h with glances and naps, {plus2['session_h_lit']} h lit);"
+        f" standby >= {STANDBY_DAYS_TARGET} days: {ok_days} ({plus2['standby_days']} days)"
     )
     result = {
         "extra_wakeups_per_min": extra,
@@ -353,6 +379,12 @@ def main() -> None:
         "quiet": quiet,
         "busy_core": busy,
         "cpu_slowdown": CPU_SLOWDOWN,
+        "typical_session": {
+            "step_s": TYPICAL_STEP_S,
+            "glance_ms": GLANCE_MS,
+            "nap_cost_ms": NAP_COST_MS,
+            "config": {"naps": True, "glance_ms": GLANCE_MS},
+        },
         "currents": BOARDS,
         "targets": {
             "extra_wakeups_per_min": EXTRA_WAKEUPS_TARGET_PER_MIN,
