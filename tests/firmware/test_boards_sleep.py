@@ -179,6 +179,7 @@ def test_naps_light_sleep_inside_asyncio_wait_and_keep_every_deadline() -> None:
     playing_ms, touched_ms, ext1, count = rest
     assert naps and all(ms > 20 for ms in naps)  # the scheduler's own waits, slept
     assert 250 <= sum(naps) <= 300  # the whole wait but the scan task's first turns
+    assert max(naps) <= 300 - 300 // 32 - 2  # each ends ahead; the rest is waited awake
     assert 300 <= napped < 320  # the sleeping task woke on its deadline
     assert during_cue == [] and after_press == []  # awake while a cue plays, after a press
     assert 300 <= playing_ms < 320 and 300 <= touched_ms < 320

@@ -102,6 +102,7 @@ class HwBoard(BoardBase):
         self._task = None
         self.screen_lit = False  # repcue_fw/idle.py keeps it: a lit screen forbids naps
         self.naps = 0
+        self._napped = False
 
     def _pwm_output(self, spec):
         if spec is None:
@@ -213,11 +214,16 @@ class HwBoard(BoardBase):
         wait = queue.wait_io_event
 
         def wait_io_event(dt):  # dt: ms to the next task's deadline, -1: none
-            if dt > _NAP_MIN_MS and self._may_nap():
+            if self._napped:
+                self._napped = False  # the rest of the wait after a nap: awake
+            elif dt > _NAP_MIN_MS and self._may_nap():
+                # wake ahead: the RTC slow clock timing a light sleep is an RC oscillator
+                # that may be off by a percent or more; the last bit is waited awake
+                self._napped = True
                 self.naps += 1
-                machine.lightsleep(dt)
+                machine.lightsleep(dt - (dt >> 5) - 2)
                 self._after_sleep()
-                dt = 0  # the loop reads the clock again and runs what is due
+                dt = 0  # the loop reads the clock again and waits out the rest
             wait(dt)
 
         queue.wait_io_event = wait_io_event
