@@ -104,6 +104,7 @@ class BoardBase:
         self.sleep_after_ms = int(self.config.get("sleep_after_ms", self.SLEEP_AFTER_MS))
         self.deep_after_ms = int(self.config.get("deep_after_ms", self.DEEP_AFTER_MS))
         self.woke_ticks = 0  # the tick of the last wake(): repcue_fw.idle counts quiet from it
+        self.touched_ticks = 0  # the same, but moved by wake() alone (hw.py: naps)
         self.woke_why = WAKE_TIMER
         self._sleeper = None  # the task in idle_sleep, cancelled by wake()
 
