@@ -95,7 +95,7 @@ BOARDS: dict[str, dict[str, Any]] = {
         "board_mA": 0.15,
         "screen_mA": 30.0,
         "cue_mA": 80.0,
-        "cue": "LRA motor (DRV2605)",
+        "cue": "ERM motor through the DRV2605",
         "sleep": "deep",
     },
     "esp32c3": {
