@@ -163,7 +163,7 @@ class Pin:
     IRQ_LOW_LEVEL = 4
     IRQ_HIGH_LEVEL = 8
 
-    def __new__(cls, gpio, mode=-1, pull=-1, value=None):
+    def __new__(cls, gpio, mode=-1, pull=-1, value=None, hold=None):
         if gpio not in chip()["pins"]:
             raise ValueError("invalid pin")
         pin = _pins.get(gpio)
@@ -177,13 +177,14 @@ class Pin:
             pin.handler = None
             pin.trigger = 0
             pin.irq_calls = 0
+            pin.held = False  # hold=True: the level is kept through deep sleep (ESP32)
             _pins[gpio] = pin
         return pin
 
-    def __init__(self, gpio, mode=-1, pull=-1, value=None):
-        self.init(mode, pull, value)
+    def __init__(self, gpio, mode=-1, pull=-1, value=None, hold=None):
+        self.init(mode, pull, value, hold)
 
-    def init(self, mode=-1, pull=-1, value=None):
+    def init(self, mode=-1, pull=-1, value=None, hold=None):
         input_only = self.gpio in chip().get("input_only", ())
         if mode != -1:
             if input_only and mode != Pin.IN:
@@ -195,6 +196,8 @@ class Pin:
             self.pull = pull
         if value is not None:
             self.out_level = 1 if value else 0
+        if hold is not None:
+            self.held = bool(hold)
 
     def value(self, level=None):
         if level is not None:

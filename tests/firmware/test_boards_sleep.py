@@ -193,3 +193,32 @@ def test_no_naps_unless_configured() -> None:
     body = _NAPS.replace("board.start()", "board.start(); board.player.playing = False")
     napped, naps, *_ = _run("esp32c3", "esp32c3", {}, body, esp32=True)
     assert naps == [] and napped >= 299
+
+
+_WEARABLES = (
+    "import json, sys, machine, machine_buses, chip_models, wearables\n"
+    + _ESP32
+    + """
+plus2, _ = wearables.make("m5stickc_plus2", {"naps": True})
+plus2._arm_wake()
+esp = sys.modules["esp32"]
+m5_wake = [esp.ext0, esp.ext1]
+plus2.deep_sleep(1_800_000_000_000)
+hold = plus2.hold
+m5_hold = [hold.gpio, hold.value(), hold.held]
+watch, _ = wearables.make("twatch_s3")
+esp.ext1 = None
+watch._arm_wake()
+print(json.dumps([m5_wake, m5_hold, machine.deep_sleeps, esp.ext0, esp.ext1]))
+"""
+)
+
+
+def test_the_wearables_wake_on_their_buttons_and_the_plus2_keeps_its_power_held() -> None:
+    out = run_mpy(_WEARABLES, extra_path=[Path(STANDINS)])
+    m5_wake, m5_hold, deep_sleeps, watch_ext0, watch_ext1 = json.loads(out.strip().splitlines()[-1])
+    assert m5_wake == [[39, False], [[37], False]]  # B by EXT0; A by EXT1 for naps
+    assert m5_hold == [4, 1, True]  # G4 held high through deep sleep, or the board is off
+    assert deep_sleeps == [None]
+    assert watch_ext0 == [16, False]  # the T-Watch's touch panel INT, low while touched
+    assert watch_ext1 is None  # one "button": nothing for EXT1

@@ -8,7 +8,8 @@
 #
 # Sleep between sessions (repcue_fw/idle.py decides when): light sleep where a button can
 # end it, i.e. the ESP32 family's EXT0 wake-up on an RTC GPIO (esp32.wake_on_ext0, one
-# button: the profile's "wake_button", by default the last, B). Light sleep stops the CPU and
+# button: the profile's "wake_button", by default the second, B, or a board's one button; on
+# the T-Watch S3 the touch panel's INT line). Light sleep stops the CPU and
 # the event loop and powers the radio down, so it is skipped when BLE is on (a central could
 # not connect) and where the port offers no button wake-up for it (rp2: lightsleep(ms) ends
 # on its timer only; an ESP32-C3 build without wake_on_ext0): those boards idle awake, in
@@ -191,6 +192,8 @@ class HwBoard(BoardBase):
         # the wall clock beside the RTC's own time, both ms: the RTC counts on in deep sleep
         machine.RTC().memory(struct.pack("<qq", wall_ms, time.time_ns() // 1000000))
         self.stop()  # outputs off, IRQs released
+        if self.hold is not None:  # the M5StickC Plus2 powers off unless G4 stays high
+            self.hold.init(value=1, hold=True)
         machine.deepsleep()  # a press of the wake button boots the board again
         return False
 
@@ -229,7 +232,8 @@ class HwBoard(BoardBase):
         queue.wait_io_event = wait_io_event
 
     def _may_nap(self):
-        if self.screen_lit or self.player.playing:
+        player = self.player
+        if self.screen_lit or (player is not None and player.playing):
             return False
         return time.ticks_diff(time.ticks_ms(), self.touched_ticks) >= _NAP_QUIET_MS
 
@@ -239,8 +243,10 @@ class HwBoard(BoardBase):
         try:
             import esp32
 
-            i = self.profile.get("wake_button", len(self._pins) - 1)
-            esp32.wake_on_ext0(pin=self._pins[i], level=esp32.WAKEUP_ALL_LOW)
+            i = self.profile.get("wake_button", 1 if len(self._pins) > 1 else 0)
+            pin = self._pins[i]
+            pin = getattr(pin, "wake_pin", pin)  # a touch panel: its INT line
+            esp32.wake_on_ext0(pin=pin, level=esp32.WAKEUP_ALL_LOW)
             if self.config.get("naps") and i != 0:  # EXT1 on one pin: "all low" is its press
                 esp32.wake_on_ext1(pins=(self._pins[0],), level=esp32.WAKEUP_ALL_LOW)
         except (ImportError, AttributeError, ValueError):

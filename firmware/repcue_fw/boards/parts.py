@@ -40,6 +40,7 @@ class TouchButton:
     def __init__(self, i2c, int_gpio):
         self._i2c = i2c
         self._int = machine.Pin(int_gpio, machine.Pin.IN)
+        self.wake_pin = self._int  # low while touched: what wakes a sleeping board (hw.py)
         self._b = bytearray(1)
         self._b[0] = 0
         i2c.writeto_mem(_FT_ADDR, _FT_G_MODE, self._b)
