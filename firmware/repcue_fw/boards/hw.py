@@ -52,7 +52,8 @@ class HwBoard(BoardBase):
     # The config file (/repcue.json) may override motor, buzzer, buttons, mapping, i2c and
     # display, e.g. a one-button build: {"buttons": [4], "mapping": [[3, 2, 5]]}, or an
     # SSD1306 on a DIY board: {"i2c": [[0, 7, 8, 400000]], "display": {"driver": "ssd1306",
-    # "i2c": 0}}.
+    # "i2c": 0}}. Power (docs/hardware.md, "Power"): "sleep_after_ms", "deep_after_ms"
+    # (0: never), "naps": true, "glance_ms"; the profile may name its "wake_button".
     PROFILE = None
     haptics = None  # a DRV2605 driver when the board has one
     battery = None  # an object with battery_pct(); parts.py binds board.battery_pct to it
