@@ -47,6 +47,7 @@ class Idle:
         self.wakes = 0
         self._lit_ticks = 0  # the last engine event's tick (glances)
         self._glance_flag = None
+        self._events = asyncio.Event()  # an engine event came (a session's end among them)
         resumed_ms = self.board.resume_wall_ms()  # booted out of deep sleep: the clock back
         if resumed_ms:
             app.set_time(resumed_ms // 1000, resumed_ms % 1000)
@@ -85,6 +86,7 @@ class Idle:
         # end); it also wakes the glance task (nothing is drawn from here)
         board = self.board
         self._lit_ticks = board.woke_ticks = board.ticks_ms()
+        self._events.set()
         if self._glance_flag is not None:
             self._glance_flag.set()
 
@@ -131,6 +133,12 @@ class Idle:
             now = board.ticks_ms()
             if self.busy():
                 board.woke_ticks = now
+                if self.app.runner.active:
+                    # no timer during a session: its events wake this task in the runner's
+                    # own turn (no wake-up of its own), the last of them its end
+                    self._events.clear()
+                    await self._events.wait()
+                    continue
             quiet_ms = board.ticks_diff(now, board.woke_ticks)
             if quiet_ms > _QUIET_CAP_MS:
                 quiet_ms = _QUIET_CAP_MS
