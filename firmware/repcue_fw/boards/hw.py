@@ -102,7 +102,8 @@ class HwBoard(BoardBase):
         self._flag = asyncio.ThreadSafeFlag()
         self._irq_handlers = [self._make_irq(i) for i in range(n)]
         self._task = None
-        self.screen_lit = False  # repcue_fw/idle.py keeps it: a lit screen forbids naps
+        # a lit screen forbids naps; a panel starts lit, repcue_fw/idle.py keeps this after
+        self.screen_lit = self.display is not None
         self.naps = 0
         self._napped = False
 
