@@ -352,7 +352,8 @@ async def run(board, factory_reset=False):
     if board.display is not None:
         from repcue_fw.screen import Screen
 
-        tasks.append(asyncio.create_task(Screen(board, runner, app).run()))
+        app.screen = Screen(board, runner, app)  # repcue_fw/idle.py sleeps and wakes it
+        tasks.append(asyncio.create_task(app.screen.run()))
     if board.config.get("ble"):
         from repcue_fw.link import ble  # loaded only where the config asks for BLE
 

@@ -119,3 +119,17 @@ def test_deep_sleep_comes_after_its_quiet_time_with_the_wall_clock(start_device:
     assert len(deep) == 1
     assert deep[0]["ms"] == set_ms + 60_000
     assert deep[0]["wall_ms"] == EPOCH_MS + 250 + 60_000  # what the RTC would keep, to the ms
+
+
+def test_the_screen_sleeps_with_the_board_and_wakes_on_a_press(start_device: Start) -> None:
+    dev = start_device(clock="stepped", sleep_after_ms=AFTER_MS, screen={"w": 135, "h": 240})
+    ctl = dev.require_control()
+    ctl.advance(100)
+    assert ctl.request("screen")["on"] is True
+    ctl.advance(AFTER_MS)
+    assert _asleep(ctl)
+    assert ctl.request("screen")["on"] is False  # the panel off while the board sleeps
+    ctl.press("lap")
+    ctl.advance(1)
+    assert not _asleep(ctl)
+    assert ctl.request("screen")["on"] is True
