@@ -4,25 +4,19 @@
 import json
 
 import wearables
+from screen_rig import draw_whole
 
 from repcue_fw.boards.sim import _mount_ram
 from repcue_fw.journal import Journal
 from repcue_fw.runner import Runner
 from repcue_fw.screen import Screen
-from repcue_fw.screen import layout as L
 from repcue_fw.screen import state as S
 from repcue_fw.wire import program as P
 from repcue_fw.wire.host.program import Program, Step, encode
 
 
 def frame(scr):
-    S.refresh(scr, scr.board.ticks_ms())
-    scr.dirty()
-    for r in range(L.N_REGIONS):
-        y = scr.lay.ys[r]
-        end = y + scr.lay.hs[r]
-        while y < end:
-            y = scr.band(r, y, end)
+    draw_whole(scr, scr.board.ticks_ms())
 
 
 def run(board_name, config=None, work=False):

@@ -10,6 +10,20 @@ from repcue_fw.boards.sim import Board
 from repcue_fw.journal import Journal
 from repcue_fw.runner import Runner
 from repcue_fw.screen import Screen
+from repcue_fw.screen import layout as L
+from repcue_fw.screen import state as S
+
+
+def draw_whole(scr, now):
+    """One whole frame, synchronously: what Screen.run() does band by band (allocates
+    nothing: the heap may be locked around it)."""
+    S.refresh(scr, now)
+    scr.dirty()
+    for r in range(L.N_REGIONS):
+        y = scr.lay.ys[r]
+        end = y + scr.lay.hs[r]
+        while y < end:
+            y = scr.band(r, y, end)
 
 
 class Rig:
@@ -76,20 +90,9 @@ class Rig:
         and whether it ran with the heap locked."""
         import micropython
 
-        from repcue_fw.screen import layout as L
-        from repcue_fw.screen import state as S
-
-        scr = self.screen
-        now = self.board.ticks_ms()
         gc.collect()
         before = gc.mem_alloc()
         micropython.heap_lock()
-        S.refresh(scr, now)
-        scr.dirty()
-        for r in range(L.N_REGIONS):
-            y = scr.lay.ys[r]
-            end = y + scr.lay.hs[r]
-            while y < end:
-                y = scr.band(r, y, end)
+        draw_whole(self.screen, self.board.ticks_ms())
         micropython.heap_unlock()
         return gc.mem_alloc() - before
