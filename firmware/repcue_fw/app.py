@@ -36,7 +36,6 @@ CONFIG_FILE = "/repcue.json"  # on a board's filesystem; the unix port uses $REP
 _CLOCK_REBASE_MS = const(600000)  # keep the wall-clock base within ticks_diff's range
 _START_AHEAD_MS = const(600000)  # a scheduled START at most this far ahead
 _SERVE_RETRY_MS = const(200)
-_DEFAULT_COUNTDOWN_S = const(3)
 _PLATFORM_BOARDS = {"linux": "sim", "darwin": "sim", "esp32": "esp32c3", "rp2": "picow"}
 # What run() needs, loaded before anything else is allocated (see _preload).
 _MODULES = ("repcue_fw.journal", "repcue_fw.runner", "repcue_fw.link.serial")
@@ -58,8 +57,8 @@ class App:
         self.pair_pending = None  # [key, ticks asked, accepted] while a PAIR awaits a press
         decoder = getattr(board, "decoder", None)
         self._default_mapping = decoder.mapping if decoder is not None else None
-        self.settings = _defaults()
-        self._load_settings()
+        self.settings = None  # {cue_strength, countdown_s, buttons}: repcue_fw/settings.py
+        _settings("load", self)
         self._program_id = 0
         data = journal.program_bytes()
         if data is not None:
@@ -190,39 +189,10 @@ class App:
         self.journal.ack(ids)
 
     def config_get(self):
-        s = self.settings
-        countdown = s["countdown_s"]
-        decoder = getattr(self.board, "decoder", None)
-        flat = bytearray()
-        if decoder is not None:
-            for gestures in decoder.mapping:
-                for logical in gestures:
-                    flat.append(logical)
-        return {
-            "cue_strength": s["cue_strength"],
-            "countdown_s": _DEFAULT_COUNTDOWN_S if countdown is None else countdown,
-            "buttons": bytes(flat),
-        }
+        return _settings("get", self)
 
     def config_set(self, changes):
-        if "buttons" in changes:
-            flat = changes["buttons"]
-            decoder = getattr(self.board, "decoder", None)
-            if decoder is None or len(flat) != 3 * len(decoder.mapping):
-                raise op.StatusError(op.ST_BAD_REQUEST, "button map needs 3 codes per button", 3)
-            self._set_mapping(decoder, flat)
-            self.settings["buttons"] = list(flat)
-        for key in ("cue_strength", "countdown_s"):
-            if key in changes:
-                self.settings[key] = changes[key]
-        self._apply_settings()
-        import json
-
-        path = self.journal.root + "/cfg"
-        with open(path + ".new", "w") as f:
-            json.dump(self.settings, f)
-        os.rename(path + ".new", path)  # littlefs rename: old or new, never half
-        return self.config_get()
+        return _settings("put", self, changes)
 
     def repl(self):
         self.board.reset_to_repl()
@@ -241,42 +211,7 @@ class App:
     def factory_reset(self):
         """Forget the pairing key and the settings (sessions and the program stay)."""
         self.unpair()
-        try:
-            os.remove(self.journal.root + "/cfg")
-        except OSError:
-            pass  # none saved
-        self.settings = _defaults()
-        decoder = getattr(self.board, "decoder", None)
-        if decoder is not None and self._default_mapping is not None:
-            decoder.set_mapping(self._default_mapping)
-        self._apply_settings()
-
-    # -- settings (kept on flash beside the journal) ----------------------------------------
-    def _set_mapping(self, decoder, flat):
-        # 3 logical codes (short, double, long press) per physical button
-        decoder.set_mapping(tuple(tuple(flat[i : i + 3]) for i in range(0, len(flat), 3)))
-
-    def _load_settings(self):
-        import json
-
-        try:
-            with open(self.journal.root + "/cfg") as f:
-                saved = json.load(f)
-        except (OSError, ValueError):
-            saved = {}
-        for key in ("cue_strength", "countdown_s", "buttons"):
-            if key in saved:
-                self.settings[key] = saved[key]
-        flat = self.settings["buttons"]
-        decoder = getattr(self.board, "decoder", None)
-        if flat and decoder is not None and len(flat) == 3 * len(decoder.mapping):
-            self._set_mapping(decoder, flat)
-        self._apply_settings()
-
-    def _apply_settings(self):
-        set_strength = getattr(self.board, "set_cue_strength", None)
-        if set_strength is not None:
-            set_strength(self.settings["cue_strength"])
+        _settings("reset", self)
 
     def program_source(self):
         """The runner's program loader: the journal's program with the device's countdown
@@ -413,8 +348,14 @@ def _unload(package, name):
             del parent.__dict__[name]
 
 
-def _defaults():
-    return {"cue_strength": 100, "countdown_s": None, "buttons": None}
+def _settings(name, app, *args):
+    # repcue_fw/settings.py's `name`(app, *args), its module loaded for this call only
+    from repcue_fw import settings
+
+    try:
+        return getattr(settings, name)(app, *args)
+    finally:
+        _unload("repcue_fw", "settings")
 
 
 def boot_mode(board):
