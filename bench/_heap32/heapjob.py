@@ -158,6 +158,15 @@ PRELOAD = (
 
 
 def preload(screen):
+    # A board collects garbage when an allocation fails. This port cannot collect inside a call
+    # (it cannot scan its C stack): gc_collect() only asks, and the heap is collected when
+    # control is back in JavaScript. It asks on a failed allocation (too late: the allocation
+    # still fails) and, by default, once 16 KB were allocated since the last collection (the
+    # threshold mp_js_init sets), so up to 16 KB of dead objects stayed in the heap and were
+    # counted as if the firmware needed them. Threshold 0: it asks on every allocation, so the
+    # heap is collected at every return to JavaScript (each command, each asyncio turn); what
+    # one call allocates still stays until it returns.
+    gc.threshold(0)
     return " ".join(PRELOAD + (("repcue_fw.screen",) if screen else ()))
 
 
