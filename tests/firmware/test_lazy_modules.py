@@ -1,6 +1,6 @@
 """Code only boot or a few requests need is loaded for the call and dropped after it (the
-heap a session needs: bench/heap.py): the settings (repcue_fw/settings.py) and the journal's
-recovery at boot (journal/recover.py), in the real MicroPython VM."""
+heap a session needs: bench/heap.py): the settings (repcue_fw/settings.py), in the real
+MicroPython VM."""
 
 from __future__ import annotations
 
@@ -12,7 +12,6 @@ CODE = """
 import os, sys
 import repcue_fw
 from repcue_fw import app
-from repcue_fw import journal as jmod
 from repcue_fw.journal import Journal
 
 def gone(package, name):
@@ -32,7 +31,6 @@ class Board:
 
 root = ROOT
 j = Journal(root + "/j")
-print("recover dropped", gone(jmod, "recover"), j.next_id, j.recovered)
 b = Board()
 a = app.App(b, j, Runner())
 print("settings dropped at boot", gone(repcue_fw, "settings"), b.strength)
@@ -47,10 +45,9 @@ print("reset", a2.settings["cue_strength"], a2.settings["countdown_s"], gone(rep
 """
 
 
-def test_settings_and_recovery_code_is_dropped_after_use(tmp_path: Path) -> None:
+def test_the_settings_code_is_dropped_after_use(tmp_path: Path) -> None:
     out = run_mpy(f"ROOT = {str(tmp_path)!r}\n" + CODE).splitlines()
     assert out == [
-        "recover dropped True 1 []",
         "settings dropped at boot True [100]",
         "get [('buttons', b''), ('countdown_s', 3), ('cue_strength', 100)] True",
         "set 40 9 True",

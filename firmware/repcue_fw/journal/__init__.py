@@ -4,8 +4,7 @@
 # installed program; its parts, one job each, are functions over that state, which the
 # methods below call:
 #   files     the files on flash (the layout is described there) and the errors
-#   boot      the id counter; scanning and cutting a session's records
-#   recover   recovery at boot (closing what a power cut left open): loaded for that only
+#   boot      recovery at boot (closing what a power cut left open), the id counter
 #   record    recording: begin_session / append_step / end_session
 #   space     free space, reclaiming acknowledged sessions
 #   sessions  the link's view: list and read sessions
@@ -13,7 +12,6 @@
 # Record bytes: wire/records.py.
 import binascii
 import os
-import sys
 
 from repcue_fw.journal import acks, boot, record, sessions, space
 from repcue_fw.journal.files import (  # noqa: F401  (JournalError: for the journal's users)
@@ -58,7 +56,7 @@ class Journal:
         self.reserve_bytes = reserve_bytes or 4 * self.block_size
         self.next_id = 1  # the next session id (boot sets it)
         self.acked_ids = set()  # ids of complete sessions the host acknowledged (acks)
-        self.recovered = _recover(self)
+        self.recovered = boot.recover(self)
 
     # -- recording: the engine's recorder interface (record) --------------------------------
     def begin_session(self, program_id, start_wall_s, start_uptime_ms):
@@ -136,18 +134,6 @@ class Journal:
         if self.file is not None:
             close_quietly(self.file)
             self.file = None
-
-
-def _recover(j):
-    # journal/recover.py's recover(j), its module loaded for this call only: boot alone
-    # needs it, and its code would otherwise stay in the heap for the device's life
-    from repcue_fw.journal import recover
-
-    try:
-        return recover.recover(j)
-    finally:
-        del sys.modules["repcue_fw.journal.recover"]
-        globals().pop("recover", None)  # the package's attribute, set by the import
 
 
 def _crc_id(data):

@@ -6,10 +6,10 @@
 # single littlefs commit), where renaming each session file cost a commit per session. A
 # synced append is whole or absent after a power cut (littlefs commits the new size with the
 # data); the CRC also rejects a torn record, and boot rewrites a log with a bad tail or with
-# ids whose session is gone. Boot reads the log into j.acked_ids (journal/recover.py). When
-# acked sessions are reclaimed the log is compacted: written to acks.new and renamed over
-# acks, so a cut leaves the old log or the new one. An id in the log whose session file is
-# gone is harmless: ids are never reused (boot puts the next id above every id in the log).
+# ids whose session is gone. Boot reads the log into j.acked_ids. When acked sessions are
+# reclaimed the log is compacted: written to acks.new and renamed over acks, so a cut leaves
+# the old log or the new one. An id in the log whose session file is gone is harmless: ids
+# are never reused (boot puts the next id above every id in the log too).
 try:
     from micropython import const
 except ImportError:  # CPython
@@ -36,8 +36,50 @@ from repcue_fw.wire.opcodes import ST_STORAGE
 _REC = const(6)  # u32 id + CRC-16
 
 
-def log_path(j):
+def _log(j):
     return j.root + "/acks"
+
+
+def load(j, present):
+    """Boot: read the ack log into j.acked_ids (ids in `present`, the complete sessions on
+    flash); rewrite it if it has a bad tail or ids whose session is gone. Returns the highest
+    id in the log (0 if none), so that no id in it is ever given to a new session."""
+    remove(_log(j) + ".new")  # a compaction cut short: acks is still whole
+    acked = j.acked_ids
+    buf = j.buf
+    mv = j.mv
+    chunk = (len(buf) // _REC) * _REC
+    top = 0
+    dirty = False
+    try:
+        f = open(_log(j), "rb")
+    except OSError:
+        return 0
+    try:
+        while True:
+            n = f.readinto(mv[:chunk])
+            if not n:
+                break
+            pos = 0
+            while pos + _REC <= n:
+                if records.crc16(buf, pos, pos + 4) != buf[pos + 4] | (buf[pos + 5] << 8):
+                    break
+                sid = buf[pos] | (buf[pos + 1] << 8) | (buf[pos + 2] << 16) | (buf[pos + 3] << 24)
+                if sid > top:
+                    top = sid
+                if sid in present:
+                    acked.add(sid)
+                else:
+                    dirty = True
+                pos += _REC
+            if pos < n:
+                dirty = True  # a torn or bad record: nothing after it is trusted
+                break
+    finally:
+        close_quietly(f)
+    if dirty:
+        compact(j)
+    return top
 
 
 def _put(buf, pos, sid):
@@ -69,7 +111,7 @@ def _write(f, j, sids):
 def compact(j):
     """Rewrite the log with only the ids in j.acked_ids (aside, then renamed over it). A
     failure leaves the old log, which is still right: its extra ids are of sessions gone."""
-    log = log_path(j)
+    log = _log(j)
     try:
         if not j.acked_ids:
             remove(log)
@@ -106,7 +148,7 @@ def ack(j, session_ids):
     for attempt in range(2):
         f = None
         try:
-            f = open(log_path(j), "ab")
+            f = open(_log(j), "ab")
             _write(f, j, new)
             f.close()  # the sync: every record of the request lands, or none
             break

@@ -1,7 +1,12 @@
-# The journal's session-id counter, and the record scan and truncation that closing a
-# session cut short needs: the recorder uses them when it reopens a session after a failed
-# write, and journal/recover.py (boot's recovery, loaded only at boot) when it closes what a
-# power cut left open.
+# The journal's recovery: the session-id counter, and closing what a power cut left open.
+#
+# At boot (recover): an install cut short is dropped (the old program stays), temp copies of
+# a cut-short repair are removed, the ack log is read (acks), the next id is the
+# larger of the seq file's and the highest id on flash or in the ack log plus one (ids are
+# never reused), and every session still open (s/N.o) is closed: its valid prefix of
+# records is kept (a torn tail is cut off by copying the prefix aside and renaming it back),
+# a power_lost end record is appended if it has none, and it is renamed complete. scan()
+# and truncate() also serve the recorder when it reopens a session after a failed write.
 try:
     from micropython import const
 except ImportError:  # CPython
@@ -12,15 +17,35 @@ except ImportError:  # CPython
 
 import os
 
+from repcue_fw.journal import acks
 from repcue_fw.journal.files import (
+    S_DONE,
     S_OPEN,
     S_TEMP,
+    errno,
+    ids,
+    parse_name,
     path,
+    remove,
 )
 from repcue_fw.wire import WireError, records
+from repcue_fw.wire.varint import MAX_VARINT
 
 SEQ_LEN = const(6)  # u32 next id + CRC-16
 _COPY_CHUNK = const(64)
+
+
+def read_seq(j):
+    """The next session id from the seq file, or 1 if it is missing or torn."""
+    b = j.seqbuf
+    try:
+        with open(j.root + "/seq", "rb") as f:
+            n = f.readinto(b)
+    except OSError:
+        return 1
+    if n != SEQ_LEN or records.crc16(b, 0, 4) != b[4] | (b[5] << 8):
+        return 1
+    return b[0] | (b[1] << 8) | (b[2] << 16) | (b[3] << 24)
 
 
 def write_seq(j, value):
@@ -33,6 +58,33 @@ def write_seq(j, value):
     b[5] = crc >> 8
     with open(j.root + "/seq", "wb") as f:
         f.write(b)
+
+
+def recover(j):
+    """Boot: set the next id and close every session a power loss left open; return the
+    ids of those closed with something in them."""
+    remove(j.root + "/prog.new")  # an install cut short: the old program stays
+    top = 0
+    present = set()  # complete sessions: the ack log counts only these
+    for entry in os.ilistdir(j.dir):
+        sid, state = parse_name(entry[0])
+        if sid > top:
+            top = sid
+        if state == S_DONE:
+            present.add(sid)
+    for sid in ids(j, S_TEMP):  # a repair cut short: the open file is still whole
+        remove(path(j, sid, S_TEMP))
+    logged = acks.load(j, present)
+    if top < logged:
+        top = logged  # ids are never reused: a stale id in the log never acks a new session
+    j.next_id = read_seq(j)
+    if j.next_id <= top:
+        j.next_id = top + 1
+    done = []
+    for sid in ids(j, S_OPEN):
+        if _close_out(j, sid):
+            done.append(sid)
+    return done
 
 
 def scan(j, f):
@@ -98,6 +150,33 @@ def scan(j, f):
         pos = nxt
         good = base + pos
     return good, steps, elapsed, False
+
+
+def _close_out(j, sid):
+    # Finish an interrupted session as power_lost (steps kept); True if one is left.
+    file_path = path(j, sid, S_OPEN)
+    try:
+        with open(file_path, "rb") as f:
+            good, steps, elapsed, has_end = scan(j, f)
+            size = f.seek(0, 2)
+        if good == 0:
+            # begin_session never returned for it: there is nothing to keep
+            os.remove(file_path)
+            return False
+        if good < size:
+            truncate(j, sid, good)
+        if not has_end:
+            n = records.encode_end(
+                j.buf, records.END_POWER_LOST, min(elapsed, MAX_VARINT), 0, 0, 0, 0, steps
+            )
+            with open(file_path, "ab") as f:
+                f.write(j.buf, n)
+        os.rename(file_path, path(j, sid, S_DONE))
+        return True
+    except OSError as e:
+        j.errors += 1
+        j.last_errno = errno(e)
+        return False
 
 
 def truncate(j, sid, length):
