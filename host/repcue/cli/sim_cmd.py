@@ -20,7 +20,7 @@ from typing import Any
 from rich.console import Console
 
 from repcue.cli import sim_screen
-from repcue.cli.argtypes import fraction
+from repcue.cli.argtypes import fraction, seconds
 from repcue.errors import SimError
 from repcue.sim import AutopilotOptions, SimOptions, VirtualDevice, buttons
 from repcue.sim.control import BUTTONS
@@ -104,7 +104,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     )
     serve.add_argument(
         "--sleep-after",
-        type=float,
+        type=seconds,
         metavar="S",
         default=0,
         help="sleep between sessions after S seconds with nothing to do (a press, serial "
@@ -146,19 +146,19 @@ def _options(args: argparse.Namespace) -> SimOptions:
 
 def _describe(record: dict[str, Any]) -> str | None:
     """One log line for a cue or engine event record, None for the rest."""
-    seconds = record.get("ms", 0) / 1000
+    at_s = record.get("ms", 0) / 1000
     if record.get("k") == "cue":
-        return f"{seconds:9.3f}s  cue  {cue_name(int(record['c']))}"
+        return f"{at_s:9.3f}s  cue  {cue_name(int(record['c']))}"
     if record.get("k") == "ev" and record.get("c") != EV_CUE:  # the cue record says it
         words = describe_event(int(record["c"]), int(record["a"]), int(record["b"]))
-        return f"{seconds:9.3f}s  {words}"
+        return f"{at_s:9.3f}s  {words}"
     if record.get("k") == "log":
-        return f"{seconds:9.3f}s  firmware: {record.get('msg')}"
+        return f"{at_s:9.3f}s  firmware: {record.get('msg')}"
     if record.get("k") == "sleep":
-        return f"{seconds:9.3f}s  sleep"
+        return f"{at_s:9.3f}s  sleep"
     if record.get("k") == "wake":
         slept_s = record.get("slept", 0) / 1000
-        return f"{seconds:9.3f}s  wake  by={record.get('why')} slept={slept_s:.1f}s"
+        return f"{at_s:9.3f}s  wake  by={record.get('why')} slept={slept_s:.1f}s"
     return None
 
 
