@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from repcue.cli import main
-from repcue.cli.demo_group_table import rep_times
+from repcue.cli.demo.table import rep_times
 
 # the host sees each device's session_start within this of the others' (observed: ~10 ms;
 # generous for two busy cores, and far below the 1.5 s lead the start had)

@@ -22,7 +22,7 @@ from pathlib import Path
 
 from rich.console import Console
 
-from repcue.cli import demo_group
+from repcue.cli.demo import group as demo_group
 from repcue.cli.device_cmd import run_sync, upload_plan
 from repcue.cli.history_cmd import print_session
 from repcue.errors import RepcueError

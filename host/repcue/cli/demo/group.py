@@ -35,7 +35,7 @@ from typing import Any
 
 from rich.console import Console
 
-from repcue.cli.demo_group_table import clock_text, print_table
+from repcue.cli.demo.table import clock_text, print_table
 from repcue.cli.device_cmd import run_sync, upload_plan
 from repcue.cli.live_cmd import also_publishing, group_start_hook, publishing
 from repcue.cli.live_keys import Keys
