@@ -29,6 +29,15 @@ _LEVEL_COLOURS = {
 }
 
 
+def _two_panels(top_share: int) -> tuple[Any, Any, Any]:
+    """Every chart's frame: 8 x 5 inches, a main panel over a smaller one sharing its x axis
+    (top_share times its height)."""
+    fig, (top, low) = _pyplot().subplots(
+        2, 1, figsize=(8, 5), sharex=True, gridspec_kw={"height_ratios": [top_share, 1]}
+    )
+    return fig, top, low
+
+
 def _pyplot() -> Any:
     try:
         import matplotlib
@@ -63,10 +72,7 @@ def save(fig: Figure, path: Path | None, fmt: str = "png") -> bytes:
 
 
 def session_figure(series: SessionSeries, title: str) -> Figure:
-    plt = _pyplot()
-    fig, (top, low) = plt.subplots(
-        2, 1, figsize=(8, 5), sharex=True, gridspec_kw={"height_ratios": [3, 1]}
-    )
+    fig, top, low = _two_panels(top_share=3)
     xs = list(range(1, len(series.actual) + 1))
     top.plot(xs, series.actual, "o-", color="#2166ac", markersize=8, label="actual", zorder=3)
     targets = [(x, t) for x, t in zip(xs, series.target, strict=True) if t is not None]
@@ -103,10 +109,7 @@ def session_figure(series: SessionSeries, title: str) -> Figure:
 
 
 def week_figure(series: WeekSeries, title: str) -> Figure:
-    plt = _pyplot()
-    fig, (top, low) = plt.subplots(
-        2, 1, figsize=(8, 5), sharex=True, gridspec_kw={"height_ratios": [2, 1]}
-    )
+    fig, top, low = _two_panels(top_share=2)
     xs = list(range(len(series.weeks)))
     bottom = [0.0] * len(xs)
     for name, minutes in series.minutes.items():
@@ -131,10 +134,7 @@ def week_figure(series: WeekSeries, title: str) -> Figure:
 
 
 def trend_figure(series: TrendSeries, title: str) -> Figure:
-    plt = _pyplot()
-    fig, (top, low) = plt.subplots(
-        2, 1, figsize=(8, 5), sharex=True, gridspec_kw={"height_ratios": [3, 1]}
-    )
+    fig, top, low = _two_panels(top_share=3)
     xs = list(range(len(series.sessions)))
     top.fill_between(
         xs,
