@@ -16,9 +16,11 @@
 # flash; the wall clock goes into the RTC's memory with the RTC's own time beside it, and
 # Idle() puts it back at boot (board.resume_wall_ms()).
 #
-# Glances (config "glance_ms", a board with a screen): during a session the screen is lit
-# for glance_ms after each engine event (a step change, a countdown tick, a press's effect)
-# and dark in between, so a hardware board can nap (hw.py) between them. 0: always lit.
+# Glances (board.glance_ms: config "glance_ms", the wearables' profiles 5000; a board with a
+# screen): during a session the screen is lit for glance_ms after each engine event (a step
+# change, each countdown cue before one, a press's effect) and dark in between, so a hardware
+# board can nap (hw.py) between them. 0: always lit. board.lighter (light()) lights it for
+# a glance on demand: a press that is no engine event (hw.py's glance button).
 #
 # The clock: ticks run on through light sleep (ESP32: esp_timer is corrected from the RTC
 # timer on wake-up; rp2: the timer that ends the sleep keeps counting), and the wall clock
@@ -90,9 +92,13 @@ class Idle:
         if self._glance_flag is not None:
             self._glance_flag.set()
 
+    def light(self):
+        self._lit_ticks = self.board.ticks_ms()
+        self._glance_flag.set()
+
     async def glance(self, screen, glance_ms):
         board = self.board
-        flag = self._glance_flag = asyncio.Event()
+        flag = self._glance_flag
         while True:
             flag.clear()
             await flag.wait()
@@ -116,15 +122,18 @@ class Idle:
         board.woke_ticks = board.ticks_ms()
         screen = getattr(self.app, "screen", None)
         board.screen_lit = screen is not None
-        glance_ms = board.config.get("glance_ms", 0)
+        glance_ms = board.glance_ms
         self.app.runner.add_listener(self.on_event)
         glancer = None
         if screen is not None and glance_ms:
+            self._glance_flag = asyncio.Event()
+            board.lighter = self.light
             glancer = asyncio.create_task(self.glance(screen, glance_ms))
         try:
             await self._run(after_ms, deep_ms, screen)
         finally:
             if glancer is not None:
+                board.lighter = None
                 glancer.cancel()
 
     async def _run(self, after_ms, deep_ms, screen):

@@ -49,6 +49,7 @@ class ButtonDecoder:
         self.long_ms = long_ms
         self.double_ms = double_ms
         self._stage = bytearray(n)
+        self.mute = -1  # a button whose gesture under way reports nothing (hw.py: glances)
         self._t_first = [0] * n
         self._t_stage = [0] * n
 
@@ -61,7 +62,7 @@ class ButtonDecoder:
 
     def _fire(self, i, gesture):
         logical = self.mapping[i][gesture]
-        if logical:
+        if logical and i != self.mute:
             self._emit(logical, self._t_first[i])
 
     def edge(self, i, pressed, ticks):

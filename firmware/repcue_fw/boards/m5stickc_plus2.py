@@ -5,8 +5,12 @@
 #   G2    passive buzzer (PWM)
 #   G37   button A (the big front button): lap, reported on the press itself
 #   G39   button B (the side button): start or pause-resume / double: skip / hold: stop
-#   G35   the power button (left side): read only (a 6 s hold cuts the power in hardware);
-#         G35/37/39 are input-only pads with the board's own pull-ups, active low
+#   G35   the power button (left side): lights the screen for a glance and nothing else (a
+#         6 s hold cuts the power in hardware); it cannot end a light sleep (EXT0 is B, EXT1
+#         A), so naps last at most 100 ms; G35/37/39 are input-only pads with the board's own
+#         pull-ups, active low
+# Power: glances of 5 s and naps by default (docs/hardware.md, "Power"): 200 mAh lasts about
+# 4 h with the screen lit all session.
 #   ST7789V2 135x240 on SPI: SCLK G13, MOSI G15, CS G5, DC G14, RST G12, backlight G27;
 #         offset 52/40 in the controller's 240x320 memory
 #   G38   battery voltage through a 1:2 divider (ADC1)
@@ -24,7 +28,11 @@ class Board(HwBoard):
         "buzzer": (2, 4000, 32768),
         "buttons": (37, 39, 35),
         "pull": None,
-        "mapping": TWO_BUTTONS + ((0, 0, 0),),  # noqa: RUF005 (MicroPython) power: wakes only
+        "mapping": TWO_BUTTONS + ((0, 0, 0),),  # noqa: RUF005 (MicroPython) power: see below
+        "glance_button": 2,
+        "glance_ms": 5000,
+        "naps": True,
+        "nap_max_ms": 100,  # a press of the power button (>= ~120 ms) is still down after one
         "timer_id": 0,
         "timer_kw": None,
         "storage": "/data",

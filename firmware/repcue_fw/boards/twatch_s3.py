@@ -7,7 +7,9 @@
 #   AXP2101 rails turned on here: ALDO2 3.3 V (backlight), ALDO3 3.3 V (display and touch),
 #         BLDO2 3.3 V (the DRV2605's enable)
 #   The touch panel is the one button: tap = lap, double tap = start or pause-resume,
-#   hold = stop and save. The cues play on the DRV2605's ERM motor (no buzzer).
+#   hold = stop and save; a touch on a dark screen only lights it. The cues play on the
+#   DRV2605's ERM motor (no buzzer).
+# Power: glances of 5 s and naps by default (docs/hardware.md, "Power").
 # Not run on hardware yet: tested against the machine stand-in in device/repcue_device/.
 from repcue_fw.boards.hw import HwBoard
 from repcue_fw.wire import events as ev
@@ -21,6 +23,9 @@ class Board(HwBoard):
         "buzzer": None,
         "buttons": (),
         "mapping": ((ev.BTN_LAP, ev.BTN_PAUSE, ev.BTN_STOP),),
+        "glance_button": 0,
+        "glance_ms": 5000,
+        "naps": True,
         "timer_id": 0,
         "timer_kw": None,
         "storage": "/data",
