@@ -20,7 +20,7 @@ Estimates: per board, hours of sessions and days of standby per charge from the 
 BOARDS (sources and assumptions in docs/hardware.md, "Power"), using the measured CPU share
 scaled by CPU_SLOWDOWN (a board's core against this machine's) and the measured cue on-time.
 Sessions are costed lit all session, with 5 s glances and naps, dark, and with the board's
-DEFAULT config: its profile's glance_ms, naps and nap_max_ms, read from the firmware itself
+DEFAULT config: its GLANCE_MS, NAPS and NAP_MAX_MS, read from the firmware itself
 (boards/NAME.py in the micropython binary). The issue's M5StickC Plus2 goal (>= 10 h of
 sessions) is judged on the default-config figure: what a runner gets without a setting.
 
@@ -188,15 +188,14 @@ import json
 from repcue_fw.boards import load
 out = {}
 for name in NAMES:
-    p = load(name).PROFILE
-    out[name] = {"glance_ms": p.get("glance_ms", 0), "naps": bool(p.get("naps")),
-                 "nap_max_ms": p.get("nap_max_ms", 0)}
+    b = load(name)
+    out[name] = {"glance_ms": b.GLANCE_MS, "naps": b.NAPS, "nap_max_ms": b.NAP_MAX_MS}
 print(json.dumps(out))
 """
 
 
 def firmware_defaults() -> dict[str, dict[str, Any]]:
-    """Each board's power defaults as its profile in firmware/repcue_fw/boards/ sets them
+    """Each board's power defaults as its class in firmware/repcue_fw/boards/ sets them
     (read in the micropython binary, with the `machine` stand-in the profiles import)."""
     path = f"{ROOT / 'firmware'}:{ROOT / 'device' / 'repcue_device'}:.frozen"
     code = f"NAMES = {tuple(BOARDS)!r}\n" + _DEFAULTS_PROBE
@@ -429,7 +428,7 @@ def main() -> None:
             f"   {config}"
         )
     plus2 = est["m5stickc_plus2"]
-    goal_config = {"board": "m5stickc_plus2", "source": "the board's profile (no settings)"}
+    goal_config = {"board": "m5stickc_plus2", "source": "the board's defaults (no settings)"}
     goal_config.update(plus2["default_config"])
     ok_wake = extra <= EXTRA_WAKEUPS_TARGET_PER_MIN
     ok_hours = plus2["session_h_default"] >= SESSION_HOURS_TARGET

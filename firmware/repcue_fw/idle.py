@@ -16,7 +16,7 @@
 # flash; the wall clock goes into the RTC's memory with the RTC's own time beside it, and
 # Idle() puts it back at boot (board.resume_wall_ms()).
 #
-# Glances (board.glance_ms: config "glance_ms", the wearables' profiles 5000; a board with a
+# Glances (board.glance_ms: config "glance_ms", the wearables' default 5000; a board with a
 # screen): during a session the screen is lit for glance_ms after each engine event (a step
 # change, each countdown cue before one, a press's effect) and dark in between, so a hardware
 # board can nap (hw.py) between them. 0: always lit. board.lighter (light()) lights it for

@@ -56,8 +56,7 @@ out = {}
 for name in ("m5stickc_plus2", "twatch_s3", "esp32c3", "picow"):
     on, _ = wearables.make(name)
     off, _ = wearables.make(name, {"glance_ms": 0, "naps": False})
-    out[name] = [on.glance_ms, bool(on.profile.get("naps")), off.glance_ms,
-                 bool(off.profile.get("naps"))]
+    out[name] = [on.glance_ms, on.NAPS, off.glance_ms, off.config["naps"]]
 out["sim"] = [Sim({"clock": "stepped"}).glance_ms,
               Sim({"clock": "stepped", "glance_ms": 5000}).glance_ms]
 print(json.dumps(out))

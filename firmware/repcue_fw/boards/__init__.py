@@ -41,7 +41,7 @@
 #   deep_sleep(wall_ms) -> False  power down until a button (returns only where impossible);
 #                                 resume_wall_ms() after the boot: the wall clock, else 0
 #   glance_ms                     in a session the screen is lit this long after each event
-#                                 (0: always; config "glance_ms", hw.py: the profile's)
+#                                 (0: always; config "glance_ms", default GLANCE_MS)
 #   lighter                       set by repcue_fw/idle.py while glances run: call it to
 #                                 light the screen for a glance (hw.py: the glance button)
 #

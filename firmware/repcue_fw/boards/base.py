@@ -91,6 +91,7 @@ class BoardBase:
     ble_connections = 1  # connections the port's BLE stack takes at once (btstack: 1)
     SLEEP_AFTER_MS = 0  # quiet time before idle_sleep (config "sleep_after_ms"); 0: never
     DEEP_AFTER_MS = 0  # quiet time before deep_sleep (config "deep_after_ms"); 0: never
+    GLANCE_MS = 0  # in a session the screen is lit this long after each event; 0: always
 
     def __init__(self, config=None):
         self.config = config or {}
@@ -103,9 +104,7 @@ class BoardBase:
         self.runner = None
         self.sleep_after_ms = int(self.config.get("sleep_after_ms", self.SLEEP_AFTER_MS))
         self.deep_after_ms = int(self.config.get("deep_after_ms", self.DEEP_AFTER_MS))
-        # during a session the screen is lit this long after each event (repcue_fw/idle.py);
-        # 0: always lit. Config "glance_ms"; hw.py takes its default from the profile
-        self.glance_ms = int(self.config.get("glance_ms", 0))
+        self.glance_ms = int(self.config.get("glance_ms", self.GLANCE_MS))  # repcue_fw/idle.py
         self.lighter = None  # idle.py's Idle.light while glances run: a glance on demand
         self.woke_ticks = 0  # the tick of the last wake(): repcue_fw.idle counts quiet from it
         self.touched_ticks = 0  # the same, but moved by wake() alone (hw.py: naps)

@@ -19,18 +19,19 @@
 # boards go into deep sleep (the button boots them again; the wall clock waits in the RTC's
 # memory). docs/hardware.md, "Power".
 #
-# Naps (profile or config "naps"; the wearables' profiles turn them on): light sleep inside
+# Naps (config "naps", default the board's NAPS: the wearables' True): light sleep inside
 # asyncio's own wait, for as long as the scheduler would have waited anyway (its next task's
 # deadline: every task's timers are kept), also during a session. Only while no cue plays
 # (PWM and the pattern timer stop in light sleep), the screen is dark (board.screen_lit),
 # nothing came in for _NAP_QUIET_MS and BLE is off; EXT1 then wakes on the first button too
 # (a lap press during a nap). A button that wakes neither (the M5StickC Plus2's power
 # button: the ESP32's EXT1 only wakes on ALL its pins low) is seen after a nap ends: the
-# profile's "nap_max_ms" keeps each nap that short, so a press is still held when it does.
+# board's NAP_MAX_MS keeps each nap that short, so a press is still held when it does.
 #
-# Glances (profile or config "glance_ms", repcue_fw/idle.py): the profile's "glance_button"
-# lights the screen when a gesture of it begins, and on a dark screen that is all the gesture
-# does (the T-Watch's first touch; the Plus2's power button does nothing else anyway).
+# Glances (config "glance_ms", default the board's GLANCE_MS; repcue_fw/idle.py): the
+# board's GLANCE_BUTTON lights the screen when a gesture of it begins, and on a dark screen
+# that is all the gesture does (the T-Watch's first touch; the Plus2's power button does
+# nothing else anyway).
 import asyncio
 import time
 
@@ -56,10 +57,10 @@ class HwBoard(BoardBase):
     #   pull: the buttons' pull resistor (default Pin.PULL_UP; None: the board has its own)
     #   optional parts (boards/parts.py, loaded only when a profile names one): hold, i2c,
     #   pmu, display, haptics, battery, touch
-    #   power (docs/hardware.md, "Power"): naps, glance_ms (defaults: off, 0), glance_button,
-    #   nap_max_ms, wake_button (see the header)
-    # The config file (/repcue.json) may override motor, buzzer, buttons, mapping, i2c,
-    # display, naps and glance_ms, e.g. a one-button build: {"buttons": [4], "mapping":
+    #   wake_button: the button EXT0 wakes the chip on (see the header)
+    # Power defaults (docs/hardware.md, "Power"): NAPS, GLANCE_MS, GLANCE_BUTTON, NAP_MAX_MS.
+    # The config file (/repcue.json) may override motor, buzzer, buttons, mapping, i2c and
+    # display, and set "naps" and "glance_ms", e.g. a one-button build: {"buttons": [4], "mapping":
     # [[3, 2, 5]]}, an SSD1306 on a DIY board: {"i2c": [[0, 7, 8, 400000]], "display":
     # {"driver": "ssd1306", "i2c": 0}}, a wearable's screen lit all session: {"glance_ms": 0,
     # "naps": false}; and "sleep_after_ms", "deep_after_ms" (0: never).
@@ -69,17 +70,17 @@ class HwBoard(BoardBase):
     hold = None  # the power-hold output pin
     SLEEP_AFTER_MS = 60000  # light sleep after a minute with nothing to do
     DEEP_AFTER_MS = 900000  # deep sleep after a quarter of an hour
+    NAPS = False
+    GLANCE_BUTTON = -1  # the button whose press lights the screen (-1: none)
+    NAP_MAX_MS = 0  # 0: a nap lasts the whole wait
 
     def __init__(self, config=None):
         BoardBase.__init__(self, config)
         profile = dict(self.PROFILE)
-        for key in ("motor", "buzzer", "buttons", "mapping", "i2c", "display", "naps", "glance_ms"):
+        for key in ("motor", "buzzer", "buttons", "mapping", "i2c", "display"):
             if key in self.config:
                 profile[key] = self.config[key]
         self.profile = profile
-        self.glance_ms = int(profile.get("glance_ms", 0))
-        self._glance_i = profile.get("glance_button", -1)
-        self._nap_max_ms = profile.get("nap_max_ms", 0)
         Pin = machine.Pin
         extra = []
         for key in _PARTS:
@@ -146,7 +147,7 @@ class HwBoard(BoardBase):
                 trigger=Pin.IRQ_FALLING | Pin.IRQ_RISING, handler=self._irq_handlers[i]
             )
         self._task = asyncio.create_task(self._scan())
-        if self.profile.get("naps") and self._arm_wake():
+        if self.config.get("naps", self.NAPS) and self._arm_wake():
             self._install_naps()
 
     def stop(self):
@@ -178,7 +179,7 @@ class HwBoard(BoardBase):
             if pressed != self._pressed[i]:
                 self._pressed[i] = pressed
                 decoder = self.decoder
-                if pressed and i == self._glance_i and not decoder._stage[i]:
+                if pressed and i == self.GLANCE_BUTTON and not decoder._stage[i]:
                     # a gesture of the glance button begins: it lights the screen, and on
                     # a dark one that is all it does (docs/hardware.md, "Power")
                     light = self.lighter
@@ -245,8 +246,8 @@ class HwBoard(BoardBase):
                 # wake ahead: the RTC slow clock timing a light sleep is an RC oscillator
                 # that may be off by a percent or more; the last bit is waited awake
                 ms = dt - (dt >> 5) - 2
-                if self._nap_max_ms and ms > self._nap_max_ms:
-                    ms = self._nap_max_ms  # a button that cannot end a nap is read after it
+                if self.NAP_MAX_MS and ms > self.NAP_MAX_MS:
+                    ms = self.NAP_MAX_MS  # a button that cannot end a nap is read after it
                 else:
                     self._napped = True
                 self.naps += 1
@@ -273,7 +274,8 @@ class HwBoard(BoardBase):
             pin = self._pins[i]
             pin = getattr(pin, "wake_pin", pin)  # a touch panel: its INT line
             esp32.wake_on_ext0(pin=pin, level=esp32.WAKEUP_ALL_LOW)
-            if self.profile.get("naps") and i != 0:  # EXT1 on one pin: "all low" is its press
+            # EXT1 on one pin: "all low" is its press
+            if self.config.get("naps", self.NAPS) and i != 0:
                 esp32.wake_on_ext1(pins=(self._pins[0],), level=esp32.WAKEUP_ALL_LOW)
         except (ImportError, AttributeError, ValueError):
             return False  # no button wake-up for light sleep on this port or pin

@@ -22,17 +22,17 @@ from repcue_fw.boards.hw import HwBoard
 class Board(HwBoard):
     name = "m5stickc_plus2"
     ble_connections = 4  # NimBLE as MicroPython's ESP32 port builds it
+    GLANCE_MS = 5000
+    NAPS = True
+    GLANCE_BUTTON = 2  # the power button
+    NAP_MAX_MS = 100  # a press of the power button (>= ~120 ms) is still down after a nap
     PROFILE = {
         "hold": 4,
         "motor": None,
         "buzzer": (2, 4000, 32768),
         "buttons": (37, 39, 35),
         "pull": None,
-        "mapping": TWO_BUTTONS + ((0, 0, 0),),  # noqa: RUF005 (MicroPython) power: see below
-        "glance_button": 2,
-        "glance_ms": 5000,
-        "naps": True,
-        "nap_max_ms": 100,  # a press of the power button (>= ~120 ms) is still down after one
+        "mapping": TWO_BUTTONS + ((0, 0, 0),),  # noqa: RUF005 (MicroPython) power: GLANCE_BUTTON
         "timer_id": 0,
         "timer_kw": None,
         "storage": "/data",

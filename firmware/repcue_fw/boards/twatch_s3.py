@@ -18,14 +18,14 @@ from repcue_fw.wire import events as ev
 class Board(HwBoard):
     name = "twatch_s3"
     ble_connections = 4  # NimBLE as MicroPython's ESP32 port builds it
+    GLANCE_MS = 5000
+    NAPS = True
+    GLANCE_BUTTON = 0  # the touch panel: on a dark screen a touch only lights it
     PROFILE = {
         "motor": None,
         "buzzer": None,
         "buttons": (),
         "mapping": ((ev.BTN_LAP, ev.BTN_PAUSE, ev.BTN_STOP),),
-        "glance_button": 0,
-        "glance_ms": 5000,
-        "naps": True,
         "timer_id": 0,
         "timer_kw": None,
         "storage": "/data",
