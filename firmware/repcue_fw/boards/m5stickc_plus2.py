@@ -9,11 +9,11 @@
 #         6 s hold cuts the power in hardware); it cannot end a light sleep (EXT0 is B, EXT1
 #         A), so naps last at most 100 ms; G35/37/39 are input-only pads with the board's own
 #         pull-ups, active low
-# Power: glances of 5 s and naps by default (docs/hardware.md, "Power"): 200 mAh lasts about
-# 4 h with the screen lit all session.
 #   ST7789V2 135x240 on SPI: SCLK G13, MOSI G15, CS G5, DC G14, RST G12, backlight G27;
 #         offset 52/40 in the controller's 240x320 memory
 #   G38   battery voltage through a 1:2 divider (ADC1)
+# Power: glances of 5 s and naps by default (docs/hardware.md, "Power"): 200 mAh lasts about
+# 4 h with the screen lit all session.
 # Not run on hardware yet: tested against the machine stand-in in device/repcue_device/.
 from repcue_fw.boards.buttons import TWO_BUTTONS
 from repcue_fw.boards.hw import HwBoard
