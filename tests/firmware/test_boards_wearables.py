@@ -65,13 +65,13 @@ print(json.dumps([[d.width, d.height, d.band_rows], panel.lit(), panel.inverted,
     )
     dims, lit, inverted, colmod, modes, first, part = got
     w, h = size
-    assert dims == [w, h, 16]
+    assert dims == [w, h, 4]  # the driver's default band: 4 rows
     assert lit is True and inverted is True and colmod == 0x55
     assert modes == [[0, 0]]
     assert first[:4] == [RED, BLUE, GREEN, 0]  # marker, fill, far corner, the band above: dark
-    assert first[4] == w * 16  # nothing written outside the glass window
+    assert first[4] == w * 4  # nothing written outside the glass window
     assert part[:4] == [RED, RED, 0, 0]  # exactly the 20x8 box
-    assert part[4] == w * 16 + 20 * 8
+    assert part[4] == w * 4 + 20 * 8
 
 
 def test_st7789_colours_are_byte_swapped_rgb565_and_the_panel_sleeps() -> None:

@@ -131,5 +131,5 @@ def _display(spec, buses):
         spec["madctl"],
         rst=out("rst", 1),
         bl=out("bl", 0),
-        band_rows=spec.get("band_rows", 16),
+        band_rows=spec.get("band_rows", 4),
     )

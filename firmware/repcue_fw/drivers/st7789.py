@@ -31,7 +31,7 @@ _COLMOD = const(0x3A)
 
 
 class ST7789:
-    def __init__(self, spi, cs, dc, size, offset, madctl, rst=None, bl=None, band_rows=16):
+    def __init__(self, spi, cs, dc, size, offset, madctl, rst=None, bl=None, band_rows=4):
         # cs, dc, rst, bl: machine.Pin outputs (rst/bl may be None); size: (w, h) as worn
         self.width, self.height = size
         self.fmt = framebuf.RGB565

@@ -10,9 +10,9 @@
 # Its own task, never the cue path: an engine event only sets a flag (and wakes the task);
 # the task works out what the screen should show (state.refresh: small ints), compares it
 # with what it shows, and redraws only the regions that changed (layout.py), band by band
-# into ONE preallocated band buffer (paint.py), yielding to the scheduler after each band so
-# a cue that falls due waits for at most one band. The countdown wakes it at the next second
-# boundary of the remaining time: at most one redraw a second, no busy loop. A frame
+# into ONE preallocated band buffer (paint.py), yielding to the scheduler every 16 rows so a
+# cue that falls due waits for at most that much drawing. The countdown wakes it at the next
+# second boundary of the remaining time: at most one redraw a second, no busy loop. A frame
 # allocates nothing (tests/firmware/test_screen.py locks the heap around one).
 try:
     from micropython import const
@@ -33,6 +33,9 @@ from repcue_fw.screen.paint import Painter
 from repcue_fw.wire import events as ev
 
 _NAME_MAX = const(32)
+# A redraw yields to the scheduler after this many rows, however small the board's bands
+# (bands save RAM, yields bound how long a due cue waits: one 240x16 strip, < 1 ms here)
+_YIELD_ROWS = const(16)
 _TXT_MAX = const(40)
 # the values each region shows (bits of S.V_*)
 _DEPS = (
@@ -144,14 +147,19 @@ class Screen:
                     dirty = self.dirty()
                     if dirty:
                         self.drawing = True
+                        rows = 0  # drawn since the last yield
                         r = 0
                         while r < L.N_REGIONS:
                             if dirty & (1 << r):
                                 y = self.lay.ys[r]
                                 end = y + self.lay.hs[r]
                                 while y < end and not self.asleep:
+                                    top = y
                                     y = self.band(r, y, end)
-                                    await board.sleep_ms(0)  # a due cue runs between bands
+                                    rows += y - top
+                                    if rows >= _YIELD_ROWS:
+                                        rows = 0
+                                        await board.sleep_ms(0)  # a due cue runs here
                             r += 1
                         self.drawing = False
                         self.frames += 1
