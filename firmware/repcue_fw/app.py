@@ -25,6 +25,7 @@ import gc
 import os
 import sys
 
+from repcue_fw import unload
 from repcue_fw.engine import EngineError
 from repcue_fw.wire import device_name
 from repcue_fw.wire import events as ev
@@ -131,7 +132,7 @@ class App:
         upload.commit(crc)  # a refused commit keeps the upload (it can resume)
         self._installed_id = crc
         self._upload = None
-        _unload("repcue_fw.link", "upload")
+        unload("repcue_fw.link", "upload")
         return crc
 
     def _install(self, data):
@@ -338,16 +339,6 @@ def pick_board(name=None):
     return board_class(config)
 
 
-def _unload(package, name):
-    # Forget a module loaded for one job, so its code is freed once nothing uses it.
-    full = package + "." + name
-    if full in sys.modules:
-        del sys.modules[full]
-        parent = sys.modules.get(package)
-        if parent is not None and name in parent.__dict__:
-            del parent.__dict__[name]
-
-
 def _settings(name, app, *args):
     # repcue_fw/settings.py's `name`(app, *args), its module loaded for this call only
     from repcue_fw import settings
@@ -355,7 +346,7 @@ def _settings(name, app, *args):
     try:
         return getattr(settings, name)(app, *args)
     finally:
-        _unload("repcue_fw", "settings")
+        unload("repcue_fw", "settings")
 
 
 def boot_mode(board):

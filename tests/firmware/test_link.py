@@ -75,7 +75,8 @@ def run(kind, steps):
             out.append({"leave": disp.leave, "replays": disp.replays, "requests": disp.requests,
                         "dropped": disp.events.dropped, "subscribed": disp.subscribed,
                         "running": getattr(svc, "running", None),
-                        "sessions": sorted(getattr(svc, "sessions", {}))})
+                        "sessions": sorted(getattr(svc, "sessions", {})),
+                        "sync_loaded": "repcue_fw.link.sync" in sys.modules})
     return out
 """
 
@@ -293,6 +294,30 @@ def test_sessions_list_in_pages_read_and_ack() -> None:
     assert page1[4] == (5, len(session_bytes(5)), True)
     assert decode(res[4])[0].payload == b"\x00"  # past the end: no bytes
     assert res[6]["sessions"] == [1, *range(4, 21)]
+
+
+def test_the_sync_code_loads_with_a_listing_and_is_dropped_when_a_session_begins() -> None:
+    res = run_dispatcher(
+        [
+            hello(1),
+            ["state"],
+            req(op.OP_LIST_SESSIONS, op.list_sessions_req(0, 5), 2),
+            ["state"],
+            ["post", ev.EV_SESSION_START, 0, 0],
+            ["state"],
+            req(op.OP_LIST_SESSIONS, op.list_sessions_req(3, 5), 3),
+        ],
+        sessions=6,
+    )
+    assert [res[1]["sync_loaded"], res[3]["sync_loaded"], res[5]["sync_loaded"]] == [
+        False,
+        True,
+        False,
+    ]
+    first, _ = op.get_sessions(decode(res[2])[0].payload, 1, 10_000)
+    again, _ = op.get_sessions(decode(res[6])[0].payload, 1, 10_000)
+    assert [e[0] for e in first] == [1, 2, 3, 4, 5]
+    assert [e[0] for e in again] == [4, 5, 6]  # loaded again, served as before
 
 
 def test_config_get_and_partial_set() -> None:

@@ -3,23 +3,28 @@
 # This module is the facade: Journal holds the state (every field is declared here) and the
 # installed program; its parts, one job each, are functions over that state, which the
 # methods below call:
-#   files     the files on flash (the layout is described there) and the errors
-#   boot      recovery at boot (closing what a power cut left open), the id counter
+#   files     the files on flash (the layout is described there), the id counter, the errors
+#   boot      recovery at boot (closing what a power cut left open)
 #   record    recording: begin_session / append_step / end_session
 #   space     free space, reclaiming acknowledged sessions
 #   sessions  the link's view: list and read sessions
 #   acks      the ack log: which sessions the host has acknowledged
-# Record bytes: wire/records.py.
+# boot, sessions and acks are loaded when needed and dropped after: boot once it has run,
+# the link's two when a session begins, so a board does not hold their code while it
+# records (docs/hardware.md, "Memory"). Record bytes: wire/records.py.
 import binascii
 import os
 
-from repcue_fw.journal import acks, boot, record, sessions, space
+from repcue_fw import unload
+from repcue_fw.journal import record, space
 from repcue_fw.journal.files import (  # noqa: F401  (JournalError: for the journal's users)
     ENOSPC,
+    SEQ_LEN,
     JournalError,
     JournalFull,
     close_quietly,
     errno,
+    forget_reader,
     makedirs,
     remove,
 )
@@ -49,17 +54,23 @@ class Journal:
         self.pending = None  # the record group being written (record)
         self.reader = None  # the last session read, kept open (sessions)
         self.reader_id = 0
-        self.seqbuf = bytearray(boot.SEQ_LEN)  # the id counter's record (boot)
+        self.seqbuf = bytearray(SEQ_LEN)  # the id counter's record (files)
         self.errors = 0  # flash writes that failed while recording
         self.last_errno = 0
         self.block_size = os.statvfs(root)[0]
         self.reserve_bytes = reserve_bytes or 4 * self.block_size
         self.next_id = 1  # the next session id (boot sets it)
         self.acked_ids = set()  # ids of complete sessions the host acknowledged (acks)
-        self.recovered = boot.recover(self)
+        from repcue_fw.journal import boot
+
+        try:
+            self.recovered = boot.recover(self)
+        finally:
+            _drop("boot", "acks")
 
     # -- recording: the engine's recorder interface (record) --------------------------------
     def begin_session(self, program_id, start_wall_s, start_uptime_ms):
+        _drop("sessions", "acks")  # the link's parts: not needed while recording
         return record.begin_session(self, program_id, start_wall_s, start_uptime_ms)
 
     def append_step(self, index, kind, end_reason, planned, elapsed_ms, laps_ms=None):
@@ -72,15 +83,21 @@ class Journal:
 
     # -- the link's view (sessions, acks, space) ---------------------------------------------
     def list_sessions(self, after_id=0, max_n=32):
+        from repcue_fw.journal import sessions
+
         return sessions.list_sessions(self, after_id, max_n)
 
     def read_session_into(self, session_id, offset, buf):
+        from repcue_fw.journal import sessions
+
         return sessions.read_session_into(self, session_id, offset, buf)
 
     def acked(self, session_id):
-        return acks.acked(self, session_id)
+        return session_id in self.acked_ids
 
     def ack(self, session_ids):
+        from repcue_fw.journal import acks
+
         return acks.ack(self, session_ids)
 
     def free_bytes(self):
@@ -130,10 +147,15 @@ class Journal:
 
     def close(self):
         """Close open files (a session being recorded stays open: closed at next boot)."""
-        sessions.forget_reader(self)
+        forget_reader(self)
         if self.file is not None:
             close_quietly(self.file)
             self.file = None
+
+
+def _drop(*parts):
+    for name in parts:
+        unload("repcue_fw.journal", name)
 
 
 def _crc_id(data):

@@ -125,11 +125,6 @@ def compact(j):
         j.last_errno = errno(e)
 
 
-def acked(j, session_id):
-    """True if the host acknowledged this session (it may be reclaimed)."""
-    return session_id in j.acked_ids
-
-
 def ack(j, session_ids):
     """Mark sessions as synced by the host; unknown, open and already acked ones are
     skipped. One append + sync for the lot. Returns how many were newly acknowledged."""

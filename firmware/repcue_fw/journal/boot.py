@@ -17,7 +17,6 @@ except ImportError:  # CPython
 
 import os
 
-from repcue_fw.journal import acks
 from repcue_fw.journal.files import (
     S_DONE,
     S_OPEN,
@@ -26,38 +25,13 @@ from repcue_fw.journal.files import (
     ids,
     parse_name,
     path,
+    read_seq,
     remove,
 )
 from repcue_fw.wire import WireError, records
 from repcue_fw.wire.varint import MAX_VARINT
 
-SEQ_LEN = const(6)  # u32 next id + CRC-16
 _COPY_CHUNK = const(64)
-
-
-def read_seq(j):
-    """The next session id from the seq file, or 1 if it is missing or torn."""
-    b = j.seqbuf
-    try:
-        with open(j.root + "/seq", "rb") as f:
-            n = f.readinto(b)
-    except OSError:
-        return 1
-    if n != SEQ_LEN or records.crc16(b, 0, 4) != b[4] | (b[5] << 8):
-        return 1
-    return b[0] | (b[1] << 8) | (b[2] << 16) | (b[3] << 24)
-
-
-def write_seq(j, value):
-    """Store the next session id (u32 + CRC-16)."""
-    b = j.seqbuf
-    for i in range(4):
-        b[i] = (value >> (8 * i)) & 0xFF
-    crc = records.crc16(b, 0, 4)
-    b[4] = crc & 0xFF
-    b[5] = crc >> 8
-    with open(j.root + "/seq", "wb") as f:
-        f.write(b)
 
 
 def recover(j):
@@ -74,6 +48,8 @@ def recover(j):
             present.add(sid)
     for sid in ids(j, S_TEMP):  # a repair cut short: the open file is still whole
         remove(path(j, sid, S_TEMP))
+    from repcue_fw.journal import acks  # the link's part (the facade drops it again)
+
     logged = acks.load(j, present)
     if top < logged:
         top = logged  # ids are never reused: a stale id in the log never acks a new session

@@ -20,8 +20,10 @@ except ImportError:  # CPython
 
 import os
 
+from repcue_fw.wire import records
 from repcue_fw.wire.opcodes import ST_STORAGE_FULL
 
+SEQ_LEN = const(6)  # the seq file: u32 next id + CRC-16
 ENOENT = const(2)
 _EEXIST = const(17)
 ENOSPC = const(28)
@@ -116,3 +118,36 @@ def close_quietly(f):
         f.close()
     except OSError:
         pass
+
+
+def read_seq(j):
+    """The next session id from the seq file, or 1 if it is missing or torn."""
+    b = j.seqbuf
+    try:
+        with open(j.root + "/seq", "rb") as f:
+            n = f.readinto(b)
+    except OSError:
+        return 1
+    if n != SEQ_LEN or records.crc16(b, 0, 4) != b[4] | (b[5] << 8):
+        return 1
+    return b[0] | (b[1] << 8) | (b[2] << 16) | (b[3] << 24)
+
+
+def write_seq(j, value):
+    """Store the next session id (u32 + CRC-16)."""
+    b = j.seqbuf
+    for i in range(4):
+        b[i] = (value >> (8 * i)) & 0xFF
+    crc = records.crc16(b, 0, 4)
+    b[4] = crc & 0xFF
+    b[5] = crc >> 8
+    with open(j.root + "/seq", "wb") as f:
+        f.write(b)
+
+
+def forget_reader(j):
+    """Close the session file the link last read from (sessions keeps it open)."""
+    if j.reader is not None:
+        close_quietly(j.reader)
+    j.reader = None
+    j.reader_id = 0

@@ -7,7 +7,8 @@
 # commit landed is recognised and a group is never stored twice.
 import os
 
-from repcue_fw.journal import boot, sessions, space
+from repcue_fw import unload
+from repcue_fw.journal import space
 from repcue_fw.journal.files import (
     ENOSPC,
     S_DONE,
@@ -16,8 +17,10 @@ from repcue_fw.journal.files import (
     JournalFull,
     close_quietly,
     errno,
+    forget_reader,
     path,
     remove,
+    write_seq,
 )
 from repcue_fw.wire import WireError, records
 from repcue_fw.wire.opcodes import ST_BAD_STATE, ST_STORAGE
@@ -38,7 +41,7 @@ def begin_session(j, program_id, start_wall_s, start_uptime_ms):
     file_path = path(j, sid, S_OPEN)
     f = None
     try:
-        boot.write_seq(j, sid + 1)
+        write_seq(j, sid + 1)
         j.next_id = sid + 1
         f = open(file_path, "wb")
         f.write(j.buf, n)
@@ -99,7 +102,7 @@ def append_step(j, index, kind, end_reason, planned, elapsed_ms, laps_ms=None):
     records.encode_step(j.buf, index, kind, end_reason, planned, elapsed_ms, laps_ms)
     j.pending = (index, kind, end_reason, planned, elapsed_ms, laps_ms)
     if j.reader_id == j.recording_id:
-        sessions.forget_reader(j)
+        forget_reader(j)
     ok = _durable(j, False)
     j.pending = None
     if not ok:
@@ -130,7 +133,7 @@ def _finish(j, end_reason, total_ms, paused_ms, pauses, late_max_ms, late_mean_m
     j.pending = (end_reason, total_ms, paused_ms, pauses, late_max_ms, late_mean_ms)
     sid = j.recording_id
     if j.reader_id == sid:
-        sessions.forget_reader(j)
+        forget_reader(j)
     ok = _durable(j, True)
     j.pending = None
     if j.file is not None:
@@ -200,6 +203,8 @@ def _durable(j, end_group):
 
 def _reopen(j):
     # Reopen the session being recorded for append; recount its steps from flash.
+    from repcue_fw.journal import boot  # its scan and repair: a rare path
+
     file_path = path(j, j.recording_id, S_OPEN)
     try:
         with open(file_path, "rb") as f:
@@ -212,6 +217,8 @@ def _reopen(j):
         j.errors += 1
         j.last_errno = errno(e)
         return False
+    finally:
+        unload("repcue_fw.journal", "boot")
     j.steps = steps
     j.elapsed_ms = elapsed
     j.ended = has_end

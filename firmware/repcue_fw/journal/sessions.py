@@ -15,7 +15,7 @@ from repcue_fw.journal.files import (
     S_OPEN,
     S_TEMP,
     JournalError,
-    close_quietly,
+    forget_reader,
     parse_name,
     path,
 )
@@ -67,13 +67,6 @@ def _scan(j, after_id, max_n):
         found.append((sid, size, _flags(j, sid, state != S_OPEN)))
     found.sort()
     return found[:max_n]
-
-
-def forget_reader(j):
-    if j.reader is not None:
-        close_quietly(j.reader)
-    j.reader = None
-    j.reader_id = 0
 
 
 def _open_reader(j, session_id):

@@ -4,8 +4,7 @@
 # after a reclaim (acks).
 import os
 
-from repcue_fw.journal import acks, sessions
-from repcue_fw.journal.files import S_DONE, JournalFull, parse_name, path
+from repcue_fw.journal.files import S_DONE, JournalFull, forget_reader, parse_name, path
 
 
 def free_bytes(j):
@@ -32,7 +31,7 @@ def make_room(j, need_bytes):
     try:
         for sid in found:
             if j.reader_id == sid:
-                sessions.forget_reader(j)
+                forget_reader(j)
             os.remove(path(j, sid, S_DONE))
             acked.discard(sid)
             logged = True
@@ -40,6 +39,8 @@ def make_room(j, need_bytes):
                 return
     finally:
         if logged:
+            from repcue_fw.journal import acks  # the link's part: loaded when needed
+
             acks.compact(j)
     raise JournalFull(
         "flash full: " + str(unsynced) + " sessions are not synced yet; sync to free space"

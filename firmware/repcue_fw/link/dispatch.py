@@ -66,20 +66,20 @@ except ImportError:  # CPython on the host
         return x
 
 
+from repcue_fw import unload
 from repcue_fw.ring import Ring
 from repcue_fw.wire import WireError, frame
+from repcue_fw.wire import events as ev
 from repcue_fw.wire import opcodes as op
 
 LEAVE_REPL = const(1)  # the host sent REPL
 _LEAVE_BREAK = const(2)  # the break-in bytes (CR, Ctrl-C) arrived
 _LINK_CAPS = const(0x0011)  # CAP_EVENTS | CAP_REPL: what the dispatcher itself offers
-_BODY = const(6)  # header + status: where a response's fields start
+BODY = const(6)  # header + status: where a response's fields start
 _EV_RAW = const(18)  # header + event + CRC
 _ERR_RAW = const(79)  # header + error fields + longest message + CRC
 _ENOSPC = const(28)
 _IN_HEADER = const(0xFFFFFFFF)  # ST_BAD_REQUEST detail when the frame header is at fault
-_AT_MAX_ENTRIES = const(4)  # payload offsets of fields (ST_BAD_REQUEST details)
-_AT_MAX_BYTES = const(8)
 _BTN_PAUSE = const(2)  # PRESS takes these (wire/events.py BTN_*): START, STOP have their own ops
 _BTN_SKIP = const(4)
 
@@ -104,11 +104,6 @@ def _status(exc):
     return op.StatusError(op.ST_INTERNAL, type(exc).__name__ + ": " + str(exc), 0)
 
 
-def _next_entry(listing, after_id):
-    found = listing(after_id, 1)
-    return found[0] if found else None
-
-
 class Dispatcher:
     """Decodes requests, calls the services, encodes responses; all buffers made once."""
 
@@ -123,7 +118,7 @@ class Dispatcher:
         # the replay cache: a retransmitted request gets it encoded again.
         self.decoder = frame.Decoder(max_frame, room=frame.encoded_size(max_frame))
         self.raw = bytearray(max_frame)  # the response being built (header..CRC)
-        self._raw_mv = memoryview(self.raw)
+        self.raw_mv = memoryview(self.raw)
         self._raw_len = 0  # the cached response's length in raw, CRC included
         self._tx = self.decoder.buf
         self._tx_mv = self.decoder.mv
@@ -245,7 +240,7 @@ class Dispatcher:
         lim = self.limit() + frame.CRC_LEN
         return self._error(ftype, seq, op.ST_TOO_BIG, lim, "frame above " + str(lim))
 
-    def _service(self, name):
+    def service(self, name):
         fn = getattr(self.services, name, None)
         if fn is None:
             raise op.StatusError(op.ST_UNSUPPORTED, "device has no " + name, 0)
@@ -253,21 +248,16 @@ class Dispatcher:
 
     def _handle(self, t, buf, pos, end):
         # One request: buf[pos:end] is its payload. Writes the response fields into
-        # self.raw from _BODY and returns where they end; raises StatusError/WireError.
+        # self.raw from BODY and returns where they end; raises StatusError/WireError.
         raw = self.raw
-        if t == op.OP_READ_SESSIONS:
-            return self._read_sessions(buf, pos, end)
-        if t == op.OP_READ_SESSION:
-            session_id, offset, max_n = op.get_fixed(buf, pos, end, op.FMT_READ_SESSION, "read")
-            if not max_n:
-                raise op.StatusError(op.ST_BAD_REQUEST, "max bytes 0", _AT_MAX_BYTES)
-            room = self.limit() - _BODY
-            n = max_n if max_n < room else room
-            return _BODY + self._read_into(session_id, offset, _BODY, n)
+        if op.OP_LIST_SESSIONS <= t <= op.OP_READ_SESSIONS:
+            from repcue_fw.link import sync  # dropped again when a session begins
+
+            return sync.handle(self, t, buf, pos, end)
         if t == op.OP_PROGRAM_CHUNK:
             offset, at = op.get_program_chunk_req(buf, pos, end)
-            held = self._service("program_chunk")(offset, self.decoder.mv[at:end])
-            return op.put_u32(raw, _BODY, held)
+            held = self.service("program_chunk")(offset, self.decoder.mv[at:end])
+            return op.put_u32(raw, BODY, held)
         if t == op.OP_HELLO:
             host_max = op.get_fixed(buf, pos, end, op.FMT_HELLO, "hello")[0]
             frame.check_max_frame(host_max)  # WireError -> ST_BAD_REQUEST at offset 0
@@ -277,57 +267,44 @@ class Dispatcher:
             self.subscribed = False
             self.events.clear()
             return self._info()
-        if t == op.OP_LIST_SESSIONS:
-            after_id, max_n = op.get_fixed(buf, pos, end, op.FMT_LIST_SESSIONS, "list")
-            if not max_n:
-                raise op.StatusError(op.ST_BAD_REQUEST, "max entries 0", _AT_MAX_ENTRIES)
-            room = (self.limit() - _BODY - 2) // op.SESSION_ENTRY_LEN
-            n = max_n if max_n < room else room
-            # one entry more than fits tells whether the host must ask again
-            entries = self._service("list_sessions")(after_id, n + 1)
-            count = len(entries)
-            return op.put_sessions(raw, _BODY, entries, n if count > n else count, count > n)
         if t == op.OP_ECHO:
             n = end - pos
-            if _BODY + n > self.limit():  # the answer is one byte longer than the request
+            if BODY + n > self.limit():  # the answer is one byte longer than the request
                 raise op.StatusError(
                     op.ST_TOO_BIG, "echo does not fit", self.limit() + frame.CRC_LEN
                 )
-            raw[_BODY : _BODY + n] = self.decoder.mv[pos:end]
-            return _BODY + n
+            raw[BODY : BODY + n] = self.decoder.mv[pos:end]
+            return BODY + n
         if t == op.OP_SET_TIME:
             epoch_s, ms = op.get_instant(buf, pos, end, True)
-            return op.put_u32(raw, _BODY, self._service("set_time")(epoch_s, ms))
+            return op.put_u32(raw, BODY, self.service("set_time")(epoch_s, ms))
         if t == op.OP_START:
-            start = self._service("start")
+            start = self.service("start")
             sid = start() if pos == end else start(*op.get_instant(buf, pos, end, False))
-            return op.put_u32(raw, _BODY, sid)
+            return op.put_u32(raw, BODY, sid)
         if t == op.OP_PRESS:
             button = op.get_fixed(buf, pos, end, "<B", "button")[0]
             if button < _BTN_PAUSE or button > _BTN_SKIP:
                 raise WireError("button: pause, lap or skip (2..4)", pos, "button")
-            raw[_BODY] = 1 if self._service("press")(button) else 0
-            return _BODY + 1
+            raw[BODY] = 1 if self.service("press")(button) else 0
+            return BODY + 1
         if t == op.OP_PROGRAM_COMMIT:
             crc = op.get_u32(buf, pos, end, "crc")
-            return op.put_u32(raw, _BODY, self._service("program_commit")(crc))
+            return op.put_u32(raw, BODY, self.service("program_commit")(crc))
         if t == op.OP_PROGRAM_BEGIN:
             total_len, crc = op.get_fixed(buf, pos, end, op.FMT_PROGRAM_BEGIN, "program_begin")
-            return op.put_u32(raw, _BODY, self._service("program_begin")(total_len, crc))
-        if t == op.OP_ACK_SESSIONS:
-            self._service("ack_sessions")(op.get_ack_sessions_req(buf, pos, end))
-            return _BODY
+            return op.put_u32(raw, BODY, self.service("program_begin")(total_len, crc))
         if t == op.OP_SUBSCRIBE:
             self.subscribed = op.get_subscribe_req(buf, pos, end)
             if not self.subscribed:
                 self.events.clear()
-            return _BODY
+            return BODY
         if t == op.OP_PAIR:
-            raw[_BODY] = 1 if self._service("pair")(op.get_pair_req(buf, pos, end)) else 0
-            return _BODY + 1
+            raw[BODY] = 1 if self.service("pair")(op.get_pair_req(buf, pos, end)) else 0
+            return BODY + 1
         if t == op.OP_CONFIG_SET:
             changes = op.get_config_set_req(buf, pos, end)
-            return op.put_config(raw, _BODY, self._service("config_set")(changes))
+            return op.put_config(raw, BODY, self.service("config_set")(changes))
         if (
             t != op.OP_INFO
             and t != op.OP_STOP
@@ -342,76 +319,35 @@ class Dispatcher:
         if t == op.OP_INFO:
             return self._info()
         if t == op.OP_STOP:
-            self._service("stop")()
-            return _BODY
+            self.service("stop")()
+            return BODY
         if t == op.OP_CONFIG_GET:
-            return op.put_config(raw, _BODY, self._service("config_get")())
+            return op.put_config(raw, BODY, self.service("config_get")())
         if t == op.OP_UNPAIR:
-            raw[_BODY] = 1 if self._service("unpair")() else 0
-            return _BODY + 1
-        self._service("repl")  # OP_REPL: only where the services offer it (not over the air)
+            raw[BODY] = 1 if self.service("unpair")() else 0
+            return BODY + 1
+        self.service("repl")  # OP_REPL: only where the services offer it (not over the air)
         self.leave = LEAVE_REPL  # the link leaves after this response is out
-        return _BODY
+        return BODY
 
     def _info(self):
-        info = self._service("info")()
+        info = self.service("info")()
         if not self.authenticated:
             # what a host needs to authenticate, and nothing a stranger could use
             info = {"name": info.get("name", ""), "firmware": info.get("firmware", "")}
         else:
             info["caps"] = info.get("caps", 0) | _LINK_CAPS
         return op.put_info(
-            self.raw, _BODY, frame.PROTOCOL_VERSION, self.peer_max, self.max_frame, info
+            self.raw, BODY, frame.PROTOCOL_VERSION, self.peer_max, self.max_frame, info
         )
-
-    def _read_sessions(self, buf, pos, end):
-        # Fill one frame with segments: the rest of session `session_id` from `offset`, then
-        # the sessions after it, so a sync pays one round trip per frame, not per session.
-        session_id, offset, max_n = op.get_fixed(buf, pos, end, op.FMT_READ_SESSION, "read")
-        if max_n <= op.SEGMENT_HEADER_LEN:  # no room for a byte: "more" would never end
-            raise op.StatusError(op.ST_BAD_REQUEST, "max bytes below 16", _AT_MAX_BYTES)
-        room = self.limit() - _BODY - 1
-        if max_n < room:
-            room = max_n
-        self._service("read_session_into")  # none: unsupported before anything is listed
-        listing = self._service("list_sessions")
-        raw = self.raw
-        p = _BODY + 1
-        stop = _BODY + 1 + room
-        # One session at a time, each listed as it is reached: the journal probes the next
-        # id (an open it keeps for the read that follows), so a frame costs what it carries,
-        # not a scan of every session on flash. Entries are (id, size, complete).
-        entry = _next_entry(listing, session_id - 1 if session_id else 0)
-        if entry is not None and entry[0] != session_id:
-            offset = 0  # that one is gone (acknowledged): start the next from its beginning
-        while entry is not None and stop - p > op.SEGMENT_HEADER_LEN:
-            sid = entry[0]
-            size = entry[1]
-            want = size - offset
-            if want > stop - p - op.SEGMENT_HEADER_LEN:
-                want = stop - p - op.SEGMENT_HEADER_LEN
-            q = p + op.SEGMENT_HEADER_LEN
-            n = self._read_into(sid, offset, q, want) if want > 0 else 0
-            op.put_segment_header(raw, p, sid, size, entry[2], offset, n)
-            p = q + n
-            offset += n
-            if offset < size and n == want:
-                break  # the frame is full mid-session
-            entry = _next_entry(listing, sid)  # also tells whether there is more
-            offset = 0
-        raw[_BODY] = 1 if entry is not None else 0
-        return p
-
-    def _read_into(self, session_id, offset, at, n):
-        # up to n bytes of a session into self.raw[at:], in place; returns the count
-        into = self._service("read_session_into")
-        return into(session_id, offset, self._raw_mv[at : at + n])
 
     # ---- events -------------------------------------------------------------------
 
     def post_event(self, code, a=0, b=0):
         """Engine listener: queue (code, a, b) for a subscribed host. Never blocks; a full
         ring drops the event (the host sees the gap in event seq numbers)."""
+        if code == ev.EV_SESSION_START:
+            unload("repcue_fw.link", "sync")  # a board does not hold it while it records
         if not self.subscribed:
             return
         self._ev_seq = (self._ev_seq + 1) & 0xFFFF
