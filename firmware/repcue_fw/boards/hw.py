@@ -24,14 +24,12 @@
 # deadline: every task's timers are kept), also during a session. Only while no cue plays
 # (PWM and the pattern timer stop in light sleep), the screen is dark (board.screen_lit),
 # nothing came in for _NAP_QUIET_MS and BLE is off; EXT1 then wakes on the first button too
-# (a lap press during a nap). A button that wakes neither (the M5StickC Plus2's power
-# button: the ESP32's EXT1 only wakes on ALL its pins low) is seen after a nap ends: the
-# board's NAP_MAX_MS keeps each nap that short, so a press is still held when it does.
+# (a lap press during a nap). A third button wakes neither (the ESP32's EXT1 only wakes on
+# ALL its pins low): the M5StickC Plus2's power button maps to nothing for that reason.
 #
 # Glances (config "glance_ms", default the board's GLANCE_MS; repcue_fw/idle.py): the
 # board's GLANCE_BUTTON lights the screen when a gesture of it begins, and on a dark screen
-# that is all the gesture does (the T-Watch's first touch; the Plus2's power button does
-# nothing else anyway).
+# that is all the gesture does (the T-Watch's first touch, the Plus2's first press of B).
 import asyncio
 import time
 
@@ -58,7 +56,7 @@ class HwBoard(BoardBase):
     #   optional parts (boards/parts.py, loaded only when a profile names one): hold, i2c,
     #   pmu, display, haptics, battery, touch
     #   wake_button: the button EXT0 wakes the chip on (see the header)
-    # Power defaults (docs/hardware.md, "Power"): NAPS, GLANCE_MS, GLANCE_BUTTON, NAP_MAX_MS.
+    # Power defaults (docs/hardware.md, "Power"): NAPS, GLANCE_MS, GLANCE_BUTTON.
     # The config file (/repcue.json) may override motor, buzzer, buttons, mapping, i2c and
     # display, and set "naps" and "glance_ms", e.g. a one-button build: {"buttons": [4], "mapping":
     # [[3, 2, 5]]}, an SSD1306 on a DIY board: {"i2c": [[0, 7, 8, 400000]], "display":
@@ -72,7 +70,6 @@ class HwBoard(BoardBase):
     DEEP_AFTER_MS = 900000  # deep sleep after a quarter of an hour
     NAPS = False
     GLANCE_BUTTON = -1  # the button whose press lights the screen (-1: none)
-    NAP_MAX_MS = 0  # 0: a nap lasts the whole wait
 
     def __init__(self, config=None):
         BoardBase.__init__(self, config)
@@ -245,13 +242,9 @@ class HwBoard(BoardBase):
             elif dt > _NAP_MIN_MS and self._may_nap():
                 # wake ahead: the RTC slow clock timing a light sleep is an RC oscillator
                 # that may be off by a percent or more; the last bit is waited awake
-                ms = dt - (dt >> 5) - 2
-                if self.NAP_MAX_MS and ms > self.NAP_MAX_MS:
-                    ms = self.NAP_MAX_MS  # a button that cannot end a nap is read after it
-                else:
-                    self._napped = True
+                self._napped = True
                 self.naps += 1
-                machine.lightsleep(ms)
+                machine.lightsleep(dt - (dt >> 5) - 2)
                 self._after_sleep()
                 dt = 0  # the loop reads the clock again and waits out the rest
             wait(dt)
