@@ -20,7 +20,7 @@ Estimates: per board, hours of sessions and days of standby per charge from the 
 BOARDS (sources and assumptions in docs/hardware.md, "Power"), using the measured CPU share
 scaled by CPU_SLOWDOWN (a board's core against this machine's) and the measured cue on-time.
 Sessions are costed lit all session, with 5 s glances and naps, dark, and with the board's
-DEFAULT config: its GLANCE_MS, NAPS and NAP_MAX_MS, read from the firmware itself
+DEFAULT config: its GLANCE_MS and NAPS, read from the firmware itself
 (boards/NAME.py in the micropython binary). The issue's M5StickC Plus2 goal (>= 10 h of
 sessions) is judged on the default-config figure: what a runner gets without a setting.
 
@@ -189,7 +189,7 @@ from repcue_fw.boards import load
 out = {}
 for name in NAMES:
     b = load(name)
-    out[name] = {"glance_ms": b.GLANCE_MS, "naps": b.NAPS, "nap_max_ms": b.NAP_MAX_MS}
+    out[name] = {"glance_ms": b.GLANCE_MS, "naps": b.NAPS}
 print(json.dumps(out))
 """
 
@@ -321,16 +321,9 @@ def estimates(run: dict[str, Any], defaults: dict[str, dict[str, Any]]) -> dict[
         }[b["sleep"]]
         light_mA = b["light_mA"] + b["board_mA"]
         ble_mA = b["idle_mA"] + b["ble_mA"]
-        # the default config: a nap cap wakes the chip every nap_max_ms while dark
+        # the default config: naps (each for a whole wait) only where the board turns them on
         d = defaults[name]
-        d_naps = d["naps"] and naps
-        cap_wakeups = 60_000 / d["nap_max_ms"] if d_naps and d["nap_max_ms"] else 0.0
-        d_nap_share = min(1.0, (cpu_ms + (wakeups + cap_wakeups) * NAP_COST_MS) / 60_000)
-        d_dark = (
-            (b["light_mA"] + b["board_mA"]) * (1 - d_nap_share) + b["run_mA"] * d_nap_share
-            if d_naps
-            else awake
-        )
+        d_dark = napping if d["naps"] and naps else awake
         d_lit = lit_share(d["glance_ms"]) if b["screen_mA"] else 1.0
         default_mA = d_lit * (awake + b["screen_mA"]) + (1 - d_lit) * d_dark + cue
         out[name] = {
@@ -342,7 +335,7 @@ def estimates(run: dict[str, Any], defaults: dict[str, dict[str, Any]]) -> dict[
             "session_h_dark": round(cap / dark_mA, 1),
             "session_mA_default": round(default_mA, 2),
             "session_h_default": round(cap / default_mA, 1),
-            "default_config": {**d, "nap_wakeups_per_dark_min": round(cap_wakeups)},
+            "default_config": d,
             "naps": naps,
             "standby_sleep": b["sleep"],
             "standby_mA": round(standby_mA, 3),
@@ -417,9 +410,7 @@ def main() -> None:
     )
     for name, e in est.items():
         d = e["default_config"]
-        config = f"glance_ms {d['glance_ms']}, naps {'on' if d['naps'] else 'off'}" + (
-            f" (<= {d['nap_max_ms']} ms each)" if d["naps"] and d["nap_max_ms"] else ""
-        )
+        config = f"glance_ms {d['glance_ms']}, naps {'on' if d['naps'] else 'off'}"
         print(
             f"  {name:15} {e['battery_mAh']:5} {e['session_h_default']:9.1f}"
             f" {e['session_h_lit']:6.1f} {e['session_h_glances']:9.1f} {e['session_h_dark']:7.1f}"
@@ -436,9 +427,8 @@ def main() -> None:
     print(
         f"goals: extra wake-ups <= {EXTRA_WAKEUPS_TARGET_PER_MIN}/min: {ok_wake}; "
         f"M5StickC Plus2 sessions >= {SESSION_HOURS_TARGET} h with its DEFAULT config"
-        f" (glance_ms {goal_config['glance_ms']}, naps {'on' if goal_config['naps'] else 'off'},"
-        f" naps <= {goal_config['nap_max_ms']} ms: {goal_config['nap_wakeups_per_dark_min']}"
-        f" wake-ups a dark minute): {ok_hours} ({plus2['session_h_default']} h;"
+        f" (glance_ms {goal_config['glance_ms']}, naps {'on' if goal_config['naps'] else 'off'}):"
+        f" {ok_hours} ({plus2['session_h_default']} h;"
         f" {plus2['session_h_lit']} h with the screen lit all session);"
         f" standby >= {STANDBY_DAYS_TARGET} days: {ok_days} ({plus2['standby_days']} days)"
     )
