@@ -12,7 +12,8 @@
 // Then each stdin line is a JSON command: {"py": code} (compiled and run; the reply's out
 // is the Python global _out) or {"call": name, "args": [...], "until": name2} (the
 // function config.harness.name called with args, then, with until, asyncio given turns
-// until name2() returns a non-empty str). The reply on stdout is one JSON line:
+// until name2() returns a non-empty str), {"feed": hex} (see feed()) or {"advance": ms,
+// "step_ms": n} (see advance()). The reply on stdout is one JSON line:
 // {"ok": true, "out": str} or {"ok": false, "error": what failed}. Between commands control is back
 // in JS: that is when this port collects garbage, and Node's own GC frees the proxies.
 import fs from "node:fs";
@@ -75,6 +76,45 @@ function called(out) {
   return text.startsWith("!") ? { ok: false, error: text.slice(1) } : { ok: true, out: text };
 }
 
+// {"feed": hex}: a request's bytes written into the harness's rx buffer (in the port's memory,
+// as a UART driver writes a board's), len(rx) at a time, each piece handed to harness.feed(n);
+// a response is a memoryview of the firmware's buffer, copied out of the port's memory here.
+function bufferOf(proxy) {
+  const module = mp._module;
+  const data = module._malloc(8);
+  module.ccall("proxy_c_to_js_get_type_and_data", "number", ["number", "pointer"], [proxy._ref, data]);
+  const view = { size: module.getValue(data, "i32"), addr: module.getValue(data + 4, "i32") };
+  module._free(data);
+  return view;
+}
+
+function feed(hex) {
+  const bytes = Buffer.from(hex, "hex");
+  const rx = bufferOf(harness.rx);
+  let out = "";
+  for (let pos = 0; pos < bytes.length; pos += rx.size) {
+    const piece = bytes.subarray(pos, pos + rx.size);
+    mp._module.HEAPU8.set(piece, rx.addr);
+    const got = harness.feed(piece.length);
+    if (typeof got === "string") return got; // "!what failed"
+    if (got !== null && got !== undefined) out = Buffer.from(mp.PyProxy.toJs(got)).toString("hex");
+  }
+  return out;
+}
+
+// {"advance": ms, "step_ms": n}: the firmware's clock stepped n ms at a time (harness.advance),
+// asyncio given turns until harness.advanced() says each step is done. Control comes back
+// here between steps, so the port collects garbage at least once a step.
+async function advance(ms, stepMs) {
+  for (let left = ms; left > 0; left -= stepMs) {
+    let got = harness.advance(Math.min(left, stepMs));
+    while (called(got).ok && (got = harness.advanced()) === "") await turn();
+    const result = called(got);
+    if (!result.ok) return result;
+  }
+  return { ok: true, out: "ok" };
+}
+
 const input = readline.createInterface({ input: process.stdin });
 for await (const line of input) {
   if (!line.trim()) continue;
@@ -87,6 +127,12 @@ for await (const line of input) {
       const out = mp.globals.get("_out");
       if (out === OOM) reply({ ok: false, error: "MemoryError (caught in Python)" });
       else reply({ ok: true, out: out === null || out === undefined ? null : String(out) });
+    } else if (cmd.advance !== undefined) {
+      harness = harness || mp.pyimport(config.harness);
+      reply(await advance(cmd.advance, cmd.step_ms));
+    } else if (cmd.feed !== undefined) {
+      harness = harness || mp.pyimport(config.harness);
+      reply(called(feed(cmd.feed)));
     } else {
       // a harness function called straight from JS: nothing to compile
       harness = harness || mp.pyimport(config.harness);

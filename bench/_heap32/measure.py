@@ -11,7 +11,7 @@ from bench._heap32 import job, port
 GOAL_KB_32 = 64  # ROMFS: the firmware's bytecode in flash
 GOAL_KB_32_MPY = 96  # .mpy files copied by mpremote: bytecode in the heap
 LOW_KB, HIGH_KB = 24, 256
-SCREEN = "240x240 RGB565, 16-row bands, blit discards"
+SCREEN = "240x240 RGB565, 4-row bands, blit discards"
 
 
 def _form(
