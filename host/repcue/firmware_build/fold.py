@@ -103,11 +103,9 @@ def _stored_names(tree: ast.Module) -> dict[str, int]:
     return counts
 
 
-def _absolute(module: str, node: ast.ImportFrom) -> str:
-    if not node.level:
-        return node.module or ""
-    base = module.split(".")[: -node.level]
-    return ".".join(base + ([node.module] if node.module else []))
+def _absolute(node: ast.ImportFrom) -> str:
+    # the firmware imports absolutely; a relative import names no module the fold knows
+    return "" if node.level else node.module or ""
 
 
 def _read(sources: dict[str, str]) -> dict[str, _Module]:
@@ -117,7 +115,7 @@ def _read(sources: dict[str, str]) -> dict[str, _Module]:
             modules[name] = _Module(name, ast.parse(text))
         except SyntaxError as err:
             raise BuildError(f"{name}: line {err.lineno}: {err.msg}") from err
-    # consts: in file order, a const may use the ones above it (and ones imported by name)
+    # consts: in file order, a const may use the public ones above it
     for mod in modules.values():
         stores = _stored_names(mod.tree)
         for stmt in mod.tree.body:
@@ -136,7 +134,7 @@ def _read(sources: dict[str, str]) -> dict[str, _Module]:
                     if a.asname and a.name in modules:
                         bound.setdefault(a.asname, set()).add(a.name)
             elif isinstance(node, ast.ImportFrom):
-                source = _absolute(mod.name, node)
+                source = _absolute(node)
                 for a in node.names:
                     local = a.asname or a.name
                     if f"{source}.{a.name}" in modules:
@@ -234,9 +232,7 @@ def _fold_uses(mod: _Module, modules: dict[str, _Module], text: str) -> str:
         ):
             kept = [a for a in node.names if (a.asname or a.name) not in mod.imported]
             names = ", ".join(a.name + (f" as {a.asname}" if a.asname else "") for a in kept)
-            edits.replace(
-                node, f"from {_absolute(mod.name, node)} import {names}" if kept else "pass"
-            )
+            edits.replace(node, f"from {_absolute(node)} import {names}" if kept else "pass")
     return edits.apply()
 
 
@@ -285,7 +281,7 @@ def link_check(folded: dict[str, str]) -> None:
         for node in ast.walk(ast.parse(text)):
             if not isinstance(node, ast.ImportFrom):
                 continue
-            source = _absolute(name, node)
+            source = _absolute(node)
             if source not in defined:
                 continue
             for a in node.names:
