@@ -16,8 +16,9 @@ from tests.mpy import ROOT, run_mpy
 
 STANDINS = ROOT / "device" / "repcue_device"
 
-# the ESP32 port's esp32.wake_on_ext0, recording what the board armed
-_ESP32 = """
+# the ESP32 port's esp32 module as far as hw.py uses it (wake_on_ext0/ext1), recording what
+# the board armed; tests/firmware/test_power_defaults.py uses it too
+ESP32 = """
 class _Esp32:
     WAKEUP_ALL_LOW = False
     WAKEUP_ANY_HIGH = True
@@ -36,7 +37,7 @@ sys.modules["esp32"] = _Esp32
 def _run(chip: str, board: str, config: dict[str, Any], body: str, esp32: bool) -> Any:
     code = (
         "import asyncio, json, sys, time, machine\n"
-        + (_ESP32 if esp32 else "")
+        + (ESP32 if esp32 else "")
         + f"""
 machine.use_chip({chip!r})
 from repcue_fw.boards import load
@@ -197,7 +198,7 @@ def test_no_naps_unless_configured() -> None:
 
 _WEARABLES = (
     "import json, sys, machine, machine_buses, chip_models, wearables\n"
-    + _ESP32
+    + ESP32
     + """
 plus2, _ = wearables.make("m5stickc_plus2", {"naps": True})
 plus2._arm_wake()

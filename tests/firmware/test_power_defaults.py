@@ -18,31 +18,16 @@ from typing import Any
 
 import pytest
 
+from tests.firmware.test_boards_sleep import ESP32
 from tests.mpy import ROOT, run_mpy
 
 STANDINS = ROOT / "device" / "repcue_device"
-
-# the ESP32 port's esp32 module as far as hw.py uses it (tests/firmware/test_boards_sleep.py)
-_ESP32 = """
-class _Esp32:
-    WAKEUP_ALL_LOW = False
-    WAKEUP_ANY_HIGH = True
-    ext0 = None
-    ext1 = None
-    @staticmethod
-    def wake_on_ext0(pin=None, level=False):
-        _Esp32.ext0 = (pin.gpio if pin is not None else None, level)
-    @staticmethod
-    def wake_on_ext1(pins=None, level=False):
-        _Esp32.ext1 = ([p.gpio for p in pins], level)
-sys.modules["esp32"] = _Esp32
-"""
 
 
 def _run(body: str, timeout_s: float = 60) -> Any:
     code = (
         "import asyncio, json, sys, time, machine, machine_buses, chip_models, wearables\n"
-        + _ESP32
+        + ESP32
         + body
     )
     out = run_mpy(code, extra_path=[STANDINS], timeout_s=timeout_s)
