@@ -600,3 +600,29 @@ def test_boot_and_link_parts_are_loaded_only_while_needed(tmp_path: Path) -> Non
     assert while_recording == []
     assert listed == [1, 2]
     assert acked == [True, False]
+
+
+def test_a_reopen_without_room_for_its_code_fails_softly_and_works_later(tmp_path: Path) -> None:
+    # the recovery code is loaded for a reopen after a failed write: with no heap for it the
+    # write fails as a flash error would (counted, the session kept), and the next one works
+    (locked, errors, later, steps), *_ = mpy(
+        tmp_path,
+        "import micropython\n"
+        "from repcue_fw.journal import record as rec\n"
+        "bdev, j = boot()\n"
+        "sid = j.begin_session(1, 0, 0)\n"
+        "j.append_step(*STEPS[0])\n"
+        "j.file.close()\n"
+        "j.file = None\n"
+        "micropython.heap_lock()\n"
+        "try:\n"
+        "    locked = rec._reopen(j)\n"
+        "finally:\n"
+        "    micropython.heap_unlock()\n"
+        "errors = j.errors\n"
+        "later = rec._reopen(j)\n"
+        "j.append_step(*STEPS[1])\n"
+        "emit([locked, errors, later, j.steps])\n",
+    )
+    assert locked is False and errors == 1
+    assert later is True and steps == 2

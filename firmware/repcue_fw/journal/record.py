@@ -203,8 +203,11 @@ def _durable(j, end_group):
 
 def _reopen(j):
     # Reopen the session being recorded for append; recount its steps from flash.
-    from repcue_fw.journal import boot  # its scan and repair: a rare path
-
+    try:
+        from repcue_fw.journal import boot  # its scan and repair: a rare path
+    except MemoryError:
+        j.errors += 1  # no room for the repair's code now: the next write tries again
+        return False
     file_path = path(j, j.recording_id, S_OPEN)
     try:
         with open(file_path, "rb") as f:
