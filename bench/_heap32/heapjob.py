@@ -170,13 +170,11 @@ def preload(screen):
     return " ".join(PRELOAD + (("repcue_fw.screen",) if screen else ()))
 
 
-BOOT_STAGES = 4
-
-
 def boot(screen, stage):
     """Everything app.run() makes, in its order (the code is loaded: see PRELOAD), in
-    stages the driver calls one at a time: this port collects garbage only between calls,
-    and a board's collector would run inside app.run() whenever an allocation failed."""
+    stages the driver calls one at a time (0, 1, ... until one says "done"): this port
+    collects garbage only between calls, and a board's collector would run inside app.run()
+    whenever an allocation failed."""
     global board, journal, app, dispatcher
     try:
         if stage == 0:
@@ -208,6 +206,7 @@ def boot(screen, stage):
                 from repcue_fw.screen import Screen
 
                 tasks.append(asyncio.create_task(_guard(Screen(board, runner, app).run())))
+            return "done"  # the last stage
         return "ok"
     except Exception as e:
         return "!" + repr(e)

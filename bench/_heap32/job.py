@@ -46,7 +46,6 @@ CLOCK_SOURCE = "repcue_fw/boards/sim/clock.py"
 LAP_AFTER_MS = 36_000  # 200 m at 3:00/km: when the runner laps a work step
 CHUNK = 256
 ADVANCE_STEP_MS = 1000
-BOOT_STAGES = 4  # heapjob.BOOT_STAGES
 READ = 512
 SCREEN_PACKAGE = "repcue_fw/screen"
 COMMAND_TIMEOUT_S = 20  # a command takes well under a second; a hung port never answers
@@ -223,8 +222,9 @@ def job(form: Form, heap_kb: int, program_bytes: bytes, screen: bool) -> Outcome
         modules = p.run(f"import {HARNESS}\n_out = {HARNESS}.preload({screen})") or ""
         for name in modules.split():
             p.run(f"import {name}")
-        for stage in range(BOOT_STAGES):
-            p.invoke("boot", screen, stage)
+        stage = 0
+        while p.invoke("boot", screen, stage) != "done":
+            stage += 1
         p.call(op.OP_HELLO, op.hello_req(1024))
         crc = wp.program_id(program_bytes)
         p.call(op.OP_PROGRAM_BEGIN, op.program_begin_req(len(program_bytes), crc))

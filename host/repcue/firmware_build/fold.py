@@ -47,6 +47,7 @@ _UNARY: dict[type, Callable[[int], int]] = {
 class _Module:
     name: str
     tree: ast.Module
+    stores: dict[str, int] = field(default_factory=dict)  # name -> times bound in the file
     consts: dict[str, int] = field(default_factory=dict)  # public const name -> value
     aliases: dict[str, str] = field(default_factory=dict)  # local name -> firmware module
     imported: dict[str, tuple[str, str]] = field(default_factory=dict)  # name -> (module, const)
@@ -112,12 +113,13 @@ def _read(sources: dict[str, str]) -> dict[str, _Module]:
     modules: dict[str, _Module] = {}
     for name, text in sources.items():
         try:
-            modules[name] = _Module(name, ast.parse(text))
+            tree = ast.parse(text)
+            modules[name] = _Module(name, tree, _stored_names(tree))
         except SyntaxError as err:
             raise BuildError(f"{name}: line {err.lineno}: {err.msg}") from err
     # consts: in file order, a const may use the public ones above it
     for mod in modules.values():
-        stores = _stored_names(mod.tree)
+        stores = mod.stores
         for stmt in mod.tree.body:
             found = _const_call(stmt)
             if found is None or found[0].startswith("_") or stores[found[0]] != 1:
@@ -127,7 +129,7 @@ def _read(sources: dict[str, str]) -> dict[str, _Module]:
                 mod.consts[found[0]] = value
     for mod in modules.values():
         bound: dict[str, set[str]] = {}
-        stores = _stored_names(mod.tree)
+        stores = mod.stores
         for node in ast.walk(mod.tree):  # imports in functions too (lazy ones)
             if isinstance(node, ast.Import):
                 for a in node.names:
@@ -262,23 +264,12 @@ def _privatise(text: str, names: set[str]) -> str:
     return edits.apply()
 
 
-def _top_level_names(tree: ast.Module) -> set[str]:
-    names: set[str] = set()
-    for node in ast.walk(tree):  # conditional definitions (try/except ImportError) included
-        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
-            names.add(node.name)
-        elif isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
-            names.add(node.id)
-        elif isinstance(node, (ast.Import, ast.ImportFrom)):
-            names.update((a.asname or a.name).split(".")[0] for a in node.names)
-    return names
-
-
 def link_check(folded: dict[str, str]) -> None:
     """Every `from M import NAME` of a firmware module M finds NAME in M (or a submodule)."""
-    defined = {name: _top_level_names(ast.parse(text)) for name, text in folded.items()}
-    for name, text in folded.items():
-        for node in ast.walk(ast.parse(text)):
+    trees = {name: ast.parse(text) for name, text in folded.items()}
+    defined = {name: set(_stored_names(tree)) for name, tree in trees.items()}  # bound anywhere
+    for name, tree in trees.items():
+        for node in ast.walk(tree):
             if not isinstance(node, ast.ImportFrom):
                 continue
             source = _absolute(node)
